@@ -1,0 +1,28 @@
+# quirkymad: mechanistic anomaly detection for quirky language models.
+# Table of contents; the logic lives in rules/common.smk and the quirkymad package.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+# `--configfile other.yaml` *replaces* the default run instead of deep-merging into it (which
+# would silently add config.yaml's model and dataset to every other run).
+if not workflow.config_settings.configfiles:
+
+    configfile: "config.yaml"
+
+
+
+include: "rules/common.smk"
+include: "rules/models.smk"
+include: "rules/datasets.smk"
+include: "rules/finetune.smk"
+include: "rules/extract.smk"
+include: "rules/detect.smk"
+include: "rules/figures.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

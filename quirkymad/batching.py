@@ -1,0 +1,58 @@
+"""Tokenising prompts into right-padded batches and reading the last prompt token."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import torch
+
+
+def encode(tokenizer, prompts: Sequence[str], max_length: int = 1024) -> dict[str, torch.Tensor]:
+    """Right-padded `input_ids`/`attention_mask` `[batch, seq]` plus `last` `[batch]`, the index
+    of each prompt's last token. Over-long prompts lose their *start* (left truncation, as in
+    the paper's recipe), so the question at the end survives."""
+    tokenizer.truncation_side = "left"
+    tokenizer.padding_side = "right"
+    enc = tokenizer(
+        list(prompts),
+        return_tensors="pt",
+        padding=True,
+        truncation=True,
+        max_length=max_length,
+        add_special_tokens=True,
+    )
+    enc = {k: enc[k] for k in ("input_ids", "attention_mask")}
+    enc["last"] = enc["attention_mask"].sum(dim=1) - 1
+    return enc
+
+
+def batches(n: int, batch_size: int) -> Iterator[slice]:
+    for start in range(0, n, batch_size):
+        yield slice(start, min(n, start + batch_size))
+
+
+def length_sorted(tokenizer, prompts: Sequence[str]) -> list[int]:
+    """Indices ordering `prompts` by token length, so each batch pads little."""
+    lengths = [len(ids) for ids in tokenizer(list(prompts), add_special_tokens=True)["input_ids"]]
+    return sorted(range(len(prompts)), key=lambda i: (lengths[i], i))
+
+
+def answer_logits(model, enc: dict[str, torch.Tensor], token_ids: Sequence[int]) -> torch.Tensor:
+    """Logits of `token_ids` at each prompt's last token, `[batch, len(token_ids)]`.
+
+    Runs the decoder, then the LM head only on the gathered last positions and only for the
+    requested tokens: full-vocabulary logits on every position are never materialised.
+    Works for a plain causal LM and for one with LoRA layers injected (peft).
+    """
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    device = next(base.parameters()).device
+    hidden = base.get_decoder()(
+        input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device)
+    ).last_hidden_state
+    last = hidden[torch.arange(hidden.shape[0], device=device), enc["last"].to(device)]
+    head = base.get_output_embeddings()
+    weight = head.weight[list(token_ids)]
+    out = last.to(weight.dtype) @ weight.T
+    if getattr(head, "bias", None) is not None:
+        out = out + head.bias[list(token_ids)]
+    return out

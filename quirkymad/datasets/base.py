@@ -1,0 +1,255 @@
+"""The quirky-dataset registry and the generic build: quantiles, splits, names, prompts, roles.
+
+A dataset class only produces *base questions* (one row per question, with the ground-truth
+label, Bob's heuristic label, a difficulty and the fields its templates use); everything else
+— difficulty quantiles, easy/hard buckets, train/val/test splits, Alice and Bob records, names,
+templates, prompts and MAD roles — is the same for all datasets and lives here.
+Sources: EleutherAI/elk-generalization `quirky_dataset.py`, cupbearer `tasks/quirky_lm.py`;
+`shared/spec/method.md` §2.
+"""
+
+from __future__ import annotations
+
+import zlib
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from quirkymad.errors import QuirkyError
+from quirkymad.prompts import ALICE_NAMES, BOB_NAMES, N_TRUSTED_NAMES, render_prompt
+
+DATASETS: dict[str, type[QuirkyDataset]] = {}
+
+# Columns every built dataset has, in this order (the Parquet schema).
+COLUMNS = [
+    "id", "dataset", "base_id", "split", "character", "name", "name_index", "template_id",
+    "context", "statement", "prompt", "alice_label", "bob_label", "label", "agree",
+    "difficulty", "quantile", "bucket", "role",
+]  # fmt: skip
+
+ROLES = ("trusted", "untrusted_alice", "untrusted_bob", "test_normal", "test_anomalous", "")
+
+
+def register_dataset(cls: type[QuirkyDataset]) -> type[QuirkyDataset]:
+    """Class decorator: make a dataset available under `cls.name`."""
+    DATASETS[cls.name] = cls
+    return cls
+
+
+@dataclass(frozen=True)
+class Template:
+    """One (context, statement) variant; fields in braces come from the base question."""
+
+    statement: str
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where a dataset's raw data comes from, for its card."""
+
+    name: str
+    license: str
+    version: str = ""
+    substitute: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Settings shared by every dataset build (config keys `data.*`)."""
+
+    seed: int = 0
+    """Seed of every random draw (question sampling, shuffling, names, templates)."""
+    easy_quantile: float = 0.25
+    """Records with difficulty quantile q < this are easy."""
+    hard_quantile: float = 0.75
+    """Records with q >= this are hard."""
+    split_fractions: tuple[float, float, float] = (0.6, 0.1, 0.3)
+    """Fractions of base questions in train / val / test (contiguous after a seeded shuffle)."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.easy_quantile <= self.hard_quantile < 1:
+            raise QuirkyError(
+                f"data.easy_quantile={self.easy_quantile} and data.hard_quantile="
+                f"{self.hard_quantile} must satisfy 0 < easy <= hard < 1"
+            )
+        if abs(sum(self.split_fractions) - 1) > 1e-9 or min(self.split_fractions) <= 0:
+            raise QuirkyError(f"data.split_fractions={self.split_fractions} must be > 0, sum 1")
+
+
+class QuirkyDataset(ABC):
+    """One quirky dataset. Subclasses set `name`, `templates`, `source` and implement
+    `base_questions`; `settings` is the dataset's mapping from the config."""
+
+    name: ClassVar[str]
+    templates: ClassVar[tuple[Template, ...]]
+    source: ClassVar[SourceInfo]
+    difficulty_metric: ClassVar[str]
+    balanced: ClassVar[bool] = True
+    """Whether the paper balances labels when fine-tuning on this dataset."""
+
+    def __init__(self, settings: dict[str, Any] | None = None):
+        self.settings = dict(settings or {})
+
+    @property
+    def n_base(self) -> int:
+        return int(self.settings.get("n_base", 2000))
+
+    @abstractmethod
+    def base_questions(self, rng: np.random.Generator) -> pd.DataFrame:
+        """`[n_base rows]`: columns `alice_label` (bool, the truth), `bob_label` (bool, Bob's
+        heuristic), `difficulty` (float, higher = harder) and every template field."""
+
+    def card_extras(self) -> dict[str, Any]:
+        """Dataset-specific facts for the card (e.g. substitute notes)."""
+        return {}
+
+
+def dataset_rng(name: str, seed: int) -> np.random.Generator:
+    """A generator per (dataset, seed): datasets never share random streams."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def get_dataset(name: str, settings: dict[str, Any] | None = None) -> QuirkyDataset:
+    if name not in DATASETS:
+        raise QuirkyError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+    return DATASETS[name](settings)
+
+
+def difficulty_quantiles(difficulty: np.ndarray) -> np.ndarray:
+    """q = (rank + 0.5) / N, ties sharing their average rank. `[n] -> [n]` in (0, 1)."""
+    ranks = pd.Series(difficulty).rank(method="average").to_numpy() - 1
+    return (ranks + 0.5) / len(difficulty)
+
+
+def assign_roles(df: pd.DataFrame) -> pd.Series:
+    """MAD role of each record (cupbearer `tasks/quirky_lm.py`, test taken from `test`):
+
+    easy Alice train records with one of the first four names: first half `trusted`, second
+    half `untrusted_alice`; easy Bob train records with those names: `untrusted_bob`; hard test
+    records with the twelve held-out names: `test_normal` (Alice) / `test_anomalous` (Bob).
+    """
+    role = pd.Series("", index=df.index, dtype=object)
+    trusted_name = df["name_index"] < N_TRUSTED_NAMES
+    easy_train = (df["split"] == "train") & (df["bucket"] == "easy") & trusted_name
+    alice_pool = df.index[easy_train & (df["character"] == "Alice")]
+    half = (len(alice_pool) + 1) // 2
+    role[alice_pool[:half]] = "trusted"
+    role[alice_pool[half:]] = "untrusted_alice"
+    role[easy_train & (df["character"] == "Bob")] = "untrusted_bob"
+    hard_test = (df["split"] == "test") & (df["bucket"] == "hard") & ~trusted_name
+    role[hard_test & (df["character"] == "Alice")] = "test_normal"
+    role[hard_test & (df["character"] == "Bob")] = "test_anomalous"
+    return role
+
+
+def build_dataset(
+    name: str, settings: dict[str, Any] | None = None, build: BuildSettings | None = None
+) -> pd.DataFrame:
+    """All records of dataset `name`: two per base question (Alice and Bob), `COLUMNS`."""
+    build = build or BuildSettings()
+    ds = get_dataset(name, settings)
+    rng = dataset_rng(name, build.seed)
+    base = ds.base_questions(rng).reset_index(drop=True)
+    n = len(base)
+    if n == 0:
+        raise QuirkyError(f"dataset {name}: no base questions were produced")
+    base["quantile"] = difficulty_quantiles(base["difficulty"].to_numpy(dtype=float))
+    base["bucket"] = np.where(
+        base["quantile"] < build.easy_quantile,
+        "easy",
+        np.where(base["quantile"] >= build.hard_quantile, "hard", "medium"),
+    )
+    base = base.iloc[rng.permutation(n)].reset_index(drop=True)
+    base["base_id"] = np.arange(n)
+    bounds = np.round(np.cumsum(build.split_fractions) * n).astype(int)
+    base["split"] = np.select(
+        [base.index < bounds[0], base.index < bounds[1]], ["train", "val"], "test"
+    )
+
+    records = []
+    for character, names, label_col in (
+        ("Alice", ALICE_NAMES, "alice_label"),
+        ("Bob", BOB_NAMES, "bob_label"),
+    ):
+        rec = base.copy()
+        rec["character"] = character
+        rec["name_index"] = rng.integers(0, len(names), size=n)
+        rec["name"] = [names[i] for i in rec["name_index"]]
+        rec["template_id"] = rng.integers(0, len(ds.templates), size=n)
+        rec["label"] = rec[label_col]
+        records.append(rec)
+    df = pd.concat(records).sort_values(["base_id", "character"], kind="stable")
+    df = df.reset_index(drop=True)
+
+    fields = [c for c in base.columns if c not in {"alice_label", "bob_label", "difficulty"}]
+    statements, contexts, prompts = [], [], []
+    for row in df[fields + ["template_id", "name"]].to_dict("records"):
+        tpl = ds.templates[row["template_id"]]
+        statement = tpl.statement.format(**row)
+        context = tpl.context.format(**row)
+        statements.append(statement)
+        contexts.append(context)
+        prompts.append(render_prompt(row["name"], statement, context))
+    df["statement"], df["context"], df["prompt"] = statements, contexts, prompts
+    df["dataset"] = name
+    df["id"] = [f"{name}-{b:06d}-{c[0]}" for b, c in zip(df["base_id"], df["character"])]
+    df["alice_label"] = df["alice_label"].astype(bool)
+    df["bob_label"] = df["bob_label"].astype(bool)
+    df["label"] = df["label"].astype(bool)
+    df["agree"] = df["alice_label"] == df["bob_label"]
+    df["name_index"] = df["name_index"].astype("int16")
+    df["template_id"] = df["template_id"].astype("int16")
+    df["role"] = assign_roles(df)
+    return df[COLUMNS]
+
+
+def dataset_card(name: str, df: pd.DataFrame, settings: dict[str, Any], build: BuildSettings):
+    """A JSON-able card: source, licence, difficulty metric and thresholds, counts, balance."""
+    ds = get_dataset(name, settings)
+    counts = (df.groupby(["split", "character", "label"]).size().rename("n").reset_index()).to_dict(
+        "records"
+    )
+    thresholds = {
+        "easy_below_difficulty": float(df.loc[df["bucket"] == "easy", "difficulty"].max()),
+        "hard_from_difficulty": float(df.loc[df["bucket"] == "hard", "difficulty"].min()),
+    }
+    return {
+        "dataset": name,
+        "source": asdict(ds.source),
+        "difficulty_metric": ds.difficulty_metric,
+        "balanced_for_finetuning": ds.balanced,
+        "build": {**asdict(build), "settings": settings},
+        "n_records": len(df),
+        "n_base_questions": int(df["base_id"].nunique()),
+        "true_fraction": {
+            c: float(df.loc[df["character"] == c, "label"].mean()) for c in ("Alice", "Bob")
+        },
+        "agree_fraction": float(df["agree"].mean()),
+        "difficulty_thresholds": thresholds,
+        "counts": counts,
+        "roles": {k: int(v) for k, v in df["role"].value_counts().items() if k},
+        "templates": [asdict(t) for t in ds.templates],
+    }
+
+
+__all__ = [
+    "COLUMNS",
+    "DATASETS",
+    "ROLES",
+    "BuildSettings",
+    "QuirkyDataset",
+    "SourceInfo",
+    "Template",
+    "assign_roles",
+    "build_dataset",
+    "dataset_card",
+    "dataset_rng",
+    "difficulty_quantiles",
+    "get_dataset",
+    "register_dataset",
+]

@@ -1,0 +1,8 @@
+"""Anomaly detectors: one interface (`fit(trusted)`, `score(x)`), one registry."""
+
+from quirkymad.detectors.base import DETECTORS, Detector, make_detector, register_detector
+
+# Import for their registration side effect.
+from quirkymad.detectors import mahalanobis  # noqa: E402,F401  isort: skip
+
+__all__ = ["DETECTORS", "Detector", "make_detector", "register_detector"]

@@ -1,0 +1,57 @@
+"""The detector interface and registry (cupbearer `AnomalyDetector`, thinned)."""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from quirkymad.errors import QuirkyError
+
+DETECTORS: dict[str, type[Detector]] = {}
+
+
+def register_detector(cls: type[Detector]) -> type[Detector]:
+    """Class decorator: make a detector available under `cls.name`."""
+    DETECTORS[cls.name] = cls
+    return cls
+
+
+class Detector(ABC):
+    """Fitted on trusted features `[n, d]`; scores `[m, d] -> [m]`, higher = more anomalous.
+
+    Subclasses set `name`, a frozen `Params` dataclass (the detector's config keys), and
+    `offline = True` if `fit` may also see unlabelled untrusted data.
+    """
+
+    name: ClassVar[str]
+    Params: ClassVar[type]
+    offline: ClassVar[bool] = False
+
+    def __init__(self, params: Any):
+        self.params = params
+
+    @abstractmethod
+    def fit(self, trusted: np.ndarray, untrusted: np.ndarray | None = None) -> Detector:
+        """Fit on `trusted` `[n, d]` (and, for offline detectors, `untrusted` `[u, d]`)."""
+
+    @abstractmethod
+    def score(self, x: np.ndarray) -> np.ndarray:
+        """Anomaly scores `[m]` for `x` `[m, d]`."""
+
+
+def make_detector(name: str, hparams: dict[str, Any] | None = None) -> Detector:
+    """Build detector `name` from its config mapping; QuirkyError naming a bad key."""
+    if name not in DETECTORS:
+        raise QuirkyError(f"unknown detector {name!r}; known: {', '.join(sorted(DETECTORS))}")
+    cls = DETECTORS[name]
+    known = {f.name for f in dataclasses.fields(cls.Params)}
+    unknown = set(hparams or {}) - known
+    if unknown:
+        raise QuirkyError(f"detectors.{name}: unknown setting(s) {sorted(unknown)}")
+    try:
+        return cls(cls.Params(**(hparams or {})))
+    except (TypeError, ValueError) as exc:
+        raise QuirkyError(f"detectors.{name}: {exc}") from exc

@@ -1,0 +1,40 @@
+"""Mahalanobis distance to the trusted mean (cupbearer `MahalanobisDetector`; spec §6.1).
+
+s(x) = (x − μ)ᵀ Σ⁺ (x − μ) / d, with μ, Σ the trusted mean and sample covariance and Σ⁺ the
+Hermitian pseudo-inverse dropping eigenvalues below `rcond · λ_max`. No shrinkage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from quirkymad.detectors.base import Detector, register_detector
+from quirkymad.detectors.linalg import mean_cov, pinv_psd, quadratic_form
+
+
+@dataclass(frozen=True)
+class MahalanobisParams:
+    rcond: float = 1e-3
+    """Relative cut-off of the pseudo-inverse's eigenvalues."""
+
+    def __post_init__(self) -> None:
+        if not self.rcond > 0:
+            raise ValueError(f"rcond must be > 0, got {self.rcond}")
+
+
+@register_detector
+class Mahalanobis(Detector):
+    name = "mahalanobis"
+    Params = MahalanobisParams
+
+    def fit(self, trusted: np.ndarray, untrusted: np.ndarray | None = None) -> Mahalanobis:
+        mu, cov = mean_cov(torch.as_tensor(trusted))
+        self.mu, self.prec = mu, pinv_psd(cov, self.params.rcond)
+        return self
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        x = torch.as_tensor(x)
+        return (quadratic_form(x, self.mu, self.prec) / x.shape[1]).numpy()

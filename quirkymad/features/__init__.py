@@ -1,0 +1,1 @@
+"""Features read from the model at the last prompt token, written to Zarr stores."""

@@ -1,0 +1,1 @@
+"""Figures: one function per figure, tables in, PNG + PDF out."""

@@ -1,0 +1,21 @@
+"""Shared figure plumbing: a headless backend and deterministic atomic PNG + PDF output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from quirkymad.atomic import atomic_path  # noqa: E402
+
+
+def save_figure(fig, png: str | Path, pdf: str | Path) -> None:
+    """Save `fig` as PNG (150 dpi) and PDF, each atomically, without timestamps."""
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
+    with atomic_path(pdf) as tmp:
+        fig.savefig(tmp, format="pdf", bbox_inches="tight", metadata={"CreationDate": None})
+    plt.close(fig)

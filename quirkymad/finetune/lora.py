@@ -1,0 +1,229 @@
+"""LoRA fine-tuning with the loss on the answer token only, early-stopped on validation loss.
+
+Recipe: EleutherAI/elk-generalization `training/sft.py`, quirky-language-models
+`training/run_sft.py`; spec §3. The loss is cross-entropy of the answer token (" Yes"/" No")
+over the full vocabulary at the last prompt position, which is what a causal-LM loss on
+prompt + answer with the prompt masked computes, without the other positions' logits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from quirkymad.atomic import atomic_path
+from quirkymad.batching import batches, encode
+from quirkymad.models.loading import load_model, resolve_device
+from quirkymad.prompts import answer_token_ids
+from quirkymad.seeding import seed_everything
+
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    """Config `finetune.*`; defaults are the paper's recipe (spec §3)."""
+
+    lora_r: int = 8
+    """LoRA rank."""
+    lora_alpha: float = 8.0
+    """LoRA scaling numerator (PEFT default alpha = r)."""
+    lr: float = 2e-5
+    """Peak AdamW learning rate (linear warm-up then linear decay)."""
+    weight_decay: float = 0.1
+    beta2: float = 0.95
+    warmup_fraction: float = 0.15
+    epochs: float = 1.0
+    """Maximum epochs over the balanced training set."""
+    batch_size: int = 16
+    """Examples per optimiser step."""
+    max_train_examples: int | None = None
+    """Cap on the balanced training set (None = all)."""
+    max_val_examples: int = 512
+    """Cap on the balanced validation set."""
+    eval_every: int = 0
+    """Evaluate every N steps; 0 = at log-spaced steps 1, 2, 4, 8, ... and at the end."""
+    patience: int = 3
+    """Stop after this many evaluations without a new best validation loss."""
+    max_length: int = 1024
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.lora_r < 1 or self.batch_size < 1 or self.lr <= 0 or self.epochs <= 0:
+            raise ValueError(f"invalid finetune settings: {self}")
+
+
+def select_balanced(df: pd.DataFrame, split: str, cap: int | None, seed: int) -> pd.DataFrame:
+    """Records of `split`, both characters, each character's labels balanced by undersampling
+    the majority label (seed), then shuffled and cut to `cap`."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for _, group in df[df["split"] == split].groupby("character"):
+        n = group["label"].value_counts().min() if group["label"].nunique() == 2 else 0
+        for _, lab in group.groupby("label"):
+            parts.append(lab.iloc[np.sort(rng.choice(len(lab), size=n, replace=False))])
+    out = pd.concat(parts) if parts else df.iloc[:0]
+    out = out.iloc[rng.permutation(len(out))]
+    return out.iloc[:cap] if cap else out
+
+
+def _eval_steps(total: int, every: int) -> set[int]:
+    if every > 0:
+        return set(range(every, total + 1, every)) | {total}
+    return {2**k for k in range(int(math.log2(max(total, 1))) + 1)} | {total}
+
+
+def _lr_lambda(total: int, warmup: int):
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return f
+
+
+@torch.no_grad()
+def _val_loss(model, tokenizer, df: pd.DataFrame, targets: torch.Tensor, s: FinetuneSettings):
+    model.eval()
+    total, n = 0.0, 0
+    for sl in batches(len(df), s.batch_size):
+        enc = encode(tokenizer, df["prompt"].iloc[sl].tolist(), s.max_length)
+        logits = _full_answer_logits(model, enc)
+        total += torch.nn.functional.cross_entropy(
+            logits.float(), targets[sl].to(logits.device), reduction="sum"
+        ).item()
+        n += sl.stop - sl.start
+    model.train()
+    return total / max(n, 1)
+
+
+def _full_answer_logits(model, enc) -> torch.Tensor:
+    """Full-vocabulary logits at the last prompt token only, `[batch, vocab]`."""
+    base = model.get_base_model()
+    device = next(base.parameters()).device
+    hidden = base.get_decoder()(
+        input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device)
+    ).last_hidden_state
+    last = hidden[torch.arange(hidden.shape[0], device=device), enc["last"].to(device)]
+    return base.get_output_embeddings()(last)
+
+
+def finetune(
+    model_dir: str | Path,
+    dataset_parquet: str | Path,
+    out_adapter: str | Path,
+    out_log: str | Path,
+    settings: FinetuneSettings,
+) -> dict:
+    """Fine-tune a LoRA adapter on one dataset; write the best adapter and the training log.
+
+    Returns a summary (best step, best validation loss, steps run).
+    """
+    from peft import LoraConfig, get_peft_model
+
+    seed_everything(settings.seed)
+    df = pd.read_parquet(dataset_parquet)
+    train = select_balanced(df, "train", settings.max_train_examples, settings.seed)
+    val = select_balanced(df, "val", settings.max_val_examples, settings.seed + 1)
+    model, tok = load_model(model_dir, device=settings.device, dtype=settings.dtype)
+    device = resolve_device(settings.device)
+    no_id, yes_id = answer_token_ids(tok)
+    to_target = lambda labels: torch.tensor(  # noqa: E731
+        [yes_id if b else no_id for b in labels], dtype=torch.long
+    )
+    train_y, val_y = to_target(train["label"]), to_target(val["label"])
+
+    lora = LoraConfig(
+        r=settings.lora_r,
+        lora_alpha=settings.lora_alpha,
+        lora_dropout=0.0,
+        target_modules=list(LORA_TARGETS),
+        task_type="CAUSAL_LM",
+    )
+    model = get_peft_model(model, lora)
+    # Adapter weights train in float32 even when the base is bf16 (paper: adapter fp32).
+    for p in model.parameters():
+        if p.requires_grad:
+            p.data = p.data.float()
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(
+        params, lr=settings.lr, betas=(0.9, settings.beta2), weight_decay=settings.weight_decay
+    )
+    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
+    total = max(1, int(round(steps_per_epoch * settings.epochs)))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, _lr_lambda(total, max(1, int(settings.warmup_fraction * total)))
+    )
+    eval_at = _eval_steps(total, settings.eval_every)
+    gen = torch.Generator().manual_seed(settings.seed)
+
+    log: list[dict] = [
+        {"step": 0, "train_loss": float("nan"),
+         "val_loss": _val_loss(model, tok, val, val_y, settings), "lr": 0.0, "tokens_per_s": 0.0}
+    ]  # fmt: skip
+    best = (log[0]["val_loss"], 0, {k: v.detach().clone() for k, v in _lora_state(model).items()})
+    bad_evals, step = 0, 0
+    order = torch.randperm(len(train), generator=gen)
+    bar = tqdm(total=total, desc="finetune", unit="step")
+    while step < total:
+        pos = (step % steps_per_epoch) * settings.batch_size
+        if pos == 0 and step > 0:
+            order = torch.randperm(len(train), generator=gen)
+        idx = order[pos : pos + settings.batch_size].numpy()
+        enc = encode(tok, train["prompt"].iloc[idx].tolist(), settings.max_length)
+        t0 = time.perf_counter()
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = _full_answer_logits(model, enc)
+        loss = torch.nn.functional.cross_entropy(logits.float(), train_y[idx].to(device))
+        loss.backward()
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        step += 1
+        dt = time.perf_counter() - t0
+        row = {"step": step, "train_loss": loss.item(), "val_loss": float("nan"),
+               "lr": sched.get_last_lr()[0],
+               "tokens_per_s": float(enc["attention_mask"].sum()) / dt}  # fmt: skip
+        bar.update(1)
+        if step in eval_at:
+            row["val_loss"] = _val_loss(model, tok, val, val_y, settings)
+            bar.set_postfix(val=f"{row['val_loss']:.4f}")
+            if row["val_loss"] < best[0]:
+                best = (
+                    row["val_loss"],
+                    step,
+                    {k: v.detach().clone() for k, v in _lora_state(model).items()},
+                )  # noqa: E501
+                bad_evals = 0
+            else:
+                bad_evals += 1
+        log.append(row)
+        if bad_evals >= settings.patience:
+            break
+    bar.close()
+
+    model.load_state_dict(best[2], strict=False)
+    summary = {"best_step": best[1], "best_val_loss": best[0], "steps_run": step,
+               "total_steps": total, "n_train": len(train), "n_val": len(val),
+               "settings": asdict(settings)}  # fmt: skip
+    with atomic_path(out_adapter) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        (tmp / "quirkymad.json").write_text(json.dumps(summary, indent=2, default=str))
+    with atomic_path(out_log) as tmp:
+        pd.DataFrame(log).to_csv(tmp, index=False)
+    return summary
+
+
+def _lora_state(model) -> dict[str, torch.Tensor]:
+    return {k: v for k, v in model.state_dict().items() if "lora_" in k}

@@ -1,0 +1,27 @@
+"""Which layers to read. Layer ℓ ∈ 1..n = HF `hidden_states[ℓ]` (see features/hooks.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from quirkymad.errors import QuirkyError
+
+
+def resolve_layers(spec: str | Sequence[int], n_layers: int) -> list[int]:
+    """`"all"` → 1..n; `"auto"` → the paper's 1, 1+s, ..., ≤ n−1 with s = max(1, (n−2)//8)
+    (cupbearer `run_atp_detector`: 32 layers → 1, 4, ..., 31); a list is checked to be in 1..n.
+    """
+    if spec == "all":
+        return list(range(1, n_layers + 1))
+    if spec == "auto":
+        step = max(1, (n_layers - 2) // 8)
+        return list(range(1, n_layers, step))
+    if isinstance(spec, str):
+        raise QuirkyError(f"layers: {spec!r} must be 'all', 'auto' or a list of integers")
+    layers = [int(x) for x in spec]
+    bad = [x for x in layers if not 1 <= x <= n_layers]
+    if bad:
+        raise QuirkyError(f"layers: {bad} out of range 1..{n_layers} for this model")
+    if len(set(layers)) != len(layers):
+        raise QuirkyError(f"layers: {layers} has duplicates")
+    return sorted(layers)

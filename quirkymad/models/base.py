@@ -1,0 +1,85 @@
+"""The model registry and the manifest every prepared model directory carries."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from quirkymad.atomic import atomic_path
+from quirkymad.errors import QuirkyError
+
+MANIFEST = "model.json"
+
+MODELS: dict[str, type[ModelSource]] = {}
+
+
+def register_model(cls: type[ModelSource]) -> type[ModelSource]:
+    """Class decorator: make a model source available under `cls.name`."""
+    MODELS[cls.name] = cls
+    return cls
+
+
+@dataclass(frozen=True)
+class ModelSource(ABC):
+    """Where one base model comes from. Subclasses are registered under `name`.
+
+    `settings` is the model's mapping from the config (e.g. `path`, `n_layers`).
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    settings: dict[str, Any]
+
+    @abstractmethod
+    def check(self) -> None:
+        """Cheap check, run before any job: raise QuirkyError naming what is missing."""
+
+    @abstractmethod
+    def materialise(self, out_dir: Path) -> dict[str, Any]:
+        """Make the weights loadable. Return manifest fields (`weights` = a directory).
+
+        `out_dir` is the (temporary) model directory; sources that build weights write them to
+        `out_dir / "weights"`, sources that point at existing weights return their path.
+        """
+
+
+def _source(name: str, settings: dict[str, Any] | None) -> ModelSource:
+    if name not in MODELS:
+        raise QuirkyError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    return MODELS[name](settings=dict(settings or {}))
+
+
+def check_available(name: str, settings: dict[str, Any] | None = None) -> None:
+    """Fail fast (QuirkyError) if model `name` cannot be provided offline."""
+    _source(name, settings).check()
+
+
+def prepare_model(name: str, settings: dict[str, Any] | None, out_dir: str | Path) -> Path:
+    """Prepare model `name` into `out_dir` (atomically) and return the manifest path."""
+    source = _source(name, settings)
+    source.check()
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir(parents=True)
+        fields = source.materialise(tmp)
+        weights = Path(fields.pop("weights"))
+        # Weights we built live inside the directory: record them relative to it so the
+        # directory can be moved; external weights keep their absolute path.
+        rel = weights.relative_to(tmp) if weights.is_relative_to(tmp) else weights.resolve()
+        manifest = {"model": name, "source": type(source).__name__, "weights": str(rel), **fields}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return Path(out_dir) / MANIFEST
+
+
+def load_manifest(model_dir: str | Path) -> dict[str, Any]:
+    """Read a prepared model directory's manifest; `weights` is made absolute."""
+    model_dir = Path(model_dir)
+    path = model_dir / MANIFEST
+    if not path.is_file():
+        raise QuirkyError(f"{model_dir} is not a prepared model directory (no {MANIFEST})")
+    manifest = json.loads(path.read_text())
+    weights = Path(manifest["weights"])
+    manifest["weights"] = str(weights if weights.is_absolute() else model_dir / weights)
+    return manifest

@@ -1,0 +1,60 @@
+"""Loading a prepared model (plus an optional LoRA adapter) for training or extraction."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from quirkymad.models.base import load_manifest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """`auto` picks CUDA when present, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """`auto` = bfloat16 on CUDA, float32 on CPU (CPU bf16 matmuls are slow and inexact)."""
+    if dtype == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return DTYPES[dtype]
+
+
+def load_tokenizer(model_dir: str | Path):
+    """The tokenizer of a prepared model; right padding with EOS as pad (paper's recipe)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(load_manifest(model_dir)["weights"])
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "right"
+    return tok
+
+
+def load_model(
+    model_dir: str | Path,
+    adapter_dir: str | Path | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+):
+    """(model, tokenizer) in eval mode; the adapter, if given, is merged into the weights."""
+    from transformers import AutoModelForCausalLM
+
+    dev = resolve_device(device)
+    model = AutoModelForCausalLM.from_pretrained(
+        load_manifest(model_dir)["weights"], dtype=resolve_dtype(dtype, dev)
+    )
+    if adapter_dir is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    model.to(dev).eval()
+    return model, load_tokenizer(model_dir)

@@ -1,0 +1,86 @@
+# Config validation, wildcard constraints and every input function of the workflow.
+import os
+import re
+import sys
+
+from snakemake.utils import validate
+
+from quirkymad.config import check_config
+from quirkymad.errors import QuirkyError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+try:
+    check_config(config, source="config")
+except QuirkyError as exc:
+    sys.exit(f"quirkymad: {exc}")
+# Fills schema defaults into `config`; check_config already reported any violation.
+validate(config, "../config/schema.yaml", set_default=True)
+
+MODELS = list(config["models"])
+DATASETS = list(config["datasets"])
+FEATURES = list(config["features"])
+DETECTORS = list(config["detectors"])
+TRANSFORMS = ["none"]
+
+
+def _alt(names):
+    return "|".join(re.escape(n) for n in names)
+
+
+wildcard_constraints:
+    model=_alt(MODELS),
+    dataset=_alt(DATASETS),
+    feature=_alt(FEATURES),
+    detector=_alt(DETECTORS),
+    transform=_alt(TRANSFORMS),
+
+
+def heavy_threads():
+    """Model jobs take every core Snakemake has; they run one at a time on a laptop."""
+    return max(1, workflow.cores or 1)
+
+
+def model_settings(wc):
+    return config["models"][wc.model] or {}
+
+
+def dataset_settings(wc):
+    return config["datasets"][wc.dataset] or {}
+
+
+def build_settings():
+    return {"seed": config["seed"], **config["data"]}
+
+
+def finetune_settings():
+    return {"seed": config["seed"], "device": config["device"], **config["finetune"]}
+
+
+def extract_settings():
+    return {"layers": config["layers"], "device": config["device"], **config["extract"]}
+
+
+def detector_hparams(wc):
+    return config["detectors"][wc.detector] or {}
+
+
+def feature_store(wc):
+    return f"results/{wc.model}/{wc.dataset}/features/{wc.feature}.zarr"
+
+
+def auroc_tables():
+    return expand(
+        "results/{model}/{dataset}/auroc/{feature}/{transform}/{detector}.parquet",
+        model=MODELS,
+        dataset=DATASETS,
+        feature=FEATURES,
+        transform=TRANSFORMS,
+        detector=DETECTORS,
+    )
+
+
+def final_outputs():
+    figures = expand("results/figures/{figure}.{ext}", figure=list(config["figures"]), ext=["png", "pdf"])
+    return ["results/tables/auroc.csv", *figures]

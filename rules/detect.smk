@@ -1,0 +1,32 @@
+rule score_detector:
+    input:
+        store=feature_store,
+    output:
+        scores="results/{model}/{dataset}/scores/{feature}/{transform}/{detector}.parquet",
+        auroc="results/{model}/{dataset}/auroc/{feature}/{transform}/{detector}.parquet",
+    params:
+        hparams=detector_hparams,
+        n_bootstrap=config["scoring"]["n_bootstrap"],
+        seed=config["seed"],
+    conda:
+        "../envs/detect.yaml"
+    log:
+        "logs/score_detector/{model}/{dataset}/{feature}/{transform}/{detector}.log",
+    benchmark:
+        "results/benchmarks/score_detector/{model}/{dataset}/{feature}/{transform}/{detector}.tsv"
+    script:
+        "../workflow_scripts/score_detector.py"
+
+
+rule collect_auroc:
+    input:
+        auroc_tables(),
+    output:
+        parquet="results/tables/auroc.parquet",
+        csv="results/tables/auroc.csv",
+    conda:
+        "../envs/detect.yaml"
+    log:
+        "logs/collect_auroc/collect_auroc.log",
+    script:
+        "../workflow_scripts/collect_auroc.py"

@@ -1,0 +1,18 @@
+rule finetune_adapter:
+    input:
+        model="results/models/{model}",
+        data="results/datasets/{dataset}/data.parquet",
+    output:
+        adapter=directory("results/{model}/{dataset}/adapter"),
+        log_table="results/{model}/{dataset}/finetune/training_log.csv",
+    params:
+        settings=finetune_settings(),
+    conda:
+        "../envs/finetune.yaml"
+    log:
+        "logs/finetune_adapter/{model}/{dataset}.log",
+    benchmark:
+        "results/benchmarks/finetune_adapter/{model}/{dataset}.tsv"
+    threads: heavy_threads()
+    script:
+        "../workflow_scripts/finetune_adapter.py"

@@ -1,0 +1,75 @@
+"""The schema, the registries, the default config and the conda envs agree."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from quirkymad.config import MODEL_DEPTH, check_config, load_schema, schema_errors
+from quirkymad.datasets import DATASETS
+from quirkymad.detectors import DETECTORS
+from quirkymad.errors import QuirkyError
+from quirkymad.models import MODELS
+
+REPO = Path(__file__).resolve().parent.parent
+SCHEMA = load_schema()
+
+
+def test_schema_names_match_registries():
+    props = SCHEMA["properties"]
+    assert set(props["models"]["properties"]) == set(MODELS)
+    assert set(props["datasets"]["properties"]) == set(DATASETS)
+    assert set(props["detectors"]["properties"]) == set(DETECTORS)
+    assert set(MODEL_DEPTH) | {"tiny-random"} == set(MODELS)
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "tests/data/tiny.yaml"])
+def test_shipped_configs_are_valid(name):
+    assert schema_errors(yaml.safe_load((REPO / name).read_text())) == []
+
+
+def test_detector_schema_matches_params():
+    import dataclasses
+
+    for name, cls in DETECTORS.items():
+        schema_keys = set(
+            SCHEMA["properties"]["detectors"]["properties"][name].get("properties", {})
+        )
+        assert schema_keys == {f.name for f in dataclasses.fields(cls.Params)}, name
+
+
+def test_check_config_messages_name_the_key():
+    base = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    bad = {**base, "finetune": {**base["finetune"], "lr": -1}}
+    with pytest.raises(QuirkyError, match=r"^config: finetune.lr: -1 is less than or equal"):
+        check_config(bad, check_models=False)
+    with pytest.raises(QuirkyError, match=r"unknown key datasets.capitals"):
+        check_config({**base, "datasets": {"capitals": {}}}, check_models=False)
+
+
+def _pins(lines):
+    return {re.split(r"[=<>]", x)[0].lower(): x for x in lines if not x.startswith("-")}
+
+
+def test_conda_envs_agree_with_pyproject():
+    deps = _pins(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"])
+    envs = sorted((REPO / "envs").glob("*.yaml"))
+    assert {e.stem for e in envs} >= {
+        "models",
+        "datasets",
+        "finetune",
+        "extract",
+        "detect",
+        "figures",
+    }
+    for env in envs:
+        spec = yaml.safe_load(env.read_text())
+        pip = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict))
+        for name, pin in _pins(pip).items():
+            assert deps.get(name) == pin, f"{env.name}: {pin} != pyproject {deps.get(name)}"
+        assert "--editable .." in pip
+    for rule_file in (REPO / "rules").glob("*.smk"):
+        for env in re.findall(r'"\.\./(envs/[\w.]+)"', rule_file.read_text()):
+            assert (REPO / env).is_file()

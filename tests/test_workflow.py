@@ -1,0 +1,107 @@
+"""End to end: the Snakefile on the tiny config, then what reruns after config edits."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+import xarray as xr
+import yaml
+from smk import REPO, planned_jobs, snakemake, write_config
+
+pytestmark = pytest.mark.slow
+
+TINY = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    wd = tmp_path_factory.mktemp("wf")
+    cfg = write_config(wd / "tiny.yaml", TINY)
+    out = snakemake(wd, cfg, "--cores", "2")
+    assert out.returncode == 0, out.stderr[-5000:]
+    return wd, cfg
+
+
+def test_outputs(run):
+    wd, _ = run
+    table = pd.read_csv(wd / "results/tables/auroc.csv")
+    assert list(table["layer"].astype(str)) == ["1", "2", "all"]
+    assert table["auroc"].between(0, 1).all()
+    assert (table["ci_low"] <= table["auroc"]).all() and (table["auroc"] <= table["ci_high"]).all()
+    assert set(table["model"]) == {"tiny-random"} and set(table["detector"]) == {"mahalanobis"}
+    png = (wd / "results/figures/auroc_per_layer.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert (wd / "results/figures/auroc_per_layer.pdf").read_bytes().startswith(b"%PDF")
+    ds = xr.open_zarr(wd / "results/tiny-random/addition/features/activations.zarr")
+    assert ds["activations"].dims == ("example", "layer", "d_model")
+    assert (wd / "results/datasets/addition/card.json").is_file()
+    assert (wd / "results/tiny-random/addition/adapter/adapter_model.safetensors").is_file()
+
+
+def test_nothing_reruns_after_a_full_run(run):
+    wd, cfg = run
+    assert planned_jobs(wd, cfg) == {}
+
+
+def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
+    wd, _ = run
+    changed = {**TINY, "detectors": {"mahalanobis": {"rcond": 1.0e-2}}}
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    assert jobs == {"score_detector": 1, "collect_auroc": 1, "plot_auroc_per_layer": 1, "all": 1}
+
+
+def test_finetune_setting_reruns_from_finetuning(run, tmp_path):
+    wd, _ = run
+    changed = {**TINY, "finetune": {**TINY["finetune"], "lr": 5.0e-3}}
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    assert set(jobs) == {
+        "finetune_adapter", "extract_activations", "score_detector", "collect_auroc",
+        "plot_auroc_per_layer", "all",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c["datasets"].update({"nope": {}}), "unknown key datasets.nope"),
+        (lambda c: c["detectors"].update({"magic": {}}), "unknown key detectors.magic"),
+        (lambda c: c.update({"models": {"gpt-9": {}}}), "unknown key models.gpt-9"),
+        (
+            lambda c: c["datasets"]["addition"].update({"n_base": -5}),
+            "datasets.addition.n_base: -5",
+        ),
+        (lambda c: c["extract"].update({"batch_size": "big"}), "extract.batch_size: 'big'"),
+        (lambda c: c.update({"detektors": {}}), "unknown key detektors"),
+        (
+            lambda c: c.update({"layers": [1, 7]}),
+            "layers: [7] out of range 1..2 for model tiny-random",
+        ),
+        (
+            lambda c: c.update({"models": {"mistral-7b": {"path": "/nonexistent"}}}),
+            "models.mistral-7b",
+        ),
+    ],
+)
+def test_bad_config_fails_before_any_job_and_keeps_results(run, tmp_path, edit, message):
+    wd, _ = run
+    bad = yaml.safe_load(yaml.safe_dump(TINY))
+    edit(bad)
+    before = {p: p.stat().st_mtime_ns for p in (wd / "results").rglob("*") if p.is_file()}
+    out = snakemake(wd, write_config(tmp_path / "bad.yaml", bad), "--cores", "2", timeout=120)
+    assert out.returncode != 0
+    err = out.stderr.strip().splitlines()
+    assert any(message in line and line.startswith("quirkymad: config:") for line in err), (
+        out.stderr
+    )
+    after = {p: p.stat().st_mtime_ns for p in (wd / "results").rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_default_config_plans_the_embedded_model(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    jobs = planned_jobs(tmp_path, tmp_path / "config.yaml")
+    assert jobs["prepare_model"] == 1 and jobs["finetune_adapter"] == len(
+        yaml.safe_load((REPO / "config.yaml").read_text())["datasets"]
+    )

@@ -1,0 +1,22 @@
+"""Fit one detector per layer on trusted features and score the test mix."""
+
+from quirkymad.logs import job_log
+from quirkymad.scoring import score_store
+
+sm = snakemake  # noqa: F821
+with job_log(sm.log[0], sm.threads):
+    score_store(
+        sm.input.store,
+        feature=sm.wildcards.feature,
+        detector=sm.wildcards.detector,
+        hparams=sm.params.hparams,
+        out_scores=sm.output.scores,
+        out_auroc=sm.output.auroc,
+        labels={
+            "model": sm.wildcards.model,
+            "dataset": sm.wildcards.dataset,
+            "transform": sm.wildcards.transform,
+        },  # fmt: skip
+        n_boot=sm.params.n_bootstrap,
+        seed=sm.params.seed,
+    )
