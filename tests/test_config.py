@@ -25,7 +25,7 @@ def test_schema_names_match_registries():
     assert set(MODEL_DEPTH) | {"tiny-random"} == set(MODELS)
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "tests/data/tiny.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "config/paper.yaml", "tests/data/tiny.yaml"])
 def test_shipped_configs_are_valid(name):
     assert schema_errors(yaml.safe_load((REPO / name).read_text())) == []
 
