@@ -18,7 +18,12 @@ def plot_auroc_per_layer(table: pd.DataFrame, png: str | Path, pdf: str | Path) 
     per_layer["layer_num"] = per_layer["layer"].astype(int)
     panels = list(per_layer.groupby(["model", "feature", "transform"], sort=True))
     fig, axes = plt.subplots(
-        1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False, sharey=True
+        1,
+        len(panels),
+        figsize=(5.5 * len(panels), 4.4),
+        squeeze=False,
+        sharey=True,
+        layout="constrained",
     )
     for ax, ((model, feature, transform), g) in zip(axes[0], panels):
         for (dataset, detector), line in g.groupby(["dataset", "detector"], sort=True):
