@@ -5,6 +5,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+report: "report/workflow.rst"
+
+
 # `--configfile other.yaml` *replaces* the default run instead of deep-merging into it (which
 # would silently add config.yaml's model and dataset to every other run).
 if not workflow.config_settings.configfiles:
@@ -19,6 +22,7 @@ include: "rules/datasets.smk"
 include: "rules/finetune.smk"
 include: "rules/extract.smk"
 include: "rules/detect.smk"
+include: "rules/analysis.smk"
 include: "rules/figures.smk"
 
 

@@ -23,7 +23,11 @@ rule collect_auroc:
         auroc_tables(),
     output:
         parquet="results/tables/auroc.parquet",
-        csv="results/tables/auroc.csv",
+        csv=report(
+            "results/tables/auroc.csv",
+            caption="../report/auroc_table.rst",
+            category="Tables",
+        ),
     conda:
         "../envs/detect.yaml"
     log:

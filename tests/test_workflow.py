@@ -31,13 +31,26 @@ def test_outputs(run):
     assert table["auroc"].between(0, 1).all()
     assert (table["ci_low"] <= table["auroc"]).all() and (table["auroc"] <= table["ci_high"]).all()
     assert set(table["model"]) == {"tiny-random"} and set(table["detector"]) == {"mahalanobis"}
-    png = (wd / "results/figures/auroc_per_layer.png").read_bytes()
-    assert png.startswith(b"\x89PNG") and len(png) > 10_000
-    assert (wd / "results/figures/auroc_per_layer.pdf").read_bytes().startswith(b"%PDF")
+    for name in TINY["figures"]:
+        png = (wd / f"results/figures/{name}.png").read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 10_000, name
+        assert (wd / f"results/figures/{name}.pdf").read_bytes().startswith(b"%PDF"), name
+    sep = pd.read_csv(wd / "results/tables/separation_summary.csv")
+    assert list(sep["dataset"]) == ["addition"] and (sep["S_layer_mean"] > 0).all()
     ds = xr.open_zarr(wd / "results/tiny-random/addition/features/activations.zarr")
     assert ds["activations"].dims == ("example", "layer", "d_model")
     assert (wd / "results/datasets/addition/card.json").is_file()
     assert (wd / "results/tiny-random/addition/adapter/adapter_model.safetensors").is_file()
+
+
+def test_report_has_every_figure_and_the_table(run):
+    wd, cfg = run
+    out = snakemake(wd, cfg, "--report", "report.html", timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    html = (wd / "report.html").read_text()
+    for name in [*TINY["figures"], "auroc.csv"]:
+        assert name in html, name
+    assert "Produced by the run with models" in html
 
 
 def test_nothing_reruns_after_a_full_run(run):
@@ -49,17 +62,19 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     wd, _ = run
     changed = {**TINY, "detectors": {"mahalanobis": {"rcond": 1.0e-2}}}
     jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
-    assert jobs == {"score_detector": 1, "collect_auroc": 1, "plot_auroc_per_layer": 1, "all": 1}
+    # Only the figures that read the AUROC table; the separation figures do not.
+    assert jobs == {
+        "score_detector": 1, "collect_auroc": 1, "plot_auroc_per_layer": 1,
+        "plot_auroc_vs_separation": 1, "all": 1,
+    }  # fmt: skip
 
 
 def test_finetune_setting_reruns_from_finetuning(run, tmp_path):
     wd, _ = run
     changed = {**TINY, "finetune": {**TINY["finetune"], "lr": 5.0e-3}}
     jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
-    assert set(jobs) == {
-        "finetune_adapter", "extract_activations", "score_detector", "collect_auroc",
-        "plot_auroc_per_layer", "all",
-    }  # fmt: skip
+    assert "prepare_model" not in jobs and "build_dataset" not in jobs
+    assert {"finetune_adapter", "extract_activations", "score_detector"} <= set(jobs)
 
 
 @pytest.mark.parametrize(

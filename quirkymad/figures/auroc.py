@@ -8,10 +8,13 @@ from pathlib import Path
 import pandas as pd
 
 from quirkymad.figures.common import plt, save_figure
+from quirkymad.figures.registry import register_figure
 
 
-def plot_auroc_per_layer(table: pd.DataFrame, png: str | Path, pdf: str | Path) -> None:
-    """`table`: the long AUROC table (model, dataset, feature, transform, detector, layer, ...)."""
+@register_figure("auroc_per_layer", ("auroc",), "Online AUROC per layer")
+def plot_auroc_per_layer(auroc: pd.DataFrame, png: str | Path, pdf: str | Path) -> None:
+    """`auroc`: the long AUROC table (model, dataset, feature, transform, detector, layer, ...)."""
+    table = auroc
     per_layer = table[table["layer"] != "all"].copy()
     if per_layer.empty:
         raise ValueError("AUROC table has no per-layer rows to plot")

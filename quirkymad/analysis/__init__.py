@@ -1,0 +1,1 @@
+"""Follow-up analyses computed from feature stores and score tables."""

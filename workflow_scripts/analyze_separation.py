@@ -1,0 +1,13 @@
+"""Hidden-state and logit separation of Alice vs Bob on the hard test mix."""
+
+from quirkymad.analysis.tables import write_separation
+from quirkymad.logs import job_log
+
+sm = snakemake  # noqa: F821
+with job_log(sm.log[0]):
+    write_separation(
+        sm.input.store,
+        {"model": sm.wildcards.model, "dataset": sm.wildcards.dataset},
+        sm.output.per_layer,
+        sm.output.summary,
+    )
