@@ -41,3 +41,25 @@ rule collect_separation:
         "logs/collect_separation/collect_separation.log",
     script:
         "../workflow_scripts/collect_separation.py"
+
+
+rule summarize_auroc:
+    input:
+        "results/tables/auroc.parquet",
+    output:
+        by_dataset=report(
+            "results/tables/auroc_summary_by_dataset.csv",
+            caption="../report/auroc_summary.rst",
+            category="Tables",
+        ),
+        overall=report(
+            "results/tables/auroc_summary_overall.csv",
+            caption="../report/auroc_summary.rst",
+            category="Tables",
+        ),
+    conda:
+        "../envs/figures.yaml"
+    log:
+        "logs/summarize_auroc/summarize_auroc.log",
+    script:
+        "../workflow_scripts/summarize_auroc.py"

@@ -87,5 +87,9 @@ def auroc_tables():
 
 def final_outputs():
     figures = expand("results/figures/{figure}.{ext}", figure=list(config["figures"]), ext=["png", "pdf"])
-    tables = ["results/tables/auroc.csv", "results/tables/separation_summary.csv"]
+    tables = [
+        "results/tables/auroc.csv",
+        "results/tables/auroc_summary_overall.csv",
+        "results/tables/separation_summary.csv",
+    ]
     return [*tables, *figures]

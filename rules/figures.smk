@@ -1,19 +1,81 @@
-rule plot_auroc_per_layer:
+# One rule per figure; all call quirkymad.figures.draw(name, tables, png, pdf).
+
+rule plot_online_auroc_per_layer:
     input:
         auroc="results/tables/auroc.parquet",
     output:
         png=report(
-            "results/figures/auroc_per_layer.png",
-            caption="../report/auroc_per_layer.rst",
-            category="Figures",
+            "results/figures/online_auroc_per_layer.png",
+            caption="../report/online_auroc_per_layer.rst",
+            category="AUROC",
         ),
-        pdf="results/figures/auroc_per_layer.pdf",
+        pdf="results/figures/online_auroc_per_layer.pdf",
     params:
-        figure="auroc_per_layer",
+        figure="online_auroc_per_layer",
     conda:
         "../envs/figures.yaml"
     log:
-        "logs/plot_auroc_per_layer/plot_auroc_per_layer.log",
+        "logs/plot_online_auroc_per_layer/plot_online_auroc_per_layer.log",
+    script:
+        "../workflow_scripts/plot_figure.py"
+
+
+rule plot_online_auroc_aggregated:
+    input:
+        auroc="results/tables/auroc.parquet",
+    output:
+        png=report(
+            "results/figures/online_auroc_aggregated.png",
+            caption="../report/online_auroc_aggregated.rst",
+            category="AUROC",
+        ),
+        pdf="results/figures/online_auroc_aggregated.pdf",
+    params:
+        figure="online_auroc_aggregated",
+    conda:
+        "../envs/figures.yaml"
+    log:
+        "logs/plot_online_auroc_aggregated/plot_online_auroc_aggregated.log",
+    script:
+        "../workflow_scripts/plot_figure.py"
+
+
+rule plot_offline_auroc_per_layer:
+    input:
+        auroc="results/tables/auroc.parquet",
+    output:
+        png=report(
+            "results/figures/offline_auroc_per_layer.png",
+            caption="../report/offline_auroc_per_layer.rst",
+            category="AUROC",
+        ),
+        pdf="results/figures/offline_auroc_per_layer.pdf",
+    params:
+        figure="offline_auroc_per_layer",
+    conda:
+        "../envs/figures.yaml"
+    log:
+        "logs/plot_offline_auroc_per_layer/plot_offline_auroc_per_layer.log",
+    script:
+        "../workflow_scripts/plot_figure.py"
+
+
+rule plot_offline_auroc_aggregated:
+    input:
+        auroc="results/tables/auroc.parquet",
+    output:
+        png=report(
+            "results/figures/offline_auroc_aggregated.png",
+            caption="../report/offline_auroc_aggregated.rst",
+            category="AUROC",
+        ),
+        pdf="results/figures/offline_auroc_aggregated.pdf",
+    params:
+        figure="offline_auroc_aggregated",
+    conda:
+        "../envs/figures.yaml"
+    log:
+        "logs/plot_offline_auroc_aggregated/plot_offline_auroc_aggregated.log",
     script:
         "../workflow_scripts/plot_figure.py"
 

@@ -64,7 +64,8 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
     # Only the figures that read the AUROC table; the separation figures do not.
     assert jobs == {
-        "score_detector": 1, "collect_auroc": 1, "plot_auroc_per_layer": 1,
+        "score_detector": 1, "collect_auroc": 1, "summarize_auroc": 1,
+        "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
         "plot_auroc_vs_separation": 1, "all": 1,
     }  # fmt: skip
 

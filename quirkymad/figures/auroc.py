@@ -1,54 +1,129 @@
-"""Per-layer AUROC line plot (follow-up Figure 1 style): one panel per model × feature,
-one line per (dataset, detector), chance at 0.5 dashed, 95 % bootstrap CI shaded."""
+"""Follow-up Figures 1–4: AUROC per layer and layer-aggregated, online and offline.
+
+A *score* is one (feature, transform, detector) combination, e.g. "activations · mahalanobis"
+or "activations → flow · flow_prior". Per-layer figures: a panel per model × score, a line per
+dataset with its 95 % bootstrap band, chance dashed. Aggregated figures: bars per score, hue =
+dataset, a panel per model (models side by side), with the bootstrap interval as error bars.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from quirkymad.figures.common import plt, save_figure
 from quirkymad.figures.registry import register_figure
 
 
-@register_figure("auroc_per_layer", ("auroc",), "Online AUROC per layer")
-def plot_auroc_per_layer(auroc: pd.DataFrame, png: str | Path, pdf: str | Path) -> None:
-    """`auroc`: the long AUROC table (model, dataset, feature, transform, detector, layer, ...)."""
-    table = auroc
-    per_layer = table[table["layer"] != "all"].copy()
-    if per_layer.empty:
-        raise ValueError("AUROC table has no per-layer rows to plot")
-    per_layer["layer_num"] = per_layer["layer"].astype(int)
-    panels = list(per_layer.groupby(["model", "feature", "transform"], sort=True))
-    fig, axes = plt.subplots(
-        1,
-        len(panels),
-        figsize=(5.5 * len(panels), 4.4),
-        squeeze=False,
-        sharey=True,
-        layout="constrained",
+def score_label(row) -> str:
+    """Human-readable name of a (feature, transform, detector) score."""
+    feature = (
+        row["feature"] if row["transform"] == "none" else f"{row['feature']} → {row['transform']}"
     )
-    for ax, ((model, feature, transform), g) in zip(axes[0], panels):
-        for (dataset, detector), line in g.groupby(["dataset", "detector"], sort=True):
+    return f"{feature} · {row['detector']}"
+
+
+def _select(auroc: pd.DataFrame, setting: str) -> pd.DataFrame:
+    df = auroc[auroc["setting"] == setting].copy()
+    if df.empty:
+        raise ValueError(
+            f"the AUROC table has no {setting} rows: enable an {setting} detector in the config "
+            f"or drop this figure"
+        )
+    df["score"] = df.apply(score_label, axis=1)
+    return df
+
+
+def plot_per_layer(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str | Path) -> None:
+    df = _select(auroc, setting)
+    df = df[df["layer"] != "all"].assign(layer_num=lambda d: d["layer"].astype(int))
+    panels = sorted(df.groupby(["model", "score"]).groups)
+    ncols = min(4, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False, sharey=True,
+        layout="constrained",
+    )  # fmt: skip
+    datasets = sorted(df["dataset"].unique())
+    colors = dict(zip(datasets, plt.cm.tab10.colors * 2))
+    for ax, (model, score) in zip(axes.flat, panels):
+        g = df[(df["model"] == model) & (df["score"] == score)]
+        for dataset, line in g.groupby("dataset", sort=True):
             line = line.sort_values("layer_num")
-            agg = table[
-                (table["model"] == model) & (table["feature"] == feature)
-                & (table["transform"] == transform) & (table["dataset"] == dataset)
-                & (table["detector"] == detector) & (table["layer"] == "all")
-            ]["auroc"]  # fmt: skip
-            label = f"{dataset} · {detector}"
-            if len(agg):
-                label += f" (all layers: {agg.iloc[0]:.2f})"
-            (h,) = ax.plot(line["layer_num"], line["auroc"], marker="o", ms=3, label=label)
-            ax.fill_between(
-                line["layer_num"], line["ci_low"], line["ci_high"], color=h.get_color(), alpha=0.2
-            )
+            c = colors[dataset]
+            ax.plot(line["layer_num"], line["auroc"], marker="o", ms=2.5, color=c, label=dataset)
+            ax.fill_between(line["layer_num"], line["ci_low"], line["ci_high"], color=c, alpha=0.15)
         ax.axhline(0.5, ls="--", color="grey", lw=1)
         ax.set_ylim(0, 1.02)
-        ax.set_xlabel("layer (residual stream entering the block)")
-        title = f"{model}\n{feature}" + ("" if transform == "none" else f" → {transform}")
-        ax.set_title(title)
-        ax.legend(fontsize=7, loc="lower right")
-    axes[0][0].set_ylabel("AUROC (Bob-hard vs Alice-hard)")
-    fig.suptitle("Online anomaly detection per layer (shaded: 95 % bootstrap CI)")
+        ax.set_title(f"{model}\n{score}", fontsize=9)
+        ax.set_xlabel("layer")
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for row in axes:
+        row[0].set_ylabel("AUROC (Bob-hard vs Alice-hard)")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", title="dataset", fontsize=8)
+    fig.suptitle(f"{setting.capitalize()} detectors: AUROC per layer (bands: 95 % bootstrap CI)")
     save_figure(fig, png, pdf)
+
+
+def plot_aggregated(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str | Path) -> None:
+    df = _select(auroc, setting)
+    df = df[df["layer"] == "all"]
+    models = sorted(df["model"].unique())
+    scores = sorted(df["score"].unique())
+    datasets = sorted(df["dataset"].unique())
+    width = 0.8 / len(datasets)
+    fig, axes = plt.subplots(
+        1, len(models), figsize=(max(5, 1.1 * len(scores) * len(datasets) ** 0.5 + 2) * len(models), 4.4),
+        squeeze=False, sharey=True, layout="constrained",
+    )  # fmt: skip
+    colors = dict(zip(datasets, plt.cm.tab10.colors * 2))
+    for ax, model in zip(axes[0], models):
+        g = df[df["model"] == model].set_index(["score", "dataset"])
+        x = np.arange(len(scores))
+        for i, dataset in enumerate(datasets):
+            rows = [g.loc[(s, dataset)] if (s, dataset) in g.index else None for s in scores]
+            y = np.array([r["auroc"] if r is not None else np.nan for r in rows])
+            lo = np.array([r["auroc"] - r["ci_low"] if r is not None else 0 for r in rows])
+            hi = np.array([r["ci_high"] - r["auroc"] if r is not None else 0 for r in rows])
+            # A percentile interval need not contain the point estimate: clip, don't crash.
+            yerr = [np.clip(lo, 0, None), np.clip(hi, 0, None)]
+            ax.bar(x + (i - (len(datasets) - 1) / 2) * width, y, width, yerr=yerr,
+                   color=colors[dataset], label=dataset, capsize=2, error_kw={"lw": 0.8})  # fmt: skip
+        ax.axhline(0.5, ls="--", color="grey", lw=1)
+        ax.set_xticks(x, scores, rotation=30, ha="right", fontsize=8)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(model)
+    axes[0][0].set_ylabel("layer-aggregated AUROC")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", title="dataset", fontsize=8)
+    fig.suptitle(f"{setting.capitalize()} detectors: layer-aggregated AUROC (error bars: 95 % CI)")
+    save_figure(fig, png, pdf)
+
+
+@register_figure("online_auroc_per_layer", ("auroc",), "Fig. 1")
+def plot_online_per_layer(auroc: pd.DataFrame, png, pdf) -> None:
+    """Fig. 1: online AUROC vs layer, a panel per model × score, a line per dataset."""
+    plot_per_layer(auroc, "online", png, pdf)
+
+
+@register_figure("online_auroc_aggregated", ("auroc",), "Fig. 2")
+def plot_online_aggregated(auroc: pd.DataFrame, png, pdf) -> None:
+    """Fig. 2: online layer-aggregated AUROC, bars per score, hue dataset, models side by side."""
+    plot_aggregated(auroc, "online", png, pdf)
+
+
+@register_figure("offline_auroc_per_layer", ("auroc",), "Fig. 3")
+def plot_offline_per_layer(auroc: pd.DataFrame, png, pdf) -> None:
+    """Fig. 3: the offline detectors (QUE) per layer."""
+    plot_per_layer(auroc, "offline", png, pdf)
+
+
+@register_figure("offline_auroc_aggregated", ("auroc",), "Fig. 4")
+def plot_offline_aggregated(auroc: pd.DataFrame, png, pdf) -> None:
+    """Fig. 4: the offline detectors (QUE), layer-aggregated."""
+    plot_aggregated(auroc, "offline", png, pdf)

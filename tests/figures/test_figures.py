@@ -34,7 +34,9 @@ def tables(tmp_path_factory):
         "per_layer": d / "pl.parquet",
         "summary": d / "s.parquet",
     }
-    pd.DataFrame(rows).to_parquet(paths["auroc"])
+    online = pd.DataFrame(rows)
+    offline = online.assign(detector="que", setting="offline", auroc=online["auroc"] ** 0.5)
+    pd.concat([online, offline]).to_parquet(paths["auroc"])
     per_layer.to_parquet(paths["per_layer"])
     summary.to_parquet(paths["summary"])
     return paths
@@ -57,4 +59,16 @@ def test_unknown_figure_and_missing_table(tables, tmp_path):
             {"auroc": tables["auroc"]},
             tmp_path / "a.png",
             tmp_path / "a.pdf",
+        )
+
+
+def test_offline_figure_without_offline_rows_says_why(tables, tmp_path):
+    online = pd.read_parquet(tables["auroc"]).query("setting == 'online'")
+    online.to_parquet(tmp_path / "a.parquet")
+    with pytest.raises(ValueError, match="no offline rows: enable an offline detector"):
+        draw(
+            "offline_auroc_per_layer",
+            {"auroc": tmp_path / "a.parquet"},
+            tmp_path / "x.png",
+            tmp_path / "x.pdf",
         )

@@ -1,0 +1,34 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from quirkymad.analysis.summary import by_dataset, overall
+
+
+def _table():
+    rows = []
+    for dataset, base in (("addition", 0.9), ("hemisphere", 0.6), ("capitals", 0.1)):
+        for layer, bump in (("1", 0.0), ("2", 0.05), ("all", 0.02)):
+            a = base + bump
+            rows.append({"model": "m", "setting": "online", "feature": "activations",
+                         "transform": "none", "detector": "mahalanobis", "dataset": dataset,
+                         "layer": layer, "auroc": a, "auroc_agree": a - 0.1,
+                         "auroc_disagree": a + 0.01})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_by_dataset_picks_the_best_layer_over_datasets():
+    a = by_dataset(_table())
+    assert set(a["best_layer"]) == {"2"}
+    add = a[a["dataset"] == "addition"].iloc[0]
+    assert add["mean_over_layers_all"] == pytest.approx(0.925)
+    assert add["aggregated_all"] == pytest.approx(0.92)
+    assert add["best_layer_all"] == pytest.approx(0.95)
+    assert add["best_layer_agree"] == pytest.approx(0.85)
+
+
+def test_overall_excludes_capitals_and_applies_dataset_sets():
+    b = overall(by_dataset(_table())).iloc[0]
+    assert b["n_datasets_available"] == 2
+    assert b["aggregated_all_available"] == pytest.approx(np.mean([0.92, 0.62]))
+    assert b["n_datasets_b1"] == 2 and b["n_datasets_cupbearer"] == 2
