@@ -34,8 +34,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
+    # Leftovers of killed writers of this path (Snakemake runs one job per output at a time).
+    for stale in final.parent.glob(f".{final.name}.tmp-*"):
+        _remove(stale)
     tmp = _tmp_sibling(final)
-    _remove(tmp)
     try:
         yield tmp
     except BaseException:

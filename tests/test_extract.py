@@ -84,6 +84,15 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_atomic_path_clears_what_a_killed_writer_left(tmp_path):
+    final = tmp_path / "table.parquet"
+    (tmp_path / ".table.parquet.tmp-99999").write_text("half written")
+    with atomic_path(final) as tmp:
+        tmp.write_text("done")
+    assert final.read_text() == "done"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.parquet"]
+
+
 def test_resolve_layers():
     assert resolve_layers("auto", 32) == list(range(1, 32, 3))
     assert resolve_layers("auto", 30) == list(range(1, 30, 3))
