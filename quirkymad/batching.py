@@ -37,19 +37,26 @@ def length_sorted(tokenizer, prompts: Sequence[str]) -> list[int]:
     return sorted(range(len(prompts)), key=lambda i: (lengths[i], i))
 
 
-def answer_logits(model, enc: dict[str, torch.Tensor], token_ids: Sequence[int]) -> torch.Tensor:
-    """Logits of `token_ids` at each prompt's last token, `[batch, len(token_ids)]`.
+def last_hidden(model, enc: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Final (post-norm) hidden state at each prompt's last token, `[batch, d_model]`.
 
-    Runs the decoder, then the LM head only on the gathered last positions and only for the
-    requested tokens: full-vocabulary logits on every position are never materialised.
-    Works for a plain causal LM and for one with LoRA layers injected (peft).
+    Runs only the decoder: the LM head is left to the caller, so full-vocabulary logits on
+    every position are never materialised. Works for a plain causal LM and for one with LoRA
+    layers injected (peft).
     """
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     device = next(base.parameters()).device
     hidden = base.get_decoder()(
         input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device)
     ).last_hidden_state
-    last = hidden[torch.arange(hidden.shape[0], device=device), enc["last"].to(device)]
+    return hidden[torch.arange(hidden.shape[0], device=device), enc["last"].to(device)]
+
+
+def answer_logits(model, enc: dict[str, torch.Tensor], token_ids: Sequence[int]) -> torch.Tensor:
+    """Logits of `token_ids` at each prompt's last token, `[batch, len(token_ids)]`: the LM
+    head is applied only to the gathered positions and only for the requested tokens."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    last = last_hidden(model, enc)
     head = base.get_output_embeddings()
     weight = head.weight[list(token_ids)]
     out = last.to(weight.dtype) @ weight.T

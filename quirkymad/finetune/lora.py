@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from quirkymad.atomic import atomic_path
-from quirkymad.batching import batches, encode
+from quirkymad.batching import batches, encode, last_hidden
 from quirkymad.models.loading import load_model, resolve_device
 from quirkymad.prompts import answer_token_ids
 from quirkymad.seeding import seed_everything
@@ -109,13 +109,7 @@ def _val_loss(model, tokenizer, df: pd.DataFrame, targets: torch.Tensor, s: Fine
 
 def _full_answer_logits(model, enc) -> torch.Tensor:
     """Full-vocabulary logits at the last prompt token only, `[batch, vocab]`."""
-    base = model.get_base_model()
-    device = next(base.parameters()).device
-    hidden = base.get_decoder()(
-        input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device)
-    ).last_hidden_state
-    last = hidden[torch.arange(hidden.shape[0], device=device), enc["last"].to(device)]
-    return base.get_output_embeddings()(last)
+    return model.get_base_model().get_output_embeddings()(last_hidden(model, enc))
 
 
 def finetune(
