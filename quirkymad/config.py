@@ -17,6 +17,10 @@ from quirkymad.errors import QuirkyError
 
 SCHEMA = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
 
+# Detectors that also see unlabelled untrusted data; known at DAG-building time without
+# importing the detector classes (tests/test_config.py checks it against the registry).
+OFFLINE_DETECTORS = frozenset({"que"})
+
 # Depth of each registered model, for checking explicit layer lists before any job runs.
 MODEL_DEPTH = {"smollm2-135m": 30, "mistral-7b": 32, "llama-3.1-8b": 32}
 

@@ -19,6 +19,7 @@ from quirkymad.metrics import auroc, average_precision, bootstrap_ci
 from quirkymad.store import open_store, strings
 
 TEST_ROLES = ("test_normal", "test_anomalous")
+EASY_UNTRUSTED_ROLES = ("untrusted_alice", "untrusted_bob")
 
 
 def _write_parquet(df: pd.DataFrame, path: str | Path) -> None:
@@ -70,7 +71,12 @@ def score_store(
     role = strings(ds, "role")
     trusted = role == "trusted"
     test = np.isin(role, TEST_ROLES)
-    untrusted = test  # offline detectors see the unlabelled test mix (spec C1 default)
+    probe = make_detector(detector, hparams)
+    # Offline detectors see an unlabelled set: the test mix (spec C1 default) or easy untrusted.
+    if getattr(probe.params, "untrusted", "test") == "easy":
+        untrusted = np.isin(role, EASY_UNTRUSTED_ROLES)
+    else:
+        untrusted = test
     if trusted.sum() < 2 or test.sum() == 0:
         raise QuirkyError(
             f"{store}: need ≥2 trusted and ≥1 test records, have {trusted.sum()} / {test.sum()}"
@@ -97,7 +103,7 @@ def score_store(
     frames.append(meta.assign(layer="all", score=stacked.mean(0)))
     scores = pd.concat(frames, ignore_index=True)
     table = pd.DataFrame(auroc_rows(scores, n_boot=n_boot, seed=seed))
-    setting = "offline" if make_detector(detector, hparams).offline else "online"
+    setting = "offline" if probe.offline else "online"
     head = {**labels, "feature": feature, "detector": detector, "setting": setting}
     for k, v in reversed(head.items()):
         table.insert(0, k, v)

@@ -6,7 +6,7 @@ import sys
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from quirkymad.config import check_config
+from quirkymad.config import OFFLINE_DETECTORS, check_config
 from quirkymad.errors import QuirkyError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -74,14 +74,22 @@ def feature_store(wc):
     return f"results/{wc.model}/{wc.dataset}/features/{wc.feature}.zarr"
 
 
-def auroc_tables():
+def auroc_tables(setting=None, features=None, detectors=None):
+    """Per-job AUROC tables, optionally only those of one setting / features / detectors, so
+    that a figure depends on exactly the scores it shows."""
+    chosen = [
+        d
+        for d in DETECTORS
+        if (detectors is None or d in detectors)
+        and (setting is None or (d in OFFLINE_DETECTORS) == (setting == "offline"))
+    ]
     return expand(
         "results/{model}/{dataset}/auroc/{feature}/{transform}/{detector}.parquet",
         model=MODELS,
         dataset=DATASETS,
-        feature=FEATURES,
+        feature=[f for f in FEATURES if features is None or f in features],
         transform=TRANSFORMS,
-        detector=DETECTORS,
+        detector=chosen,
     )
 
 

@@ -2,7 +2,7 @@
 
 rule plot_online_auroc_per_layer:
     input:
-        auroc="results/tables/auroc.parquet",
+        auroc=auroc_tables("online"),
     output:
         png=report(
             "results/figures/online_auroc_per_layer.png",
@@ -22,7 +22,7 @@ rule plot_online_auroc_per_layer:
 
 rule plot_online_auroc_aggregated:
     input:
-        auroc="results/tables/auroc.parquet",
+        auroc=auroc_tables("online"),
     output:
         png=report(
             "results/figures/online_auroc_aggregated.png",
@@ -42,7 +42,7 @@ rule plot_online_auroc_aggregated:
 
 rule plot_offline_auroc_per_layer:
     input:
-        auroc="results/tables/auroc.parquet",
+        auroc=auroc_tables("offline"),
     output:
         png=report(
             "results/figures/offline_auroc_per_layer.png",
@@ -62,7 +62,7 @@ rule plot_offline_auroc_per_layer:
 
 rule plot_offline_auroc_aggregated:
     input:
-        auroc="results/tables/auroc.parquet",
+        auroc=auroc_tables("offline"),
     output:
         png=report(
             "results/figures/offline_auroc_aggregated.png",
@@ -82,7 +82,7 @@ rule plot_offline_auroc_aggregated:
 
 rule plot_auroc_vs_separation:
     input:
-        auroc="results/tables/auroc.parquet",
+        auroc=auroc_tables(features=["activations"], detectors=["mahalanobis"]),
         per_layer="results/tables/separation_per_layer.parquet",
     output:
         png=report(

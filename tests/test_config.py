@@ -30,6 +30,12 @@ def test_shipped_configs_are_valid(name):
     assert schema_errors(yaml.safe_load((REPO / name).read_text())) == []
 
 
+def test_offline_detectors_match_registry():
+    from quirkymad.config import OFFLINE_DETECTORS
+
+    assert {n for n, cls in DETECTORS.items() if cls.offline} == OFFLINE_DETECTORS
+
+
 def test_detector_schema_matches_params():
     import dataclasses
 

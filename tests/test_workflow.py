@@ -27,10 +27,13 @@ def run(tmp_path_factory):
 def test_outputs(run):
     wd, _ = run
     table = pd.read_csv(wd / "results/tables/auroc.csv")
-    assert list(table["layer"].astype(str)) == ["1", "2", "all"]
+    for _, g in table.groupby("detector"):
+        assert list(g["layer"].astype(str)) == ["1", "2", "all"]
     assert table["auroc"].between(0, 1).all()
     assert (table["ci_low"] <= table["auroc"]).all() and (table["auroc"] <= table["ci_high"]).all()
-    assert set(table["model"]) == {"tiny-random"} and set(table["detector"]) == {"mahalanobis"}
+    assert set(table["model"]) == {"tiny-random"}
+    assert set(table["detector"]) == set(TINY["detectors"])
+    assert set(table.loc[table["detector"] == "que", "setting"]) == {"offline"}
     for name in TINY["figures"]:
         png = (wd / f"results/figures/{name}.png").read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 10_000, name
@@ -60,9 +63,9 @@ def test_nothing_reruns_after_a_full_run(run):
 
 def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     wd, _ = run
-    changed = {**TINY, "detectors": {"mahalanobis": {"rcond": 1.0e-2}}}
+    changed = {**TINY, "detectors": {**TINY["detectors"], "mahalanobis": {"rcond": 1.0e-2}}}
     jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
-    # Only the figures that read the AUROC table; the separation figures do not.
+    # Only Mahalanobis' scoring, the tables, and the figures that show Mahalanobis scores.
     assert jobs == {
         "score_detector": 1, "collect_auroc": 1, "summarize_auroc": 1,
         "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,

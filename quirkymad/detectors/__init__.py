@@ -3,6 +3,12 @@
 from quirkymad.detectors.base import DETECTORS, Detector, make_detector, register_detector
 
 # Import for their registration side effect.
-from quirkymad.detectors import mahalanobis  # noqa: E402,F401  isort: skip
+from quirkymad.detectors import (  # noqa: E402,F401  isort: skip
+    diag_mahalanobis,
+    isolation_forest,
+    lof,
+    mahalanobis,
+    que,
+)
 
 __all__ = ["DETECTORS", "Detector", "make_detector", "register_detector"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,13 +33,25 @@ def register_figure(name: str, tables: tuple[str, ...], title: str):
     return wrap
 
 
-def draw(name: str, inputs: Mapping[str, str | Path], png: str | Path, pdf: str | Path) -> None:
-    """Read the figure's tables from `inputs` (name → Parquet path) and draw it."""
+def _read(paths: str | Path | Sequence[str | Path]) -> pd.DataFrame:
+    if isinstance(paths, str | Path):
+        return pd.read_parquet(paths)
+    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+
+
+def draw(
+    name: str,
+    inputs: Mapping[str, str | Path | Sequence[str | Path]],
+    png: str | Path,
+    pdf: str | Path,
+) -> None:
+    """Read the figure's tables from `inputs` (name → Parquet path, or a list of Parquet
+    paths to concatenate) and draw it."""
     if name not in FIGURES:
         raise QuirkyError(f"unknown figure {name!r}; known: {', '.join(sorted(FIGURES))}")
     fig = FIGURES[name]
     missing = set(fig.tables) - set(inputs)
     if missing:
         raise QuirkyError(f"figure {name}: missing input tables {sorted(missing)}")
-    tables = {k: pd.read_parquet(inputs[k]) for k in fig.tables}
+    tables = {k: _read(inputs[k]) for k in fig.tables}
     fig.draw(**tables, png=png, pdf=pdf)
