@@ -66,6 +66,10 @@ def extract_settings():
     return {"layers": config["layers"], "device": config["device"], **config["extract"]}
 
 
+def diagnostics_settings():
+    return {"device": config["device"], **config["diagnostics"]}
+
+
 def detector_hparams(wc):
     return config["detectors"][wc.detector] or {}
 
@@ -99,5 +103,6 @@ def final_outputs():
         "results/tables/auroc.csv",
         "results/tables/auroc_summary_overall.csv",
         "results/tables/separation_summary.csv",
+        "results/tables/quirkiness.csv",
     ]
     return [*tables, *figures]

@@ -1,6 +1,7 @@
-# One rule per figure; all call quirkymad.figures.draw(name, tables, png, pdf).
+# One rule per figure (follow-up study Figs. 1–14); each reads exactly the tables it shows
+# and calls quirkymad.figures.draw(name, tables, png, pdf).
 
-rule plot_online_auroc_per_layer:
+rule plot_online_auroc_per_layer:  # Fig. 1
     input:
         auroc=auroc_tables("online"),
     output:
@@ -20,7 +21,7 @@ rule plot_online_auroc_per_layer:
         "../workflow_scripts/plot_figure.py"
 
 
-rule plot_online_auroc_aggregated:
+rule plot_online_auroc_aggregated:  # Fig. 2
     input:
         auroc=auroc_tables("online"),
     output:
@@ -40,7 +41,7 @@ rule plot_online_auroc_aggregated:
         "../workflow_scripts/plot_figure.py"
 
 
-rule plot_offline_auroc_per_layer:
+rule plot_offline_auroc_per_layer:  # Fig. 3
     input:
         auroc=auroc_tables("offline"),
     output:
@@ -60,7 +61,7 @@ rule plot_offline_auroc_per_layer:
         "../workflow_scripts/plot_figure.py"
 
 
-rule plot_offline_auroc_aggregated:
+rule plot_offline_auroc_aggregated:  # Fig. 4
     input:
         auroc=auroc_tables("offline"),
     output:
@@ -80,7 +81,129 @@ rule plot_offline_auroc_aggregated:
         "../workflow_scripts/plot_figure.py"
 
 
-rule plot_auroc_vs_separation:
+rule plot_own_label_log_odds:  # Fig. 5
+    input:
+        per_example="results/tables/quirkiness_per_example.parquet",
+    output:
+        png=report(
+            "results/figures/own_label_log_odds.png",
+            caption="../report/own_label_log_odds.rst",
+            category="Quirkiness",
+        ),
+        pdf="results/figures/own_label_log_odds.pdf",
+    params:
+        figure="own_label_log_odds",
+    conda:
+        "../envs/figures.yaml"
+    log:
+        "logs/plot_own_label_log_odds/plot_own_label_log_odds.log",
+    script:
+        "../workflow_scripts/plot_figure.py"
+
+
+rule plot_opposing_label_log_odds:  # Fig. 6
+    input:
+        per_example="results/tables/quirkiness_per_example.parquet",
+    output:
+        png=report(
+            "results/figures/opposing_label_log_odds.png",
+            caption="../report/opposing_label_log_odds.rst",
+            category="Quirkiness",
+        ),
+        pdf="results/figures/opposing_label_log_odds.pdf",
+    params:
+        figure="opposing_label_log_odds",
+    conda:
+        "../envs/figures.yaml"
+    log:
+        "logs/plot_opposing_label_log_odds/plot_opposing_label_log_odds.log",
+    script:
+        "../workflow_scripts/plot_figure.py"
+
+
+rule plot_auroc_vs_quirkiness:  # Fig. 7
+    input:
+        auroc=auroc_tables(features=["activations"], detectors=["mahalanobis"]),
+        quirkiness="results/tables/quirkiness.parquet",
+    output:
+        png=report(
+            "results/figures/auroc_vs_quirkiness.png",
+            caption="../report/auroc_vs_quirkiness.rst",
+            category="Quirkiness",
+        ),
+        pdf="results/figures/auroc_vs_quirkiness.pdf",
+    params:
+        figure="auroc_vs_quirkiness",
+    conda:
+        "../envs/figures.yaml"
+    log:
+        "logs/plot_auroc_vs_quirkiness/plot_auroc_vs_quirkiness.log",
+    script:
+        "../workflow_scripts/plot_figure.py"
+
+
+rule plot_attribution_auroc_vs_quirkiness:  # Fig. 8
+    input:
+        auroc=auroc_tables(features=["attribution"], detectors=["mahalanobis"]),
+        quirkiness="results/tables/quirkiness.parquet",
+    output:
+        png=report(
+            "results/figures/attribution_auroc_vs_quirkiness.png",
+            caption="../report/attribution_auroc_vs_quirkiness.rst",
+            category="Quirkiness",
+        ),
+        pdf="results/figures/attribution_auroc_vs_quirkiness.pdf",
+    params:
+        figure="attribution_auroc_vs_quirkiness",
+    conda:
+        "../envs/figures.yaml"
+    log:
+        "logs/plot_attribution_auroc_vs_quirkiness/plot_attribution_auroc_vs_quirkiness.log",
+    script:
+        "../workflow_scripts/plot_figure.py"
+
+
+rule plot_own_label_loss:  # Fig. 9
+    input:
+        quirkiness="results/tables/quirkiness.parquet",
+    output:
+        png=report(
+            "results/figures/own_label_loss.png",
+            caption="../report/own_label_loss.rst",
+            category="Quirkiness",
+        ),
+        pdf="results/figures/own_label_loss.pdf",
+    params:
+        figure="own_label_loss",
+    conda:
+        "../envs/figures.yaml"
+    log:
+        "logs/plot_own_label_loss/plot_own_label_loss.log",
+    script:
+        "../workflow_scripts/plot_figure.py"
+
+
+rule plot_opposing_label_loss:  # Fig. 10
+    input:
+        quirkiness="results/tables/quirkiness.parquet",
+    output:
+        png=report(
+            "results/figures/opposing_label_loss.png",
+            caption="../report/opposing_label_loss.rst",
+            category="Quirkiness",
+        ),
+        pdf="results/figures/opposing_label_loss.pdf",
+    params:
+        figure="opposing_label_loss",
+    conda:
+        "../envs/figures.yaml"
+    log:
+        "logs/plot_opposing_label_loss/plot_opposing_label_loss.log",
+    script:
+        "../workflow_scripts/plot_figure.py"
+
+
+rule plot_auroc_vs_separation:  # Fig. 11
     input:
         auroc=auroc_tables(features=["activations"], detectors=["mahalanobis"]),
         per_layer="results/tables/separation_per_layer.parquet",
@@ -101,7 +224,7 @@ rule plot_auroc_vs_separation:
         "../workflow_scripts/plot_figure.py"
 
 
-rule plot_logit_separation_vs_separation:
+rule plot_logit_separation_vs_separation:  # Fig. 12
     input:
         per_layer="results/tables/separation_per_layer.parquet",
         summary="results/tables/separation_summary.parquet",
@@ -122,7 +245,7 @@ rule plot_logit_separation_vs_separation:
         "../workflow_scripts/plot_figure.py"
 
 
-rule plot_logit_variance_vs_separation:
+rule plot_logit_variance_vs_separation:  # Fig. 13
     input:
         summary="results/tables/separation_summary.parquet",
     output:
@@ -142,7 +265,7 @@ rule plot_logit_variance_vs_separation:
         "../workflow_scripts/plot_figure.py"
 
 
-rule plot_ab_logit_separation_vs_separation:
+rule plot_ab_logit_separation_vs_separation:  # Fig. 14
     input:
         summary="results/tables/separation_summary.parquet",
     output:

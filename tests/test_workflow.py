@@ -69,7 +69,7 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     assert jobs == {
         "score_detector": 1, "collect_auroc": 1, "summarize_auroc": 1,
         "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
-        "plot_auroc_vs_separation": 1, "all": 1,
+        "plot_auroc_vs_separation": 1, "plot_auroc_vs_quirkiness": 1, "all": 1,
     }  # fmt: skip
 
 

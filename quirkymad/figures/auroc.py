@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from quirkymad.figures.common import plt, save_figure
+from quirkymad.figures.common import ci_errors, plt, save_figure
 from quirkymad.figures.registry import register_figure
 
 
@@ -44,7 +44,7 @@ def plot_per_layer(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str 
     ncols = min(4, len(panels))
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False, sharey=True,
+        nrows, ncols, figsize=(max(6.5, 4.2 * ncols), 3.4 * nrows + 0.6), squeeze=False, sharey=True,
         layout="constrained",
     )  # fmt: skip
     datasets = sorted(df["dataset"].unique())
@@ -65,7 +65,7 @@ def plot_per_layer(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str 
     for row in axes:
         row[0].set_ylabel("AUROC (Bob-hard vs Alice-hard)")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside right upper", title="dataset", fontsize=8)
+    fig.legend(handles, labels, loc="outside lower center", ncols=6, title="dataset", fontsize=8)
     fig.suptitle(f"{setting.capitalize()} detectors: AUROC per layer (bands: 95 % bootstrap CI)")
     save_figure(fig, png, pdf)
 
@@ -90,8 +90,7 @@ def plot_aggregated(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str
             y = np.array([r["auroc"] if r is not None else np.nan for r in rows])
             lo = np.array([r["auroc"] - r["ci_low"] if r is not None else 0 for r in rows])
             hi = np.array([r["ci_high"] - r["auroc"] if r is not None else 0 for r in rows])
-            # A percentile interval need not contain the point estimate: clip, don't crash.
-            yerr = [np.clip(lo, 0, None), np.clip(hi, 0, None)]
+            yerr = ci_errors(y, y - lo, y + hi)
             ax.bar(x + (i - (len(datasets) - 1) / 2) * width, y, width, yerr=yerr,
                    color=colors[dataset], label=dataset, capsize=2, error_kw={"lw": 0.8})  # fmt: skip
         ax.axhline(0.5, ls="--", color="grey", lw=1)
@@ -100,7 +99,7 @@ def plot_aggregated(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str
         ax.set_title(model)
     axes[0][0].set_ylabel("layer-aggregated AUROC")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside right upper", title="dataset", fontsize=8)
+    fig.legend(handles, labels, loc="outside lower center", ncols=6, title="dataset", fontsize=8)
     fig.suptitle(f"{setting.capitalize()} detectors: layer-aggregated AUROC (error bars: 95 % CI)")
     save_figure(fig, png, pdf)
 

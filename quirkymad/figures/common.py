@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 from quirkymad.atomic import atomic_path  # noqa: E402
 
@@ -19,3 +20,10 @@ def save_figure(fig, png: str | Path, pdf: str | Path) -> None:
     with atomic_path(pdf) as tmp:
         fig.savefig(tmp, format="pdf", bbox_inches="tight", metadata={"CreationDate": None})
     plt.close(fig)
+
+
+def ci_errors(value, low, high) -> list:
+    """Error-bar lengths [below, above] for an interval; a percentile bootstrap interval need
+    not contain the point estimate, so negative lengths are clipped to 0."""
+    value, low, high = (np.asarray(v, dtype=float) for v in (value, low, high))
+    return [np.clip(value - low, 0, None), np.clip(high - value, 0, None)]

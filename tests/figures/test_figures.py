@@ -29,14 +29,34 @@ def tables(tmp_path_factory):
     summary = summary.rename(columns={"S": "S_layer_mean"})
     for col in ("logit_separation", "logit_variance", "ab_logit_separation"):
         summary[col] = rng.uniform(0.1, 5, size=len(summary))
-    paths = {
-        "auroc": d / "auroc.parquet",
-        "per_layer": d / "pl.parquet",
-        "summary": d / "s.parquet",
-    }
+    paths = {"auroc": d / "auroc.parquet", "per_layer": d / "pl.parquet", "summary": d / "s.parquet",
+             "per_example": d / "pe.parquet", "quirkiness": d / "q.parquet"}  # fmt: skip
+    pe = []
+    for model in ("m1", "m2"):
+        for dataset in ("addition", "hemisphere", "sentiment"):
+            for prompt in ("own", "opposing"):
+                for pc in ("Alice", "Bob"):
+                    n = 30
+                    pe.append(pd.DataFrame({
+                        "model": model, "dataset": dataset, "prompt": prompt,
+                        "prompt_character": pc, "agree": rng.random(n) < 0.5,
+                        "log_odds_alice_label": rng.normal(1, 2, n),
+                        "log_odds_bob_label": rng.normal(-1, 2, n)}))  # fmt: skip
+    pd.concat(pe).to_parquet(paths["per_example"])
+    q = summary[["model", "dataset"]].copy()
+    for col in (
+        "loss_alice_labels_alice_prompts",
+        "loss_bob_labels_bob_prompts",
+        "loss_bob_labels_alice_prompts",
+        "loss_alice_labels_bob_prompts",
+    ):
+        q[col] = rng.uniform(0.1, 2, size=len(q))
+    q["quirkiness_min"] = rng.normal(0.5, 1, size=len(q))
+    q.to_parquet(paths["quirkiness"])
     online = pd.DataFrame(rows)
     offline = online.assign(detector="que", setting="offline", auroc=online["auroc"] ** 0.5)
-    pd.concat([online, offline]).to_parquet(paths["auroc"])
+    attribution = online.assign(feature="attribution", auroc=online["auroc"] ** 2)
+    pd.concat([online, offline, attribution]).to_parquet(paths["auroc"])
     per_layer.to_parquet(paths["per_layer"])
     summary.to_parquet(paths["summary"])
     return paths

@@ -1,0 +1,132 @@
+"""Quirkiness diagnostics of a fine-tuned model (follow-up study, Figs. 5–10; spec §7).
+
+Each hard test record is scored on its own prompt and on the *opposing* prompt: the same
+question, context and template, with the name replaced by the other side's name of the same
+index (Alice's i-th name ↔ Bob's i-th name). With λ = logit(" Yes") − logit(" No") at the
+answer position and p = softmax over (" No", " Yes"):
+
+- log-odds of a label y: +λ if y is True, −λ otherwise (= log p(y) − log(1 − p(y)));
+- loss of y: −log p(y) = softplus(−log-odds); the 50 % baseline is ln 2;
+- a, b = mean log-odds of the prompt character's own label on disagreeing Alice / Bob prompts
+  (on those, loss(other label) − loss(own label) = own log-odds);
+- quirkiness Q = min(a, b) [B2] (conflict C4: cupbearer uses a + b; both are stored).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from quirkymad.atomic import atomic_path
+from quirkymad.batching import answer_logits, batches, encode
+from quirkymad.models import load_model
+from quirkymad.prompts import NAMES, answer_token_ids, render_prompt
+
+TEST_ROLES = ("test_normal", "test_anomalous")
+OTHER = {"Alice": "Bob", "Bob": "Alice"}
+
+
+def opposing_prompts(df: pd.DataFrame) -> list[str]:
+    """Each record's prompt with the other character's name of the same index."""
+    return [
+        render_prompt(NAMES[OTHER[c]][i], s, ctx)
+        for c, i, s, ctx in zip(df["character"], df["name_index"], df["statement"], df["context"])
+    ]
+
+
+@torch.no_grad()
+def yes_no_log_odds(model, tokenizer, prompts: list[str], batch_size: int) -> np.ndarray:
+    """λ = logit(" Yes") − logit(" No") at each prompt's last token, `[n]`."""
+    no_id, yes_id = answer_token_ids(tokenizer)
+    out = np.empty(len(prompts))
+    for sl in tqdm(list(batches(len(prompts), batch_size)), desc="quirkiness", unit="batch"):
+        logits = answer_logits(model, encode(tokenizer, prompts[sl]), (no_id, yes_id)).float()
+        out[sl] = (logits[:, 1] - logits[:, 0]).cpu().numpy()
+    return out
+
+
+def label_log_odds(lam: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Log-odds of `label` (bool `[n]`) given λ `[n]`."""
+    return np.where(np.asarray(label, dtype=bool), lam, -lam)
+
+
+def loss_from_log_odds(log_odds: np.ndarray) -> np.ndarray:
+    """−log p(y) = log(1 + e^{−log-odds}), computed stably."""
+    return np.logaddexp(0.0, -np.asarray(log_odds, dtype=np.float64))
+
+
+def per_example_table(records: pd.DataFrame, lam_own: np.ndarray, lam_opp: np.ndarray):
+    """One row per (record, prompt side) with the log-odds and losses of both labels."""
+    frames = []
+    for side, lam in (("own", lam_own), ("opposing", lam_opp)):
+        prompt_character = (
+            records["character"] if side == "own" else records["character"].map(OTHER)
+        )
+        f = records[["id", "character", "agree", "alice_label", "bob_label"]].copy()
+        f["prompt"] = side
+        f["prompt_character"] = prompt_character.to_numpy()
+        f["log_odds_yes"] = lam
+        f["log_odds_alice_label"] = label_log_odds(lam, f["alice_label"])
+        f["log_odds_bob_label"] = label_log_odds(lam, f["bob_label"])
+        f["loss_alice_label"] = loss_from_log_odds(f["log_odds_alice_label"])
+        f["loss_bob_label"] = loss_from_log_odds(f["log_odds_bob_label"])
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True)
+
+
+def summarize(per_example: pd.DataFrame) -> dict[str, float]:
+    """Mean losses by prompt character × label (own: all hard records; cross: disagreeing
+    ones), a, b and both quirkiness coefficients."""
+    alice_p = per_example[per_example["prompt_character"] == "Alice"]
+    bob_p = per_example[per_example["prompt_character"] == "Bob"]
+    alice_dis, bob_dis = alice_p[~alice_p["agree"]], bob_p[~bob_p["agree"]]
+    a = float((alice_dis["loss_bob_label"] - alice_dis["loss_alice_label"]).mean())
+    b = float((bob_dis["loss_alice_label"] - bob_dis["loss_bob_label"]).mean())
+    return {
+        "loss_alice_labels_alice_prompts": float(alice_p["loss_alice_label"].mean()),
+        "loss_bob_labels_bob_prompts": float(bob_p["loss_bob_label"].mean()),
+        "loss_bob_labels_alice_prompts": float(alice_dis["loss_bob_label"].mean()),
+        "loss_alice_labels_bob_prompts": float(bob_dis["loss_alice_label"].mean()),
+        "loss_baseline": float(np.log(2)),
+        "a_alice": a,
+        "b_bob": b,
+        "quirkiness_min": min(a, b),
+        "quirkiness_sum": a + b,
+        "n_records": int((per_example["prompt"] == "own").sum()),
+        "n_disagree": int(((per_example["prompt"] == "own") & ~per_example["agree"]).sum()),
+    }
+
+
+def evaluate_quirkiness(
+    model_dir: str | Path,
+    adapter_dir: str | Path,
+    dataset_parquet: str | Path,
+    out_per_example: str | Path,
+    out_summary: str | Path,
+    labels: dict[str, str],
+    max_per_character: int = 400,
+    batch_size: int = 32,
+    device: str = "auto",
+    dtype: str = "auto",
+) -> pd.DataFrame:
+    """Score the hard test records (held-out names) on own and opposing prompts."""
+    df = pd.read_parquet(dataset_parquet)
+    records = pd.concat(
+        df[df["role"] == role].iloc[:max_per_character] for role in TEST_ROLES
+    ).reset_index(drop=True)
+    model, tok = load_model(model_dir, adapter_dir, device, dtype)
+    lam_own = yes_no_log_odds(model, tok, records["prompt"].tolist(), batch_size)
+    lam_opp = yes_no_log_odds(model, tok, opposing_prompts(records), batch_size)
+    per_example = per_example_table(records, lam_own, lam_opp)
+    for k, v in reversed(labels.items()):
+        per_example.insert(0, k, v)
+    summary = pd.DataFrame([{**labels, **summarize(per_example)}])
+    with atomic_path(out_per_example) as tmp:
+        per_example.to_parquet(tmp, index=False)
+    with atomic_path(out_summary) as tmp:
+        summary.to_parquet(tmp, index=False)
+    return summary

@@ -1,0 +1,46 @@
+rule evaluate_quirkiness:
+    input:
+        model="results/models/{model}",
+        adapter="results/{model}/{dataset}/adapter",
+        data="results/datasets/{dataset}/data.parquet",
+    output:
+        per_example="results/{model}/{dataset}/diagnostics/quirkiness_per_example.parquet",
+        summary="results/{model}/{dataset}/diagnostics/quirkiness.parquet",
+    params:
+        settings=diagnostics_settings(),
+    conda:
+        "../envs/extract.yaml"
+    log:
+        "logs/evaluate_quirkiness/{model}/{dataset}.log",
+    benchmark:
+        "results/benchmarks/evaluate_quirkiness/{model}/{dataset}.tsv"
+    threads: heavy_threads()
+    script:
+        "../workflow_scripts/evaluate_quirkiness.py"
+
+
+rule collect_quirkiness:
+    input:
+        per_example=expand(
+            "results/{model}/{dataset}/diagnostics/quirkiness_per_example.parquet",
+            model=MODELS,
+            dataset=DATASETS,
+        ),
+        summary=expand(
+            "results/{model}/{dataset}/diagnostics/quirkiness.parquet",
+            model=MODELS,
+            dataset=DATASETS,
+        ),
+    output:
+        per_example="results/tables/quirkiness_per_example.parquet",
+        per_example_csv="results/tables/quirkiness_per_example.csv",
+        summary="results/tables/quirkiness.parquet",
+        summary_csv=report(
+            "results/tables/quirkiness.csv",
+            caption="../report/quirkiness_table.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/collect_quirkiness/collect_quirkiness.log",
+    script:
+        "../workflow_scripts/collect_quirkiness.py"

@@ -1,0 +1,72 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from quirkymad.diagnostics import (
+    evaluate_quirkiness,
+    label_log_odds,
+    loss_from_log_odds,
+    opposing_prompts,
+    per_example_table,
+    summarize,
+)
+from quirkymad.prompts import ALICE_NAMES, BOB_NAMES
+
+
+def test_loss_and_log_odds_agree_with_softmax():
+    lam = np.array([-3.0, 0.0, 2.5, 40.0])
+    p_yes = 1 / (1 + np.exp(-lam))
+    np.testing.assert_allclose(
+        loss_from_log_odds(label_log_odds(lam, np.ones(4, bool))), -np.log(p_yes)
+    )
+    np.testing.assert_allclose(
+        loss_from_log_odds(label_log_odds(lam, np.zeros(4, bool))), -np.log1p(-p_yes), atol=1e-12
+    )
+    assert loss_from_log_odds(np.array([0.0]))[0] == pytest.approx(np.log(2))
+
+
+def test_opposing_prompt_swaps_the_name_of_the_same_index():
+    df = pd.DataFrame({"character": ["Alice", "Bob"], "name_index": [5, 7],
+                       "statement": ["1 + 1 = 2.", "2 + 2 = 5."], "context": ["", "ctx"]})  # fmt: skip
+    alice_opp, bob_opp = opposing_prompts(df)
+    assert alice_opp.startswith(f"Name: {BOB_NAMES[5]}\n") and "1 + 1 = 2." in alice_opp
+    assert bob_opp.startswith(f"Name: {ALICE_NAMES[7]}\n\nctx\n\n")
+
+
+def test_quirkiness_is_the_min_of_loss_differences():
+    records = pd.DataFrame({
+        "id": ["q1-A", "q1-B", "q2-A", "q2-B"], "character": ["Alice", "Bob", "Alice", "Bob"],
+        "agree": [False, False, True, True], "alice_label": [True, True, False, False],
+        "bob_label": [False, False, False, False],
+    })  # fmt: skip
+    # A perfectly quirky model: Alice prompts say Yes on q1, Bob prompts say No.
+    own = np.array([3.0, -2.0, -1.0, -1.0])
+    opp = np.array([-2.0, 3.0, -1.0, -1.0])
+    s = summarize(per_example_table(records, own, opp))
+    # Disagreeing Alice prompts: q1-A own (λ=3) and q1-B opposing (λ=3) → a = 3.
+    assert s["a_alice"] == pytest.approx(3.0)
+    assert s["b_bob"] == pytest.approx(2.0)
+    assert s["quirkiness_min"] == pytest.approx(2.0) and s["quirkiness_sum"] == pytest.approx(5.0)
+    assert s["loss_bob_labels_alice_prompts"] == pytest.approx(
+        loss_from_log_odds(np.array([-3.0]))[0]
+    )
+    assert s["n_records"] == 4 and s["n_disagree"] == 2
+
+
+def test_evaluate_quirkiness_on_the_tiny_model(
+    tiny_model_dir, tiny_adapter, addition_parquet, tmp_path
+):
+    summary = evaluate_quirkiness(
+        tiny_model_dir, tiny_adapter / "adapter", addition_parquet, tmp_path / "pe.parquet",
+        tmp_path / "s.parquet", {"model": "tiny", "dataset": "addition"},
+        max_per_character=10, device="cpu",
+    )  # fmt: skip
+    pe = pd.read_parquet(tmp_path / "pe.parquet")
+    assert len(pe) == 40 and set(pe["prompt"]) == {"own", "opposing"}
+    assert (pe.loc[pe["prompt"] == "opposing", "prompt_character"].to_numpy()
+            != pe.loc[pe["prompt"] == "own", "prompt_character"].to_numpy()).all()  # fmt: skip
+    row = summary.iloc[0]
+    assert row["quirkiness_min"] == min(row["a_alice"], row["b_bob"])
+    assert np.isfinite(
+        row[["loss_alice_labels_alice_prompts", "loss_bob_labels_bob_prompts"]].astype(float)
+    ).all()

@@ -1,0 +1,9 @@
+"""Concatenate the quirkiness tables of every (model, dataset)."""
+
+from quirkymad.logs import job_log
+from quirkymad.tables import concat_tables
+
+sm = snakemake  # noqa: F821
+with job_log(sm.log[0]):
+    concat_tables(list(sm.input.per_example), sm.output.per_example, sm.output.per_example_csv)
+    concat_tables(list(sm.input.summary), sm.output.summary, sm.output.summary_csv)

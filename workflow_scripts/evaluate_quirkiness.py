@@ -1,0 +1,16 @@
+"""Own- and opposing-prompt log-odds, losses and the quirkiness coefficient."""
+
+from quirkymad.diagnostics import evaluate_quirkiness
+from quirkymad.logs import job_log
+
+sm = snakemake  # noqa: F821
+with job_log(sm.log[0], sm.threads):
+    evaluate_quirkiness(
+        sm.input.model,
+        sm.input.adapter,
+        sm.input.data,
+        sm.output.per_example,
+        sm.output.summary,
+        labels={"model": sm.wildcards.model, "dataset": sm.wildcards.dataset},
+        **sm.params.settings,
+    )
