@@ -97,6 +97,26 @@ def auroc_tables(setting=None, features=None, detectors=None):
     )
 
 
+def intermediate_outputs():
+    """Artifacts researchers reuse; requested by `all` so a lost one is rebuilt (Snakemake
+    does not rebuild a missing intermediate whose consumers are up to date)."""
+    return [
+        *expand("results/datasets/{dataset}/{f}", dataset=DATASETS, f=["data.parquet", "card.json"]),
+        *expand(
+            "results/{model}/{dataset}/{f}",
+            model=MODELS,
+            dataset=DATASETS,
+            f=["adapter", "finetune/training_log.csv"],
+        ),
+        *expand(
+            "results/{model}/{dataset}/features/{feature}.zarr",
+            model=MODELS,
+            dataset=DATASETS,
+            feature=FEATURES,
+        ),
+    ]
+
+
 def final_outputs():
     figures = expand("results/figures/{figure}.{ext}", figure=list(config["figures"]), ext=["png", "pdf"])
     tables = [
@@ -105,4 +125,4 @@ def final_outputs():
         "results/tables/separation_summary.csv",
         "results/tables/quirkiness.csv",
     ]
-    return [*tables, *figures]
+    return [*intermediate_outputs(), *tables, *figures]

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 import yaml
+
 from smk import REPO, planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.slow
