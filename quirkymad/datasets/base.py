@@ -193,9 +193,7 @@ def build_dataset(
     )
     base = base.drop(columns="_rank")
     # Ties in difficulty are broken by an independent random key, not by source or split order.
-    base["quantile"] = difficulty_quantiles(
-        base["difficulty"].to_numpy(dtype=float), rng.random(n)
-    )
+    base["quantile"] = difficulty_quantiles(base["difficulty"].to_numpy(dtype=float), rng.random(n))
     base["bucket"] = np.where(
         base["quantile"] < build.easy_quantile,
         "easy",
@@ -236,7 +234,9 @@ def build_dataset(
     df["name_index"] = df["name_index"].astype("int16")
     df["template_id"] = df["template_id"].astype("int16")
     df["role"] = assign_roles(df)
-    return df[COLUMNS]
+    out = df[COLUMNS].copy()
+    out.attrs = {"card_extras": ds.card_extras()}  # facts learnt while building, for the card
+    return out
 
 
 def dataset_card(name: str, df: pd.DataFrame, settings: dict[str, Any], build: BuildSettings):
@@ -270,7 +270,7 @@ def dataset_card(name: str, df: pd.DataFrame, settings: dict[str, Any], build: B
         "counts": counts,
         "roles": {k: int(v) for k, v in df["role"].value_counts().items() if k},
         "templates": [asdict(t) for t in ds.templates],
-        **ds.card_extras(),
+        **df.attrs.get("card_extras", {}),
     }
 
 

@@ -71,9 +71,14 @@ def load_cities() -> pd.DataFrame:
     # country table's capital (tables spell it differently: "Bogota" vs "Bogotá").
     capital = {c: _fold(v["capital"]) for c, v in countries.items() if v["capital"].strip()}
     match = [capital.get(c) in a for c, a in zip(df["country_code"], df["aliases"])]
-    df["is_capital"] = pd.Series(match) & ~pd.Series(match).groupby(df["country_code"]).shift(
-        1, fill_value=False
-    ).groupby(df["country_code"]).cummax()
+    df["is_capital"] = (
+        pd.Series(match)
+        & ~pd.Series(match)
+        .groupby(df["country_code"])
+        .shift(1, fill_value=False)
+        .groupby(df["country_code"])
+        .cummax()
+    )
     df["most_populous"] = ~df.duplicated("country_code")
     df["difficulty"] = [-np.log10(p) if p > 0 else 0.0 for p in df["population"]]
     return df.drop(columns="aliases").sort_values("geonameid").reset_index(drop=True)
@@ -124,9 +129,7 @@ class Population(Cities):
         Template("{city}, {country} has a population greater than 30,000."),
         Template("More than 30,000 people live in {city}, {country}."),
         Template("The population of {city} ({country}) exceeds 30,000."),
-        Template(
-            "{city} has a population greater than 30,000.", context="{city} is in {country}."
-        ),
+        Template("{city} has a population greater than 30,000.", context="{city} is in {country}."),
         Template('population("{city}, {country}") > 30000 returns True'),
         Template("{city}, {country}: over 30k inhabitants.", context="From a travel guide."),
     )

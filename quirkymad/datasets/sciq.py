@@ -15,6 +15,7 @@ Alice: the candidate is correct. Bob: the candidate's name occurs in the support
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import cache
 
 import numpy as np
@@ -39,8 +40,13 @@ def load_elements() -> pd.DataFrame:
             f"or `pip install {PIN}`"
         ) from e
     rows = [
-        {"number": e.number, "name": e.name, "symbol": e.symbol, "mass": float(e.mass),
-         "density": float(e.density) if e.density is not None else np.nan}  # fmt: skip
+        {
+            "number": e.number,
+            "name": e.name,
+            "symbol": e.symbol,
+            "mass": float(e.mass),
+            "density": float(e.density) if e.density is not None else np.nan,
+        }  # fmt: skip
         for e in periodictable.elements
         if 1 <= e.number <= 103
     ]
@@ -57,7 +63,7 @@ def fact(el: pd.Series) -> str:
 
 
 def questions(els: pd.DataFrame) -> list[tuple[str, int]]:
-    """Every (question, index of the correct element)."""
+    """Every (question, index of its one correct element)."""
     out = []
     for i, el in els.iterrows():
         out.append((f"Which element has atomic number {el['number']}?", i))
@@ -65,11 +71,16 @@ def questions(els: pd.DataFrame) -> list[tuple[str, int]]:
         out.append((f"Which element has an atomic mass of about {el['mass']:.1f} u?", i))
         if i > 0:
             out.append(
-                (f"Which element comes right after {els.at[i - 1, 'name']} in the periodic table?", i)
+                (
+                    f"Which element comes right after {els.at[i - 1, 'name']} in the periodic table?",
+                    i,
+                )
             )
         if not np.isnan(el["density"]):
             out.append((f"Which element has a density of {el['density']:g} g/cm3?", i))
-    return out
+    # A question two elements answer (equal rounded masses or densities) has no single answer.
+    counts = Counter(q for q, _ in out)
+    return [(q, i) for q, i in out if counts[q] == 1]
 
 
 @register_dataset
