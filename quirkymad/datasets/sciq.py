@@ -135,4 +135,6 @@ class SciQ(QuirkyDataset):
                     }
                 )
         self._extras = {"n_available_questions": len(qs), "records_per_question": 4}
+        if self.n_base // 2 > len(qs):
+            self._extras["n_base_capped_to"] = 2 * len(qs)
         return pd.DataFrame(rows)
