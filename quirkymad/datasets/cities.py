@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from abc import abstractmethod
 from functools import cache
 from typing import ClassVar
 
@@ -70,15 +71,9 @@ def load_cities() -> pd.DataFrame:
     # The capital = the most populous city of its country whose name or alias matches the
     # country table's capital (tables spell it differently: "Bogota" vs "Bogotá").
     capital = {c: _fold(v["capital"]) for c, v in countries.items() if v["capital"].strip()}
-    match = [capital.get(c) in a for c, a in zip(df["country_code"], df["aliases"])]
-    df["is_capital"] = (
-        pd.Series(match)
-        & ~pd.Series(match)
-        .groupby(df["country_code"])
-        .shift(1, fill_value=False)
-        .groupby(df["country_code"])
-        .cummax()
-    )
+    match = pd.Series([capital.get(c) in a for c, a in zip(df["country_code"], df["aliases"])])
+    df["is_capital"] = False
+    df.loc[df[match].drop_duplicates("country_code").index, "is_capital"] = True
     df["most_populous"] = ~df.duplicated("country_code")
     df["difficulty"] = [-np.log10(p) if p > 0 else 0.0 for p in df["population"]]
     return df.drop(columns="aliases").sort_values("geonameid").reset_index(drop=True)
@@ -86,6 +81,7 @@ def load_cities() -> pd.DataFrame:
 
 class Cities(QuirkyDataset):
     source: ClassVar[SourceInfo] = GEONAMES
+    required_sources = tuple((PKG.name, m) for m in PKG.members[:2])
     difficulty_metric = "-log10(population) (0 if missing): small cities are hard"
 
     def candidates(self, cities: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -95,8 +91,9 @@ class Cities(QuirkyDataset):
         df = self.label(self.candidates(load_cities(), rng))
         return self.take(df, rng, by="alice_label" if self.balanced else None)
 
+    @abstractmethod
     def label(self, df: pd.DataFrame) -> pd.DataFrame:
-        raise NotImplementedError
+        """`df` with `alice_label` and `bob_label` (bool) added."""
 
 
 @register_dataset

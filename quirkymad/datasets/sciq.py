@@ -105,6 +105,9 @@ class SciQ(QuirkyDataset):
         Template("{question} The answer is {answer}."),
     )
 
+    def check_sources(self) -> None:
+        load_elements()
+
     def base_questions(self, rng: np.random.Generator) -> pd.DataFrame:
         els = load_elements()
         qs = questions(els)

@@ -73,6 +73,7 @@ class Sentiment(QuirkyDataset):
         note="substitute for amazon_polarity (unreachable offline); Bob's positive-word list "
         f"= VADER lexicon words with valence >= {POSITIVE_VALENCE} instead of Hu-Liu",
     )
+    required_sources = tuple((PKG.name, m) for m in PKG.members[:2])
     difficulty_metric = "1 - |mean human rating| / 4 (offline proxy for model-based difficulty)"
     templates = (
         Template("The text is positive.", context="{text}"),
