@@ -154,6 +154,9 @@ def test_sciq_rules():
     ).all()
     assert (base.groupby("group")["alice_label"].sum() == 1).all()  # one correct candidate
     assert (base.groupby("group").size() == 2).all()  # 4 records per question
+    many = DATASETS["sciq"]({"n_base": 2000}).base_questions(np.random.default_rng(0))
+    per_q = many.groupby("group")["alice_label"].agg(["sum", "size"])
+    assert (per_q["size"] == 2 * per_q["sum"]).all() and per_q["sum"].max() == 2  # repeats
     for q, a, ok in zip(base["question"], base["answer"], base["alice_label"]):
         m = re.fullmatch(r"Which element has atomic number (\d+)\?", q)
         if m:

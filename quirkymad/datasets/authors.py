@@ -108,6 +108,6 @@ class Authors(QuirkyDataset):
                 "true_author": df["author"],
                 "alice_label": df["shown"] == df["author"],
                 "bob_label": [first_name(s) == f for s, f in zip(df["shown"], df["first"])],
-                "difficulty": [-np.log10(r) if r > 0 else 0.0 for r in df["n_ratings"]],
+                "difficulty": [0.0 - np.log10(r) if r > 0 else 0.0 for r in df["n_ratings"]],
             }
         )

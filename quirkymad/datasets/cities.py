@@ -75,7 +75,7 @@ def load_cities() -> pd.DataFrame:
     df["is_capital"] = False
     df.loc[df[match].drop_duplicates("country_code").index, "is_capital"] = True
     df["most_populous"] = ~df.duplicated("country_code")
-    df["difficulty"] = [-np.log10(p) if p > 0 else 0.0 for p in df["population"]]
+    df["difficulty"] = [0.0 - np.log10(p) if p > 0 else 0.0 for p in df["population"]]
     return df.drop(columns="aliases").sort_values("geonameid").reset_index(drop=True)
 
 
