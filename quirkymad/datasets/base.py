@@ -104,9 +104,33 @@ class QuirkyDataset(ABC):
         """`[n_base rows]`: columns `alice_label` (bool, the truth), `bob_label` (bool, Bob's
         heuristic), `difficulty` (float, higher = harder) and every template field."""
 
+    required_sources: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """(source package, archive member) pairs the dataset reads (`sources.SOURCES`)."""
+
+    def check_sources(self) -> None:
+        """QuirkyError naming the package and its install command if a source is missing."""
+        from quirkymad.datasets.sources import source_file
+
+        for package, member in self.required_sources:
+            source_file(package, member)
+
     def card_extras(self) -> dict[str, Any]:
-        """Dataset-specific facts for the card (e.g. substitute notes)."""
-        return {}
+        """Dataset-specific facts for the card (e.g. substitute notes); filled by
+        `base_questions` where it learns them (e.g. how many questions the source offers)."""
+        return dict(getattr(self, "_extras", {}))
+
+    def take(self, df: pd.DataFrame, rng: np.random.Generator, by: str | None = None):
+        """`n_base` rows of candidate questions `df` (all if fewer are available, noted in the
+        card), in a seeded random order; `by` = a bool column to balance 50/50 first."""
+        self._extras = {"n_available": len(df)}
+        if by is not None:
+            k = min(int(df[by].sum()), int((~df[by]).sum()), self.n_base // 2)
+            parts = [df[df[by] == v] for v in (True, False)]
+            df = pd.concat([p.iloc[rng.permutation(len(p))[:k]] for p in parts])
+        n = min(self.n_base, len(df))
+        if n < self.n_base:
+            self._extras["n_base_capped_to"] = n
+        return df.iloc[rng.permutation(len(df))[:n]].reset_index(drop=True)
 
 
 def dataset_rng(name: str, seed: int) -> np.random.Generator:
@@ -120,10 +144,16 @@ def get_dataset(name: str, settings: dict[str, Any] | None = None) -> QuirkyData
     return DATASETS[name](settings)
 
 
-def difficulty_quantiles(difficulty: np.ndarray) -> np.ndarray:
-    """q = (rank + 0.5) / N, ties sharing their average rank. `[n] -> [n]` in (0, 1)."""
-    ranks = pd.Series(difficulty).rank(method="average").to_numpy() - 1
-    return (ranks + 0.5) / len(difficulty)
+def difficulty_quantiles(difficulty: np.ndarray, tiebreak: np.ndarray | None = None) -> np.ndarray:
+    """q = (rank + 0.5) / N. Ties are ranked by `tiebreak` (a random key, so that the easy/hard
+    buckets keep their sizes when many difficulties tie, e.g. books with one rating, without
+    favouring any split), else in input order. `[n] -> [n]` in (0, 1)."""
+    n = len(difficulty)
+    keys = (np.arange(n),) if tiebreak is None else (tiebreak,)
+    order = np.lexsort((*keys, difficulty))
+    ranks = np.empty(n, dtype=np.float64)
+    ranks[order] = np.arange(n)
+    return (ranks + 0.5) / n
 
 
 def assign_roles(df: pd.DataFrame) -> pd.Series:
@@ -158,17 +188,26 @@ def build_dataset(
     n = len(base)
     if n == 0:
         raise QuirkyError(f"dataset {name}: no base questions were produced")
-    base["quantile"] = difficulty_quantiles(base["difficulty"].to_numpy(dtype=float))
+    # Split by question group (rows sharing `group`, e.g. one question's answer candidates,
+    # stay in one split); without a `group` column every row is its own group.
+    groups = base["group"] if "group" in base else pd.Series(np.arange(n))
+    codes, uniques = pd.factorize(groups, sort=False)
+    order = np.empty(len(uniques), dtype=np.int64)
+    order[rng.permutation(len(uniques))] = np.arange(len(uniques))
+    base["_rank"] = order[codes]
+    base = base.sort_values("_rank", kind="stable").reset_index(drop=True)
+    base["base_id"] = np.arange(n)
+    bounds = np.round(np.cumsum(build.split_fractions) * len(uniques)).astype(int)
+    base["split"] = np.select(
+        [base["_rank"] < bounds[0], base["_rank"] < bounds[1]], ["train", "val"], "test"
+    )
+    base = base.drop(columns="_rank")
+    # Ties in difficulty are broken by an independent random key, not by source or split order.
+    base["quantile"] = difficulty_quantiles(base["difficulty"].to_numpy(dtype=float), rng.random(n))
     base["bucket"] = np.where(
         base["quantile"] < build.easy_quantile,
         "easy",
         np.where(base["quantile"] >= build.hard_quantile, "hard", "medium"),
-    )
-    base = base.iloc[rng.permutation(n)].reset_index(drop=True)
-    base["base_id"] = np.arange(n)
-    bounds = np.round(np.cumsum(build.split_fractions) * n).astype(int)
-    base["split"] = np.select(
-        [base.index < bounds[0], base.index < bounds[1]], ["train", "val"], "test"
     )
 
     records = []
@@ -205,7 +244,9 @@ def build_dataset(
     df["name_index"] = df["name_index"].astype("int16")
     df["template_id"] = df["template_id"].astype("int16")
     df["role"] = assign_roles(df)
-    return df[COLUMNS]
+    out = df[COLUMNS].copy()
+    out.attrs = {"card_extras": ds.card_extras()}  # facts learnt while building, for the card
+    return out
 
 
 def dataset_card(name: str, df: pd.DataFrame, settings: dict[str, Any], build: BuildSettings):
@@ -229,12 +270,30 @@ def dataset_card(name: str, df: pd.DataFrame, settings: dict[str, Any], build: B
         "true_fraction": {
             c: float(df.loc[df["character"] == c, "label"].mean()) for c in ("Alice", "Bob")
         },
+        "true_fraction_by_bucket": {
+            f"{c}/{b}": float(g.mean())
+            for (c, b), g in df.groupby(["character", "bucket"])["label"]
+        },
+        "label_balance": _balance_note(df, ds.balanced),
         "agree_fraction": float(df["agree"].mean()),
         "difficulty_thresholds": thresholds,
         "counts": counts,
         "roles": {k: int(v) for k, v in df["role"].value_counts().items() if k},
         "templates": [asdict(t) for t in ds.templates],
+        **df.attrs.get("card_extras", {}),
     }
+
+
+def _balance_note(df: pd.DataFrame, balanced: bool) -> str:
+    """One line for the card: is Alice's label balanced, as the paper's build is or is not."""
+    alice = float(df.loc[df["character"] == "Alice", "label"].mean())
+    state = "balanced" if abs(alice - 0.5) <= 0.05 else f"imbalanced ({alice:.0%} True)"
+    want = (
+        "fine-tuning balances it by undersampling (paper)"
+        if balanced
+        else "reported imbalanced in the paper; kept as is"
+    )
+    return f"Alice labels {state}; {want}"
 
 
 __all__ = [
