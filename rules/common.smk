@@ -15,7 +15,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # QUIRKYMAD_SKIP_MODEL_CHECK=1 lets a dry run (-n) plan a DAG whose model weights are not on
 # this machine (e.g. config/paper.yaml on a laptop or login node). It is ignored for real runs,
 # so a missing model still fails before any job.
-_skip_models = os.environ.get("QUIRKYMAD_SKIP_MODEL_CHECK") == "1" and workflow.dryrun
+_dry = bool(workflow.output_settings and workflow.output_settings.dryrun)
+_skip_models = os.environ.get("QUIRKYMAD_SKIP_MODEL_CHECK") == "1" and _dry
 try:
     check_config(config, source="config", check_models=not _skip_models)
 except QuirkyError as exc:
