@@ -91,7 +91,8 @@ def test_slurm_run_matches_local_run(cluster, tmp_path):
 def test_failed_job_is_retried_then_leaves_no_output(cluster, tmp_path):
     # d_model=6 passes validation but fails at run time in prepare_model (6 heads don't divide).
     bad = {**TINY, "models": {"tiny-random": {"n_layers": 2, "d_model": 6}}}
-    out = slurm_snakemake(tmp_path, write_config(tmp_path / "bad.yaml", bad), cluster)
+    cfg = write_config(tmp_path / "bad.yaml", bad)
+    out = slurm_snakemake(tmp_path, cfg, cluster, "--", "results/models/tiny-random")
     log = out.stdout + out.stderr
     assert out.returncode != 0, log[-3000:]
     ids = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S+rule_prepare_model/", log)
