@@ -12,8 +12,13 @@ from quirkymad.errors import QuirkyError
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+# QUIRKYMAD_SKIP_MODEL_CHECK=1 lets a dry run (-n) plan a DAG whose model weights are not on
+# this machine (e.g. config/paper.yaml on a laptop or login node). It is ignored for real runs,
+# so a missing model still fails before any job.
+_dry = bool(workflow.output_settings and workflow.output_settings.dryrun)
+_skip_models = os.environ.get("QUIRKYMAD_SKIP_MODEL_CHECK") == "1" and _dry
 try:
-    check_config(config, source="config")
+    check_config(config, source="config", check_models=not _skip_models)
 except QuirkyError as exc:
     sys.exit(f"quirkymad: {exc}")
 # Fills schema defaults into `config`; check_config already reported any violation.
@@ -39,11 +44,47 @@ wildcard_constraints:
 
 
 def heavy_threads():
-    """Model jobs take every core Snakemake has; they run one at a time on a laptop."""
+    """Model jobs take every core Snakemake has; they run one at a time on a laptop.
+
+    On a cluster (`--workflow-profile profiles/slurm`) the profile's `set-threads` decides, and
+    the SLURM executor turns threads into `--cpus-per-task`."""
     try:
         return max(1, workflow.cores or 1)
     except WorkflowError:  # --report / --lint run without --cores
         return 1
+
+
+# Cluster sizing per model (used by `resources:` of the model rules; a local run ignores them).
+# params_b: parameters in billions -> host memory for loading bf16/fp32 weights + activations;
+# runtimes in minutes for the paper-size config on one ~80 GB GPU (LoRA fine-tuning of a
+# 7-8B model in bf16 needs ~40 GB of GPU memory: pick WF_GPU_MODEL accordingly).
+MODEL_SIZING = {
+    "mistral-7b": {"params_b": 7.2, "finetune_min": 24 * 60, "extract_min": 4 * 60},
+    "llama-3.1-8b": {"params_b": 8.0, "finetune_min": 24 * 60, "extract_min": 4 * 60},
+}
+SMALL_MODEL = {"params_b": 0.2, "finetune_min": 60, "extract_min": 30}
+
+
+def _sizing(wc):
+    return MODEL_SIZING.get(wc.model, SMALL_MODEL)
+
+
+def model_mem_mb(wc):
+    """Host RAM: 4 bytes/param (fp32 load before the cast) + 4 GB for data and Python."""
+    return int(_sizing(wc)["params_b"] * 4 * 1024) + 4096
+
+
+def finetune_runtime(wc):
+    return _sizing(wc)["finetune_min"]
+
+
+def extract_runtime(wc):
+    return _sizing(wc)["extract_min"]
+
+
+def model_gpus(wc):
+    """GPUs per model job: one when the config runs on CUDA, none on CPU (no --gpus flag)."""
+    return 1 if str(config["device"]).startswith("cuda") else 0
 
 
 def model_settings(wc):

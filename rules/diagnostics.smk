@@ -15,6 +15,10 @@ rule evaluate_quirkiness:
     benchmark:
         "results/benchmarks/evaluate_quirkiness/{model}/{dataset}.tsv"
     threads: heavy_threads()
+    resources:
+        mem_mb=model_mem_mb,
+        runtime=extract_runtime,
+        gpu=model_gpus,
     script:
         "../workflow_scripts/evaluate_quirkiness.py"
 

@@ -14,5 +14,9 @@ rule extract_activations:
     benchmark:
         "results/benchmarks/extract_activations/{model}/{dataset}.tsv"
     threads: heavy_threads()
+    resources:
+        mem_mb=model_mem_mb,
+        runtime=extract_runtime,
+        gpu=model_gpus,
     script:
         "../workflow_scripts/extract_activations.py"

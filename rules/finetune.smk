@@ -14,5 +14,9 @@ rule finetune_adapter:
     benchmark:
         "results/benchmarks/finetune_adapter/{model}/{dataset}.tsv"
     threads: heavy_threads()
+    resources:
+        mem_mb=model_mem_mb,
+        runtime=finetune_runtime,
+        gpu=model_gpus,
     script:
         "../workflow_scripts/finetune_adapter.py"

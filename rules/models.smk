@@ -10,5 +10,7 @@ rule prepare_model:
     benchmark:
         "results/benchmarks/prepare_model/{model}.tsv"
     threads: heavy_threads()
+    resources:
+        mem_mb=model_mem_mb,
     script:
         "../workflow_scripts/prepare_model.py"

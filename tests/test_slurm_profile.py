@@ -1,0 +1,63 @@
+"""profiles/slurm + config/paper.yaml plan the full paper DAG in a dry run (no cluster, no
+weights needed with QUIRKYMAD_SKIP_MODEL_CHECK=1, which real runs ignore)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from smk import REPO, planned_jobs, snakemake, write_config
+
+PAPER = REPO / "config" / "paper.yaml"
+PROFILE = ("--workflow-profile", str(REPO / "profiles" / "slurm"))
+
+
+@pytest.fixture
+def no_cluster_env(monkeypatch):
+    for var in ("WF_SLURM_ACCOUNT", "WF_SLURM_PARTITION", "WF_GPUS", "WF_GPU_MODEL", "WF_CPUS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def test_paper_dag_plans_with_slurm_profile(no_cluster_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("QUIRKYMAD_SKIP_MODEL_CHECK", "1")
+    paper = yaml.safe_load(PAPER.read_text())
+    n_models, n_datasets = len(paper["models"]), len(paper["datasets"])
+    jobs = planned_jobs(tmp_path, PAPER, *PROFILE)
+    assert jobs["prepare_model"] == n_models
+    assert jobs["build_dataset"] == n_datasets
+    assert jobs["finetune_adapter"] == n_models * n_datasets
+    assert jobs["extract_activations"] == n_models * n_datasets
+
+
+def test_gpu_rules_get_gpu_and_model_sized_memory(no_cluster_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("QUIRKYMAD_SKIP_MODEL_CHECK", "1")
+    monkeypatch.setenv("WF_GPU_MODEL", "h100")
+    monkeypatch.setenv("WF_SLURM_ACCOUNT", "acct")
+    out = snakemake(tmp_path, PAPER, "-n", *PROFILE, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    blocks = out.stdout.split("\n\n")
+    finetune = next(b for b in blocks if "rule finetune_adapter:" in b)
+    assert "gpu=1" in finetune and "gpu_model=h100" in finetune
+    assert "slurm_account=acct" in finetune
+    mem = int(finetune.split("mem_mb=")[1].split(",")[0])
+    assert mem > 30_000  # a 7-8B model, not the 2 GB default
+    score = next(b for b in blocks if "rule score_detector:" in b)
+    assert "gpu=" not in score
+
+
+def test_missing_paper_models_still_fail_without_the_skip(no_cluster_env, monkeypatch, tmp_path):
+    monkeypatch.delenv("QUIRKYMAD_SKIP_MODEL_CHECK", raising=False)
+    out = snakemake(tmp_path, PAPER, "-n", *PROFILE, timeout=120)
+    assert out.returncode != 0
+    assert "not available offline" in out.stderr + out.stdout
+
+
+def test_skip_is_ignored_for_real_runs(no_cluster_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("QUIRKYMAD_SKIP_MODEL_CHECK", "1")
+    # A model path that cannot exist, so this never starts a paper run where weights are on disk.
+    paper = yaml.safe_load(PAPER.read_text())
+    paper["models"] = {"mistral-7b": {"path": str(tmp_path / "no-such-model")}}
+    out = snakemake(tmp_path, write_config(tmp_path / "p.yaml", paper), "--cores", "1", timeout=120)
+    assert out.returncode != 0
+    assert "models.mistral-7b" in out.stderr + out.stdout
+    assert not (tmp_path / "results").exists()
