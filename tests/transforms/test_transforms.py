@@ -37,3 +37,15 @@ def test_flow_prior_density_formula_and_training_improves_likelihood():
         assert flow.log_prob(x).mean() > untrained.log_prob(x).mean()
         far = flow.prior_log_prob(x[:20] * 50)
         assert far.mean() < lp.mean()  # far-out inputs get lower prior density
+
+
+def test_flow_prior_and_sae_l0_detectors_flag_far_points():
+    from quirkymad.detectors import make_detector
+
+    x = _data().numpy()
+    far = x[:20] * 30
+    flow = make_detector("flow_prior", {"epochs": 5, "hidden": 16, "batch_size": 64}).fit(x)
+    assert flow.score(far).mean() > flow.score(x).mean()
+    sae = make_detector("sae_l0", {"expansion": 4, "k": 4, "epochs": 5, "batch_size": 64})
+    sae.fit(x)
+    assert (sae.score(x) == 0).all() and sae.score(far).shape == (20,)
