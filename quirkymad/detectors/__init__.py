@@ -5,10 +5,12 @@ from quirkymad.detectors.base import DETECTORS, Detector, make_detector, registe
 # Import for their registration side effect.
 from quirkymad.detectors import (  # noqa: E402,F401  isort: skip
     diag_mahalanobis,
+    flow_prior,
     isolation_forest,
     lof,
     mahalanobis,
     que,
+    sae_l0,
 )
 
 __all__ = ["DETECTORS", "Detector", "make_detector", "register_detector"]
