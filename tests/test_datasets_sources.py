@@ -210,6 +210,7 @@ def test_missing_source_names_package_and_command(tmp_path, monkeypatch):
 
 def test_dry_run_of_the_full_dag_with_all_twelve(tmp_path):
     import yaml
+
     from smk import REPO, planned_jobs, write_config
 
     config = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
@@ -248,6 +249,7 @@ def test_fetch_is_a_no_op_when_cached_and_extracts_members(tmp_path):
 
 def test_workflow_with_a_missing_source_fails_before_any_job(tmp_path, monkeypatch):
     import yaml
+
     from smk import REPO, snakemake, write_config
 
     config = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 from safetensors.torch import load_file
+
 from smk import REPO, SNAKEMAKE, snakemake, write_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]

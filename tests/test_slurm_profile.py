@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+
 from smk import REPO, planned_jobs, snakemake, write_config
 
 PAPER = REPO / "config" / "paper.yaml"
