@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +22,15 @@ from tqdm import tqdm
 
 from quirkymad.atomic import atomic_path
 from quirkymad.batching import batches, encode, last_hidden
+from quirkymad.finetune.checkpoint import (
+    load_checkpoint,
+    remove_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    settings_hash,
+)
+from quirkymad.models.base import MANIFEST
 from quirkymad.models.loading import load_model, resolve_device
 from quirkymad.prompts import answer_token_ids
 from quirkymad.seeding import seed_everything
@@ -53,6 +63,8 @@ class FinetuneSettings:
     """Evaluate every N steps; 0 = at log-spaced steps 1, 2, 4, 8, ... and at the end."""
     patience: int = 3
     """Stop after this many evaluations without a new best validation loss."""
+    checkpoint_every: int = 50
+    """Save the full training state every N steps, to resume after a kill; 0 = never."""
     max_length: int = 1024
     seed: int = 0
     device: str = "auto"
@@ -112,19 +124,31 @@ def _full_answer_logits(model, enc) -> torch.Tensor:
     return model.get_base_model().get_output_embeddings()(last_hidden(model, enc))
 
 
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """Training-example order of `epoch`, `[n]`: a function of (seed, epoch) only, so a
+    resumed run draws the same batches as an uninterrupted one."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
 def finetune(
     model_dir: str | Path,
     dataset_parquet: str | Path,
     out_adapter: str | Path,
     out_log: str | Path,
     settings: FinetuneSettings,
+    checkpoint_dir: str | Path | None = None,
 ) -> dict:
     """Fine-tune a LoRA adapter on one dataset; write the best adapter and the training log.
 
-    Returns a summary (best step, best validation loss, steps run).
+    Every `settings.checkpoint_every` steps the training state goes to `checkpoint_dir`
+    (default: `checkpoint/` next to `out_log`); a later call with the same settings, data and
+    model resumes from it, and it is removed once the adapter is written.
+    Returns a summary (best step, best validation loss, steps run, step resumed from).
     """
     from peft import LoraConfig, get_peft_model
 
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else Path(out_log).parent / "checkpoint"
+    key = settings_hash(asdict(settings), dataset_parquet, Path(model_dir) / MANIFEST)
     seed_everything(settings.seed)
     df = pd.read_parquet(dataset_parquet)
     train = select_balanced(df, "train", settings.max_train_examples, settings.seed)
@@ -160,21 +184,31 @@ def finetune(
         opt, _lr_lambda(total, max(1, int(settings.warmup_fraction * total)))
     )
     eval_at = _eval_steps(total, settings.eval_every)
-    gen = torch.Generator().manual_seed(settings.seed)
 
-    log: list[dict] = [
-        {"step": 0, "train_loss": float("nan"),
-         "val_loss": _val_loss(model, tok, val, val_y, settings), "lr": 0.0, "tokens_per_s": 0.0}
-    ]  # fmt: skip
-    best = (log[0]["val_loss"], 0, {k: v.detach().clone() for k, v in _lora_state(model).items()})
-    bad_evals, step = 0, 0
-    order = torch.randperm(len(train), generator=gen)
-    bar = tqdm(total=total, desc="finetune", unit="step")
-    while step < total:
-        pos = (step % steps_per_epoch) * settings.batch_size
-        if pos == 0 and step > 0:
-            order = torch.randperm(len(train), generator=gen)
-        idx = order[pos : pos + settings.batch_size].numpy()
+    resumed = load_checkpoint(ckpt_dir, key)
+    if resumed is None:
+        log: list[dict] = [
+            {"step": 0, "train_loss": float("nan"),
+             "val_loss": _val_loss(model, tok, val, val_y, settings), "lr": 0.0,
+             "tokens_per_s": 0.0}
+        ]  # fmt: skip
+        best = (log[0]["val_loss"], 0, _lora_copy(model))
+        bad_evals, step = 0, 0
+    else:
+        model.load_state_dict(resumed["lora"], strict=False)
+        opt.load_state_dict(resumed["optimizer"])
+        sched.load_state_dict(resumed["scheduler"])
+        set_rng_state(resumed["rng"])
+        log, best, bad_evals, step = (
+            resumed["log"], resumed["best"], resumed["bad_evals"], resumed["step"]
+        )  # fmt: skip
+        print(f"finetune: resuming from step {step} ({ckpt_dir})", file=sys.stderr)
+    start_step = step
+    bar = tqdm(total=total, initial=step, desc="finetune", unit="step")
+    while step < total and bad_evals < settings.patience:
+        epoch, pos = divmod(step, steps_per_epoch)
+        pos *= settings.batch_size
+        idx = epoch_order(len(train), settings.seed, epoch)[pos : pos + settings.batch_size]
         enc = encode(tok, train["prompt"].iloc[idx].tolist(), settings.max_length)
         t0 = time.perf_counter()
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
@@ -194,29 +228,33 @@ def finetune(
             row["val_loss"] = _val_loss(model, tok, val, val_y, settings)
             bar.set_postfix(val=f"{row['val_loss']:.4f}")
             if row["val_loss"] < best[0]:
-                best = (
-                    row["val_loss"],
-                    step,
-                    {k: v.detach().clone() for k, v in _lora_state(model).items()},
-                )  # noqa: E501
-                bad_evals = 0
+                best, bad_evals = (row["val_loss"], step, _lora_copy(model)), 0
             else:
                 bad_evals += 1
         log.append(row)
-        if bad_evals >= settings.patience:
-            break
+        if settings.checkpoint_every and step % settings.checkpoint_every == 0:
+            save_checkpoint(ckpt_dir, {
+                "key": key, "step": step, "lora": _lora_copy(model),
+                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "rng": rng_state(), "best": best, "bad_evals": bad_evals, "log": log,
+            })  # fmt: skip
     bar.close()
 
     model.load_state_dict(best[2], strict=False)
     summary = {"best_step": best[1], "best_val_loss": best[0], "steps_run": step,
                "total_steps": total, "n_train": len(train), "n_val": len(val),
-               "settings": asdict(settings)}  # fmt: skip
+               "resumed_from_step": start_step, "settings": asdict(settings)}  # fmt: skip
     with atomic_path(out_adapter) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         (tmp / "quirkymad.json").write_text(json.dumps(summary, indent=2, default=str))
     with atomic_path(out_log) as tmp:
         pd.DataFrame(log).to_csv(tmp, index=False)
+    remove_checkpoint(ckpt_dir)
     return summary
+
+
+def _lora_copy(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in _lora_state(model).items()}
 
 
 def _lora_state(model) -> dict[str, torch.Tensor]:
