@@ -30,6 +30,7 @@ from quirkymad.finetune.checkpoint import (
     set_rng_state,
     settings_hash,
 )
+from quirkymad.finetune.step import accumulate_gradients
 from quirkymad.models.base import MANIFEST
 from quirkymad.models.loading import load_model, resolve_device
 from quirkymad.prompts import answer_token_ids
@@ -54,7 +55,10 @@ class FinetuneSettings:
     epochs: float = 1.0
     """Maximum epochs over the balanced training set."""
     batch_size: int = 16
-    """Examples per optimiser step."""
+    """Examples per optimiser step (the effective batch)."""
+    micro_batch_size: int | None = None
+    """Examples per forward/backward pass; gradients accumulate over `batch_size` (None = all
+    at once). Halved automatically on CUDA out-of-memory."""
     max_train_examples: int | None = None
     """Cap on the balanced training set (None = all)."""
     max_val_examples: int = 512
@@ -71,7 +75,8 @@ class FinetuneSettings:
     dtype: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.lora_r < 1 or self.batch_size < 1 or self.lr <= 0 or self.epochs <= 0:
+        bad_micro = self.micro_batch_size is not None and self.micro_batch_size < 1
+        if self.lora_r < 1 or self.batch_size < 1 or self.lr <= 0 or self.epochs <= 0 or bad_micro:
             raise ValueError(f"invalid finetune settings: {self}")
 
 
@@ -105,11 +110,13 @@ def _lr_lambda(total: int, warmup: int):
 
 
 @torch.no_grad()
-def _val_loss(model, tokenizer, df: pd.DataFrame, targets: torch.Tensor, s: FinetuneSettings):
+def _val_loss(model, tokenizer, df: pd.DataFrame, targets: torch.Tensor, max_length: int,
+              batch_size: int) -> float:  # fmt: skip
+    """Mean answer-token cross-entropy over `df`."""
     model.eval()
     total, n = 0.0, 0
-    for sl in batches(len(df), s.batch_size):
-        enc = encode(tokenizer, df["prompt"].iloc[sl].tolist(), s.max_length)
+    for sl in batches(len(df), batch_size):
+        enc = encode(tokenizer, df["prompt"].iloc[sl].tolist(), max_length)
         logits = _full_answer_logits(model, enc)
         total += torch.nn.functional.cross_entropy(
             logits.float(), targets[sl].to(logits.device), reduction="sum"
@@ -122,6 +129,12 @@ def _val_loss(model, tokenizer, df: pd.DataFrame, targets: torch.Tensor, s: Fine
 def _full_answer_logits(model, enc) -> torch.Tensor:
     """Full-vocabulary logits at the last prompt token only, `[batch, vocab]`."""
     return model.get_base_model().get_output_embeddings()(last_hidden(model, enc))
+
+
+def token_lengths(tokenizer, prompts: list[str], max_length: int) -> np.ndarray:
+    """Tokens of each prompt after truncation, `[n]`."""
+    ids = tokenizer(prompts, truncation=True, max_length=max_length, add_special_tokens=True)
+    return np.array([len(x) for x in ids["input_ids"]], dtype=np.int64)
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
@@ -185,12 +198,25 @@ def finetune(
     )
     eval_at = _eval_steps(total, settings.eval_every)
 
+    prompts = train["prompt"].tolist()
+    lengths = token_lengths(tok, prompts, settings.max_length)
+    micro = settings.micro_batch_size or settings.batch_size
+
+    def loss_sum(part: np.ndarray) -> torch.Tensor:
+        """Summed answer-token cross-entropy of training examples `part`."""
+        enc = encode(tok, [prompts[i] for i in part], settings.max_length)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = _full_answer_logits(model, enc)
+        return torch.nn.functional.cross_entropy(
+            logits.float(), train_y[part].to(device), reduction="sum"
+        )
+
     resumed = load_checkpoint(ckpt_dir, key)
     if resumed is None:
         log: list[dict] = [
             {"step": 0, "train_loss": float("nan"),
-             "val_loss": _val_loss(model, tok, val, val_y, settings), "lr": 0.0,
-             "tokens_per_s": 0.0}
+             "val_loss": _val_loss(model, tok, val, val_y, settings.max_length, micro), "lr": 0.0,
+             "tokens_per_s": 0.0, "micro_batch_size": micro}
         ]  # fmt: skip
         best = (log[0]["val_loss"], 0, _lora_copy(model))
         bad_evals, step = 0, 0
@@ -199,8 +225,9 @@ def finetune(
         opt.load_state_dict(resumed["optimizer"])
         sched.load_state_dict(resumed["scheduler"])
         set_rng_state(resumed["rng"])
-        log, best, bad_evals, step = (
-            resumed["log"], resumed["best"], resumed["bad_evals"], resumed["step"]
+        log, best, bad_evals, step, micro = (
+            resumed["log"], resumed["best"], resumed["bad_evals"], resumed["step"],
+            resumed["micro_batch_size"],
         )  # fmt: skip
         print(f"finetune: resuming from step {step} ({ckpt_dir})", file=sys.stderr)
     start_step = step
@@ -209,23 +236,19 @@ def finetune(
         epoch, pos = divmod(step, steps_per_epoch)
         pos *= settings.batch_size
         idx = epoch_order(len(train), settings.seed, epoch)[pos : pos + settings.batch_size]
-        enc = encode(tok, train["prompt"].iloc[idx].tolist(), settings.max_length)
         t0 = time.perf_counter()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits = _full_answer_logits(model, enc)
-        loss = torch.nn.functional.cross_entropy(logits.float(), train_y[idx].to(device))
-        loss.backward()
+        train_loss, micro = accumulate_gradients(loss_sum, idx, micro, params)
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
         step += 1
         dt = time.perf_counter() - t0
-        row = {"step": step, "train_loss": loss.item(), "val_loss": float("nan"),
-               "lr": sched.get_last_lr()[0],
-               "tokens_per_s": float(enc["attention_mask"].sum()) / dt}  # fmt: skip
+        row = {"step": step, "train_loss": train_loss, "val_loss": float("nan"),
+               "lr": sched.get_last_lr()[0], "tokens_per_s": float(lengths[idx].sum()) / dt,
+               "micro_batch_size": micro}  # fmt: skip
         bar.update(1)
         if step in eval_at:
-            row["val_loss"] = _val_loss(model, tok, val, val_y, settings)
+            row["val_loss"] = _val_loss(model, tok, val, val_y, settings.max_length, micro)
             bar.set_postfix(val=f"{row['val_loss']:.4f}")
             if row["val_loss"] < best[0]:
                 best, bad_evals = (row["val_loss"], step, _lora_copy(model)), 0
@@ -236,7 +259,8 @@ def finetune(
             save_checkpoint(ckpt_dir, {
                 "key": key, "step": step, "lora": _lora_copy(model),
                 "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                "rng": rng_state(), "best": best, "bad_evals": bad_evals, "log": log,
+                "rng": rng_state(), "micro_batch_size": micro, "best": best,
+                "bad_evals": bad_evals, "log": log,
             })  # fmt: skip
     bar.close()
 
