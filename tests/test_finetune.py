@@ -69,3 +69,23 @@ def test_micro_batches_give_the_same_adapter(tiny_model_dir, addition_parquet, t
         # Float32 sums over other shapes only; Adam's normalisation magnifies the rounding of
         # near-zero gradients to ~1e-5 (the step itself is lr = 1e-2).
         torch.testing.assert_close(adapters[3][k], want, rtol=1e-3, atol=1e-4)
+
+
+def test_epoch_order_buckets_by_length_deterministically():
+    from quirkymad.finetune.lora import epoch_order
+
+    lengths = np.random.default_rng(0).integers(5, 500, size=203)
+    order = epoch_order(203, 1, 0, lengths, batch_size=8, bucket_batches=5)
+    assert sorted(order) == list(range(203))
+    np.testing.assert_array_equal(order, epoch_order(203, 1, 0, lengths, 8, 5))
+    assert not np.array_equal(order, epoch_order(203, 1, 1, lengths, 8, 5))
+    assert not np.array_equal(order, epoch_order(203, 2, 0, lengths, 8, 5))
+
+    def spread(o):  # mean within-batch length range, full batches
+        return np.ptp(lengths[o[:200]].reshape(25, 8), axis=1).mean()
+
+    plain = epoch_order(203, 1, 0)
+    assert spread(order) < 0.5 * spread(plain)
+    # Batches are shuffled: not in increasing length across the epoch.
+    firsts = lengths[order[:200:8]]
+    assert not np.all(np.diff(firsts) >= 0)

@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from quirkymad.atomic import atomic_path
-from quirkymad.batching import batches, encode, last_hidden
+from quirkymad.batching import batches, encode, last_hidden, length_sorted
 from quirkymad.finetune.checkpoint import (
     load_checkpoint,
     remove_checkpoint,
@@ -65,6 +65,9 @@ class FinetuneSettings:
     """Cap on the balanced validation set."""
     eval_every: int = 0
     """Evaluate every N steps; 0 = at log-spaced steps 1, 2, 4, 8, ... and at the end."""
+    bucket_batches: int = 64
+    """Length bucketing: sort each chunk of this many shuffled batches by prompt length
+    before batching (less padding); 0 = plain shuffling."""
     patience: int = 3
     """Stop after this many evaluations without a new best validation loss."""
     checkpoint_every: int = 50
@@ -114,14 +117,18 @@ def _val_loss(model, tokenizer, df: pd.DataFrame, targets: torch.Tensor, max_len
               batch_size: int) -> float:  # fmt: skip
     """Mean answer-token cross-entropy over `df`."""
     model.eval()
+    prompts = df["prompt"].tolist()
+    order = np.asarray(length_sorted(tokenizer, prompts))  # batches of similar lengths
     total, n = 0.0, 0
-    for sl in batches(len(df), batch_size):
-        enc = encode(tokenizer, df["prompt"].iloc[sl].tolist(), max_length)
+    for sl in tqdm(list(batches(len(df), batch_size)), desc="validation", unit="batch",
+                   leave=False):  # fmt: skip
+        idx = order[sl]
+        enc = encode(tokenizer, [prompts[i] for i in idx], max_length)
         logits = _full_answer_logits(model, enc)
         total += torch.nn.functional.cross_entropy(
-            logits.float(), targets[sl].to(logits.device), reduction="sum"
+            logits.float(), targets[idx].to(logits.device), reduction="sum"
         ).item()
-        n += sl.stop - sl.start
+        n += len(idx)
     model.train()
     return total / max(n, 1)
 
@@ -137,10 +144,32 @@ def token_lengths(tokenizer, prompts: list[str], max_length: int) -> np.ndarray:
     return np.array([len(x) for x in ids["input_ids"]], dtype=np.int64)
 
 
-def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
-    """Training-example order of `epoch`, `[n]`: a function of (seed, epoch) only, so a
-    resumed run draws the same batches as an uninterrupted one."""
-    return np.random.default_rng([seed, epoch]).permutation(n)
+def epoch_order(
+    n: int,
+    seed: int,
+    epoch: int,
+    lengths: np.ndarray | None = None,
+    batch_size: int = 1,
+    bucket_batches: int = 0,
+) -> np.ndarray:
+    """Training-example order of `epoch`, `[n]`; consecutive `batch_size` slices are batches.
+
+    A function of (seed, epoch) only, so a resumed run draws the same batches as an
+    uninterrupted one. With `bucket_batches` > 0 and token `lengths` `[n]`, the shuffled order
+    is cut into chunks of `bucket_batches * batch_size`, each sorted by length, so a batch
+    pads little; the full batches are then shuffled (the partial one stays last).
+    """
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(n)
+    if not bucket_batches or lengths is None:
+        return order
+    chunk = bucket_batches * batch_size
+    order = np.concatenate(
+        [c[np.argsort(lengths[c], kind="stable")] for c in np.split(order, range(chunk, n, chunk))]
+    )
+    n_full = n // batch_size
+    full = order[: n_full * batch_size].reshape(n_full, batch_size)[rng.permutation(n_full)]
+    return np.concatenate([full.ravel(), order[n_full * batch_size :]])
 
 
 def finetune(
@@ -230,12 +259,16 @@ def finetune(
             resumed["micro_batch_size"],
         )  # fmt: skip
         print(f"finetune: resuming from step {step} ({ckpt_dir})", file=sys.stderr)
-    start_step = step
+    start_step, order_epoch = step, -1
     bar = tqdm(total=total, initial=step, desc="finetune", unit="step")
     while step < total and bad_evals < settings.patience:
         epoch, pos = divmod(step, steps_per_epoch)
         pos *= settings.batch_size
-        idx = epoch_order(len(train), settings.seed, epoch)[pos : pos + settings.batch_size]
+        if epoch != order_epoch:
+            order = epoch_order(len(train), settings.seed, epoch, lengths, settings.batch_size,
+                                settings.bucket_batches)  # fmt: skip
+            order_epoch = epoch
+        idx = order[pos : pos + settings.batch_size]
         t0 = time.perf_counter()
         train_loss, micro = accumulate_gradients(loss_sum, idx, micro, params)
         opt.step()
