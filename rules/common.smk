@@ -166,4 +166,7 @@ def final_outputs():
         "results/tables/separation_summary.csv",
         "results/tables/quirkiness.csv",
     ]
-    return [*intermediate_outputs(), *tables, *figures]
+    loss_curves = expand(
+        "results/{model}/{dataset}/finetune/loss_curve.{ext}", model=MODELS, dataset=DATASETS, ext=["png", "pdf"]
+    )
+    return [*intermediate_outputs(), *tables, *figures, *loss_curves]

@@ -20,3 +20,21 @@ rule finetune_adapter:
         gpu=model_gpus,
     script:
         "../workflow_scripts/finetune_adapter.py"
+
+
+rule plot_loss_curve:
+    input:
+        log_table="results/{model}/{dataset}/finetune/training_log.csv",
+    output:
+        png=report(
+            "results/{model}/{dataset}/finetune/loss_curve.png",
+            caption="../report/loss_curve.rst",
+            category="Fine-tuning",
+        ),
+        pdf="results/{model}/{dataset}/finetune/loss_curve.pdf",
+    conda:
+        "../envs/figures.yaml"
+    log:
+        "logs/plot_loss_curve/{model}/{dataset}.log",
+    script:
+        "../workflow_scripts/plot_loss_curve.py"

@@ -89,3 +89,18 @@ def test_epoch_order_buckets_by_length_deterministically():
     # Batches are shuffled: not in increasing length across the epoch.
     firsts = lengths[order[:200:8]]
     assert not np.all(np.diff(firsts) >= 0)
+
+
+def test_loss_curve_is_drawn_from_a_training_log(tmp_path):
+    from quirkymad.figures.loss_curve import draw_loss_curve
+
+    steps = np.arange(31)
+    log = pd.DataFrame({
+        "step": steps,
+        "train_loss": np.r_[np.nan, 0.69 * np.exp(-steps[1:] / 10)],
+        "val_loss": [0.7 * np.exp(-s / 12) if s % 10 == 0 else np.nan for s in steps],
+    })  # fmt: skip
+    draw_loss_curve(log, "tiny / addition", tmp_path / "c.png", tmp_path / "c.pdf")
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "c.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (tmp_path / "c.png").stat().st_size > 5000

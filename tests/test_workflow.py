@@ -79,7 +79,9 @@ def test_finetune_setting_reruns_from_finetuning(run, tmp_path):
     changed = {**TINY, "finetune": {**TINY["finetune"], "lr": 5.0e-3}}
     jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
     assert "prepare_model" not in jobs and "build_dataset" not in jobs
-    assert {"finetune_adapter", "extract_activations", "score_detector"} <= set(jobs)
+    assert {"finetune_adapter", "plot_loss_curve", "extract_activations", "score_detector"} <= set(
+        jobs
+    )
 
 
 @pytest.mark.parametrize(
@@ -122,6 +124,6 @@ def test_bad_config_fails_before_any_job_and_keeps_results(run, tmp_path, edit, 
 def test_default_config_plans_the_embedded_model(tmp_path):
     shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
     jobs = planned_jobs(tmp_path, tmp_path / "config.yaml")
-    assert jobs["prepare_model"] == 1 and jobs["finetune_adapter"] == len(
-        yaml.safe_load((REPO / "config.yaml").read_text())["datasets"]
-    )
+    n_datasets = len(yaml.safe_load((REPO / "config.yaml").read_text())["datasets"])
+    assert jobs["prepare_model"] == 1
+    assert jobs["finetune_adapter"] == jobs["plot_loss_curve"] == n_datasets

@@ -1,0 +1,11 @@
+"""Draw one fine-tuning job's loss curve from its training log."""
+
+import pandas as pd
+
+from quirkymad.figures.loss_curve import draw_loss_curve
+from quirkymad.logs import job_log
+
+sm = snakemake  # noqa: F821
+with job_log(sm.log[0]):
+    title = f"{sm.wildcards.model} / {sm.wildcards.dataset}: fine-tuning"
+    draw_loss_curve(pd.read_csv(sm.input.log_table), title, sm.output.png, sm.output.pdf)
