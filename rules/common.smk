@@ -92,15 +92,18 @@ def model_settings(wc):
 
 
 def dataset_settings(wc):
-    return config["datasets"][wc.dataset] or {}
+    """What builds the dataset; its fine-tuning overrides are not (they would rebuild it)."""
+    return {k: v for k, v in (config["datasets"][wc.dataset] or {}).items() if k != "finetune"}
 
 
 def build_settings():
     return {"seed": config["seed"], **config["data"]}
 
 
-def finetune_settings():
-    return {"seed": config["seed"], "device": config["device"], **config["finetune"]}
+def finetune_settings(wc):
+    """The top-level `finetune` keys, overridden by the dataset's own `finetune` block."""
+    own = (config["datasets"][wc.dataset] or {}).get("finetune") or {}
+    return {"seed": config["seed"], "device": config["device"], **config["finetune"], **own}
 
 
 def extract_settings():

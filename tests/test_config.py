@@ -79,3 +79,27 @@ def test_conda_envs_agree_with_pyproject():
     for rule_file in (REPO / "rules").glob("*.smk"):
         for env in re.findall(r'"\.\./(envs/[\w.]+)"', rule_file.read_text()):
             assert (REPO / env).is_file()
+
+
+def test_finetune_schema_matches_settings_and_dataset_overrides_get_no_defaults():
+    import copy
+    import dataclasses
+
+    from snakemake.utils import validate
+
+    from quirkymad.finetune import FinetuneSettings
+
+    keys = set(SCHEMA["$defs"]["finetune_settings"]["properties"])
+    assert keys == {f.name for f in dataclasses.fields(FinetuneSettings)} - {"seed", "device"}
+    assert set(SCHEMA["properties"]["finetune"]["properties"]) == keys  # every key has a default
+    base = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    cfg = copy.deepcopy(base)
+    cfg["datasets"]["addition"]["finetune"] = {"epochs": 60, "micro_batch_size": 2}
+    assert schema_errors(cfg) == []
+    validate(cfg, str(REPO / "config/schema.yaml"), set_default=True)
+    # Defaults fill the top level only: an override holds exactly what the user wrote.
+    assert cfg["datasets"]["addition"]["finetune"] == {"epochs": 60, "micro_batch_size": 2}
+    assert cfg["finetune"]["patience"] == 3 and cfg["finetune"]["lr"] == base["finetune"]["lr"]
+    cfg["datasets"]["addition"]["finetune"]["epochz"] = 1
+    with pytest.raises(QuirkyError, match=r"unknown key datasets.addition.finetune.epochz"):
+        check_config(cfg, check_models=False)

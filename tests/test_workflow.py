@@ -84,6 +84,18 @@ def test_finetune_setting_reruns_from_finetuning(run, tmp_path):
     )
 
 
+def test_dataset_finetune_override_reruns_from_finetuning_not_the_dataset(run, tmp_path):
+    wd, _ = run
+    changed = {**TINY, "datasets": {"addition": {**TINY["datasets"]["addition"],
+                                                 "finetune": {"patience": 5}}}}  # fmt: skip
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    assert "build_dataset" not in jobs and jobs["finetune_adapter"] == 1
+    # The same value as the top level: the merged settings are unchanged, nothing reruns.
+    same = {**TINY, "datasets": {"addition": {**TINY["datasets"]["addition"],
+                                              "finetune": {"lr": TINY["finetune"]["lr"]}}}}  # fmt: skip
+    assert planned_jobs(wd, write_config(tmp_path / "s.yaml", same)) == {}
+
+
 @pytest.mark.parametrize(
     "edit, message",
     [
