@@ -32,7 +32,7 @@ from quirkymad.finetune.checkpoint import (
 )
 from quirkymad.finetune.step import accumulate_gradients
 from quirkymad.models.base import MANIFEST
-from quirkymad.models.loading import load_model, resolve_device
+from quirkymad.models.loading import load_model
 from quirkymad.prompts import answer_token_ids
 from quirkymad.seeding import seed_everything
 
@@ -123,14 +123,23 @@ def _val_loss(model, tokenizer, df: pd.DataFrame, targets: torch.Tensor, max_len
     for sl in tqdm(list(batches(len(df), batch_size)), desc="validation", unit="batch",
                    leave=False):  # fmt: skip
         idx = order[sl]
-        enc = encode(tokenizer, [prompts[i] for i in idx], max_length)
-        logits = _full_answer_logits(model, enc)
-        total += torch.nn.functional.cross_entropy(
-            logits.float(), targets[idx].to(logits.device), reduction="sum"
-        ).item()
+        part = [prompts[i] for i in idx]
+        total += answer_loss_sum(model, tokenizer, part, targets[idx], max_length).item()
         n += len(idx)
     model.train()
     return total / max(n, 1)
+
+
+def answer_loss_sum(
+    model, tokenizer, prompts: list[str], targets: torch.Tensor, max_length: int
+) -> torch.Tensor:
+    """Summed cross-entropy of the answer token ids `targets` `[batch]` after each prompt, over
+    the full vocabulary at the last prompt position only (bf16 autocast on CUDA)."""
+    enc = encode(tokenizer, prompts, max_length)
+    device = next(model.parameters()).device
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        logits = _full_answer_logits(model, enc)
+    return torch.nn.functional.cross_entropy(logits.float(), targets.to(device), reduction="sum")
 
 
 def _full_answer_logits(model, enc) -> torch.Tensor:
@@ -196,7 +205,6 @@ def finetune(
     train = select_balanced(df, "train", settings.max_train_examples, settings.seed)
     val = select_balanced(df, "val", settings.max_val_examples, settings.seed + 1)
     model, tok = load_model(model_dir, device=settings.device, dtype=settings.dtype)
-    device = resolve_device(settings.device)
     no_id, yes_id = answer_token_ids(tok)
     to_target = lambda labels: torch.tensor(  # noqa: E731
         [yes_id if b else no_id for b in labels], dtype=torch.long
@@ -232,13 +240,8 @@ def finetune(
     micro = settings.micro_batch_size or settings.batch_size
 
     def loss_sum(part: np.ndarray) -> torch.Tensor:
-        """Summed answer-token cross-entropy of training examples `part`."""
-        enc = encode(tok, [prompts[i] for i in part], settings.max_length)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits = _full_answer_logits(model, enc)
-        return torch.nn.functional.cross_entropy(
-            logits.float(), train_y[part].to(device), reduction="sum"
-        )
+        return answer_loss_sum(model, tok, [prompts[i] for i in part], train_y[part],
+                               settings.max_length)  # fmt: skip
 
     resumed = load_checkpoint(ckpt_dir, key)
     if resumed is None:
