@@ -16,7 +16,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # this machine (e.g. config/paper.yaml on a laptop or login node). It is ignored for real runs,
 # so a missing model still fails before any job.
 _dry = bool(workflow.output_settings and workflow.output_settings.dryrun)
-_skip_models = os.environ.get("QUIRKYMAD_SKIP_MODEL_CHECK") == "1" and _dry
+_skip_models = os.environ.get("QUIRKYMAD_SKIP_MODEL_CHECK") == "1" and (_dry or workflow.touch)
 try:
     check_config(config, source="config", check_models=not _skip_models)
 except QuirkyError as exc:
@@ -149,6 +149,8 @@ def intermediate_outputs():
             dataset=DATASETS,
             f=["adapter", "finetune/training_log.csv"],
         ),
+        *auroc_tables(),
+        *[p.replace("/auroc/", "/scores/") for p in auroc_tables()],
         *expand(
             "results/{model}/{dataset}/features/{feature}.zarr",
             model=MODELS,

@@ -29,6 +29,14 @@ TABLES = ("auroc.parquet", "quirkiness.parquet", "separation_per_layer.parquet")
 # rule → (log file of its job, an output that must not look complete after the kill).
 # The model stages (large, slow outputs) and a figure; kept to these for CI time.
 STAGES = {
+    "build_dataset": (
+        "logs/build_dataset/addition.log",
+        "results/datasets/addition/data.parquet",
+    ),
+    "score_detector": (
+        "logs/score_detector/tiny-random/addition/activations/none/mahalanobis.log",
+        "results/tiny-random/addition/auroc/activations/none/mahalanobis.parquet",
+    ),
     "finetune_adapter": (
         "logs/finetune_adapter/tiny-random/addition.log",
         "results/tiny-random/addition/adapter",
