@@ -119,7 +119,9 @@ def main() -> None:
         noop = statistics.median(w for w, _ in runs)
         noop_cpu = statistics.median(c for _, c in runs)
         load = os.getloadavg()[0]
-        print(f"paper DAG: {n_jobs} jobs, {len(outputs)} outputs; {os.cpu_count()} CPUs, load {load:.1f}")
+        print(
+            f"paper DAG: {n_jobs} jobs, {len(outputs)} outputs; {os.cpu_count()} CPUs, load {load:.1f}"
+        )
         print(f"full-plan dry run (nothing built): {full:.2f} s wall, {full_cpu:.2f} s CPU")
         print(f"no-op dry run, median of {args.repeat}: {noop:.2f} s wall, {noop_cpu:.2f} s CPU")
         print(f"ratio full-plan / no-op (wall): {full / noop:.2f}x; goal: no-op < 3 s wall")

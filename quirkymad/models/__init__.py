@@ -17,7 +17,6 @@ from quirkymad.models.base import (
 from quirkymad.models import embedded, hub, tiny  # noqa: E402,F401  isort: skip
 
 
-
 def __getattr__(name: str):
     # Loading needs torch (seconds to import); config checks and DAG planning (every
     # `snakemake -n`) only need the registry, so torch is imported on first use.
