@@ -135,3 +135,30 @@ def _check_transform_detectors(config: dict[str, Any], source: str):
                 raise QuirkyError(
                     f"{source}: transforms.{name}.detectors: {det} scores {needs} outputs only"
                 )
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """`node` with a local `$ref` ("#/a/b") followed; its own keys win."""
+    ref = node.get("$ref")
+    if not ref:
+        return node
+    target = schema
+    for part in ref.removeprefix("#/").split("/"):
+        target = target[part]
+    return {**_resolve(schema, target), **{k: v for k, v in node.items() if k != "$ref"}}
+
+
+def transform_specs(config: dict[str, Any], schema: dict[str, Any] | None = None):
+    """`config["transforms"]` with every omitted key set to its schema default (Snakemake's
+    `validate(set_default=True)` does not follow `$ref`s), so reruns see the values used."""
+    schema = schema or load_schema()
+    props = schema["properties"]["transforms"]["properties"]
+    out = {}
+    for name, spec in (config.get("transforms") or {}).items():
+        defaults = {
+            key: node["default"]
+            for key, sub in props[name]["properties"].items()
+            if "default" in (node := _resolve(schema, sub))
+        }
+        out[name] = {**defaults, **spec}
+    return out

@@ -127,3 +127,12 @@ def test_transform_config_errors_name_the_key(edit, message):
     edit(cfg)
     with pytest.raises(QuirkyError, match=message):
         check_config(cfg, check_models=False)
+
+
+def test_transform_specs_fill_schema_defaults():
+    from quirkymad.config import transform_specs
+
+    specs = transform_specs({"transforms": {"sae": {"detectors": ["sae_l0"], "k": 4}}})
+    assert specs == {"sae": {"detectors": ["sae_l0"], "k": 4, "layers": "auto",
+                             "train_on": "finetuned", "expansion": 4, "steps": 300,
+                             "batch_size": 128, "lr": 1.0e-3}}  # fmt: skip
