@@ -75,3 +75,12 @@ def test_layers_missing_from_the_store_are_named(tmp_path, store):
     with pytest.raises(QuirkyError, match=r"needs layers \[3\]"):
         fit_transform_store(store, "activations", "flow", [3, 5], {}, tmp_path / "tf")
     assert not (tmp_path / "tf").exists()
+
+
+@pytest.mark.parametrize("transform", ["flow", "sae"])
+def test_refitting_gives_identical_files(tmp_path, store, transform):
+    # The kill-and-rerun test compares tables with an uninterrupted run: fits must be repeatable.
+    for out in ("a", "b"):
+        fit_transform_store(store, "activations", transform, [2], {"steps": 15}, tmp_path / out)
+    for name in ("weights.safetensors", "transform.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
