@@ -28,6 +28,20 @@ TRANSFORM_ONLY_DETECTORS = {"flow_prior": "flow", "sae_l0": "sae"}
 # Keys of a `transforms.<name>` entry that are not the transform's Params fields.
 TRANSFORM_WIRING_KEYS = ("layers", "detectors", "train_on")
 
+# What each figure reads besides the always-present diagnostics and separation tables:
+# (feature, detector) pairs it needs scored without a transform, or "online"/"offline" = at
+# least one detector of that setting. A figure enabled without them is a config that makes the
+# DAG inconsistent (a figure job with no input); rules/figures.smk requests the same scores.
+FIGURE_NEEDS: dict[str, tuple[str, ...]] = {
+    "online_auroc_per_layer": ("online",),
+    "online_auroc_aggregated": ("online",),
+    "offline_auroc_per_layer": ("offline",),
+    "offline_auroc_aggregated": ("offline",),
+    "auroc_vs_quirkiness": ("activations/mahalanobis",),
+    "attribution_auroc_vs_quirkiness": ("attribution/mahalanobis",),
+    "auroc_vs_separation": ("activations/mahalanobis",),
+}
+
 # Depth of each registered model, for checking explicit layer lists before any job runs.
 MODEL_DEPTH = {"smollm2-135m": 30, "mistral-7b": 32, "llama-3.1-8b": 32}
 
@@ -90,6 +104,7 @@ def check_config(config: dict[str, Any], source: str = "config", check_models: b
             except QuirkyError as exc:
                 raise QuirkyError(f"{source}: models.{name}: {exc}") from None
     _check_transform_detectors(config, source)
+    _check_figure_inputs(config, source)
     # Raw data of every enabled dataset must be in the install-time cache (before any job).
     from quirkymad.datasets import get_dataset
 
@@ -98,6 +113,29 @@ def check_config(config: dict[str, Any], source: str = "config", check_models: b
             get_dataset(name, settings).check_sources()
         except QuirkyError as exc:
             raise QuirkyError(f"{source}: datasets.{name}: {exc}") from None
+
+
+def _check_figure_inputs(config: dict[str, Any], source: str) -> None:
+    """Each enabled figure has the scores it plots (FIGURE_NEEDS), named in one line."""
+    detectors = set(config.get("detectors") or {})
+    features = set(config.get("features") or {})
+    for figure in config.get("figures") or {}:
+        for need in FIGURE_NEEDS.get(figure, ()):
+            if need in ("online", "offline"):
+                have = {d for d in detectors if (d in OFFLINE_DETECTORS) == (need == "offline")}
+                if not have:
+                    raise QuirkyError(
+                        f"{source}: figures.{figure} needs an {need} detector under `detectors:`"
+                        f" ({'que' if need == 'offline' else 'e.g. mahalanobis'}); add one or"
+                        f" remove the figure"
+                    )
+                continue
+            feature, detector = need.split("/")
+            if feature not in features or detector not in detectors:
+                raise QuirkyError(
+                    f"{source}: figures.{figure} needs features.{feature} and"
+                    f" detectors.{detector}; enable both or remove the figure"
+                )
 
 
 def _check_transform_layers(config: dict[str, Any], model: str, settings: Any, source: str):

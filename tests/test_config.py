@@ -136,3 +136,26 @@ def test_transform_specs_fill_schema_defaults():
     assert specs == {"sae": {"detectors": ["sae_l0"], "k": 4, "layers": "auto",
                              "train_on": "finetuned", "expansion": 4, "steps": 300,
                              "batch_size": 128, "lr": 1.0e-3}}  # fmt: skip
+
+
+def test_figure_without_its_scores_is_a_one_line_error():
+    base = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    no_que = {**base, "detectors": {k: v for k, v in base["detectors"].items() if k != "que"}}
+    no_que["figures"] = {"offline_auroc_per_layer": {}}
+    with pytest.raises(QuirkyError, match=r"^config: figures.offline_auroc_per_layer needs an"):
+        check_config(no_que, check_models=False)
+    fig8 = {
+        **base,
+        "features": {"activations": {}},
+        "figures": {"attribution_auroc_vs_quirkiness": {}},
+    }
+    with pytest.raises(QuirkyError, match=r"needs features.attribution and detectors.mahalanobis"):
+        check_config(fig8, check_models=False)
+
+
+def test_every_auroc_figure_has_declared_needs():
+    from quirkymad.config import FIGURE_NEEDS
+    from quirkymad.figures import FIGURES
+
+    auroc_figures = {n for n, f in FIGURES.items() if "auroc" in f.tables}
+    assert auroc_figures == set(FIGURE_NEEDS)
