@@ -57,6 +57,31 @@ def auroc_rows(scores: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> list[
     return rows
 
 
+# Upper bound on the float64 features of one batched layer chunk (host and device memory).
+BATCH_BYTES = 2**30
+
+
+def _batched_scores(
+    probe, data, layer_ids: list[int], trusted, untrusted, test
+) -> np.ndarray | None:
+    """Scores `[n_layers, n_test]` from `probe.score_all_layers`, in layer chunks of at most
+    BATCH_BYTES; None when the detector has no batched path."""
+    per_layer_bytes = 8 * int(np.prod([n for dim, n in data.sizes.items() if dim != "layer"]))
+    step = max(1, BATCH_BYTES // max(per_layer_bytes, 1))
+    out = []
+    for i in range(0, len(layer_ids), step):
+        chunk = layer_ids[i : i + step]
+        x = data.sel(layer=chunk).transpose("layer", "example", ...).values
+        x = torch.as_tensor(np.asarray(x, dtype=np.float64).reshape(len(chunk), x.shape[1], -1))
+        got = probe.score_all_layers(
+            x[:, trusted], x[:, test], x[:, untrusted] if probe.offline else None
+        )
+        if got is None:
+            return None
+        out.append(np.asarray(got, dtype=np.float64))
+    return np.concatenate(out)
+
+
 def score_store(
     store: str | Path,
     feature: str,
@@ -68,6 +93,7 @@ def score_store(
     n_boot: int = 1000,
     seed: int = 0,
     transform_dir: str | Path | None = None,
+    batched: bool = True,
 ) -> pd.DataFrame:
     """Fit `detector` on each layer of `feature` in `store` and score the test mix.
 
@@ -75,6 +101,10 @@ def score_store(
     module (flow: u; SAE: latents) and only those layers are scored. `labels` (model, dataset,
     transform) are copied into the AUROC table. Returns that table; its last row per run is the
     layer-aggregated score (`layer = "all"`: mean of raw layer scores, spec §6.8).
+
+    Detectors with a batched path (`Detector.score_all_layers`: Mahalanobis, diagonal
+    Mahalanobis, QUE) score many layers at once, on the GPU when present, unless `batched` is
+    False; both paths give the same scores (tests/test_scoring.py).
     """
     ds = open_store(store, variable=feature)
     role = strings(ds, "role")
@@ -110,17 +140,21 @@ def score_store(
     missing = sorted(set(layer_ids) - set(in_store))
     if missing:
         raise QuirkyError(f"{store}: transform layers {missing} are not in the store")
-    for ell in layer_ids:
-        x = np.asarray(data.sel(layer=ell).values, dtype=np.float64)
-        x = x.reshape(x.shape[0], -1)
-        det = make_detector(detector, hparams)
-        if kind is not None:
-            x = kind.apply(modules[ell], torch.as_tensor(x, dtype=torch.float32))
-            x = x.double().numpy()
-            det.use_transform(modules[ell])
-        det.fit(x[trusted], x[untrusted] if det.offline else None)
-        per_layer.append(det.score(x[test]))
-    stacked = np.stack(per_layer)  # [n_layers, n_test]
+    stacked = None
+    if kind is None and batched:
+        stacked = _batched_scores(probe, data, layer_ids, trusted, untrusted, test)
+    if stacked is None:
+        for ell in layer_ids:
+            x = np.asarray(data.sel(layer=ell).values, dtype=np.float64)
+            x = x.reshape(x.shape[0], -1)
+            det = make_detector(detector, hparams)
+            if kind is not None:
+                x = kind.apply(modules[ell], torch.as_tensor(x, dtype=torch.float32))
+                x = x.double().numpy()
+                det.use_transform(modules[ell])
+            det.fit(x[trusted], x[untrusted] if det.offline else None)
+            per_layer.append(det.score(x[test]))
+        stacked = np.stack(per_layer)  # [n_layers, n_test]
     layers = [str(ell) for ell in layer_ids]
     frames = [meta.assign(layer=ell, score=s) for ell, s in zip(layers, stacked)]
     frames.append(meta.assign(layer="all", score=stacked.mean(0)))

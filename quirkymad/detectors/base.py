@@ -39,6 +39,13 @@ class Detector(ABC):
         """Called before `fit` with the fitted transform module of the layer being scored, for
         detectors that need more than its outputs (sae_l0: the latents that fired in training)."""
 
+    def score_all_layers(self, trusted, test, untrusted=None):
+        """Optional batched path: scores `[L, m]` for `test` `[L, m, d]` fitted on `trusted`
+        `[L, n, d]` (and `untrusted` `[L, u, d]`), all layers at once on the GPU when present.
+        Returns None when the detector has none (the caller then loops over layers); where
+        defined it equals the per-layer `fit`/`score` (tests/detectors/test_batched.py)."""
+        return None
+
     @abstractmethod
     def fit(self, trusted: np.ndarray, untrusted: np.ndarray | None = None) -> Detector:
         """Fit on `trusted` `[n, d]` (and, for offline detectors, `untrusted` `[u, d]`)."""
