@@ -63,6 +63,9 @@ def score_store(
 ) -> pd.DataFrame:
     """Fit `detector` on each layer of `feature` in `store` and score the test mix.
 
+    The store's array `feature` has dims `(example, layer, ...)`; each layer's components are
+    flattened into one vector per example (and cut to the store's `valid_mask`, if any).
+
     `labels` (model, dataset, transform) are copied into the AUROC table. Returns that table;
     its last row per run is the layer-aggregated score (`layer = "all"`: mean of raw layer
     scores, spec §6.8).
@@ -91,9 +94,14 @@ def score_store(
     )
     per_layer = []
     data = ds[feature]
+    # Features of different length per layer (probe shift) are padded; the store names the
+    # mask of each layer's valid components in attribute `valid_mask`.
+    mask_name = ds.attrs.get("valid_mask")
     for li in range(ds.sizes["layer"]):
         x = np.asarray(data.isel(layer=li).values, dtype=np.float64)
         x = x.reshape(x.shape[0], -1)
+        if mask_name:
+            x = x[:, np.asarray(ds[mask_name].isel(layer=li).values, dtype=bool).reshape(-1)]
         det = make_detector(detector, hparams)
         det.fit(x[trusted], x[untrusted] if det.offline else None)
         per_layer.append(det.score(x[test]))

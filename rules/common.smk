@@ -107,6 +107,18 @@ def extract_settings():
     return {"layers": config["layers"], "device": config["device"], **config["extract"]}
 
 
+def attribution_settings(feature):
+    """Extraction settings of `attribution` / `probe_shift`: config `features.<feature>` (e.g.
+    its own `layers`) over the global `extract` settings and `layers`."""
+    return {
+        "layers": config["layers"],
+        "device": config["device"],
+        "seed": config["seed"],
+        **config["extract"],
+        **(config["features"].get(feature) or {}),
+    }
+
+
 def diagnostics_settings():
     return {"device": config["device"], **config["diagnostics"]}
 
