@@ -22,6 +22,8 @@ SCHEMA = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
 OFFLINE_DETECTORS = frozenset({"que"})
 
 # Depth of each registered model, for checking explicit layer lists before any job runs.
+# Figures that plot one feature's scores: enabling one needs that feature.
+FIGURE_FEATURES = {"attribution_auroc_vs_quirkiness": "attribution"}
 MODEL_DEPTH = {"smollm2-135m": 30, "mistral-7b": 32, "llama-3.1-8b": 32}
 
 
@@ -65,6 +67,9 @@ def check_config(config: dict[str, Any], source: str = "config", check_models: b
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise QuirkyError(f"{source}: {errors[0]}{more}")
+    for figure, feature in FIGURE_FEATURES.items():
+        if figure in (config.get("figures") or {}) and feature not in config.get("features", {}):
+            raise QuirkyError(f"{source}: figures.{figure}: needs features.{feature} enabled")
     layer_keys = {"layers": config.get("layers", "all")}
     for feature, fsettings in (config.get("features") or {}).items():
         if "layers" in (fsettings or {}):

@@ -28,8 +28,12 @@ def run(tmp_path_factory):
 def test_outputs(run):
     wd, _ = run
     table = pd.read_csv(wd / "results/tables/auroc.csv")
-    for _, g in table.groupby("detector"):
-        assert list(g["layer"].astype(str)) == ["1", "2", "all"]
+    # Probe shift has a probe per layer p > min(L): layer 2 only.
+    want_layers = {"activations": ["1", "2", "all"], "attribution": ["1", "2", "all"]}
+    want_layers["probe_shift"] = ["2", "all"]
+    assert set(table["feature"]) == set(TINY["features"])
+    for (feature, _), g in table.groupby(["feature", "detector"]):
+        assert list(g["layer"].astype(str)) == want_layers[feature]
     assert table["auroc"].between(0, 1).all()
     assert (table["ci_low"] <= table["auroc"]).all() and (table["auroc"] <= table["ci_high"]).all()
     assert set(table["model"]) == {"tiny-random"}
@@ -43,6 +47,10 @@ def test_outputs(run):
     assert list(sep["dataset"]) == ["addition"] and (sep["S_layer_mean"] > 0).all()
     ds = xr.open_zarr(wd / "results/tiny-random/addition/features/activations.zarr")
     assert ds["activations"].dims == ("example", "layer", "d_model")
+    ds = xr.open_zarr(wd / "results/tiny-random/addition/features/attribution.zarr")
+    assert ds["attribution"].dims == ("example", "layer", "head")
+    ds = xr.open_zarr(wd / "results/tiny-random/addition/features/probe_shift.zarr")
+    assert ds["probe_shift"].dims == ("example", "layer", "column")
     assert (wd / "results/datasets/addition/card.json").is_file()
     assert (wd / "results/tiny-random/addition/adapter/adapter_model.safetensors").is_file()
 
@@ -66,11 +74,13 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     wd, _ = run
     changed = {**TINY, "detectors": {**TINY["detectors"], "mahalanobis": {"rcond": 1.0e-2}}}
     jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
-    # Only Mahalanobis' scoring, the tables, and the figures that show Mahalanobis scores.
+    # Only Mahalanobis' scoring (once per feature), the tables, and the figures that show
+    # Mahalanobis scores.
     assert jobs == {
-        "score_detector": 1, "collect_auroc": 1, "summarize_auroc": 1,
+        "score_detector": len(TINY["features"]), "collect_auroc": 1, "summarize_auroc": 1,
         "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
-        "plot_auroc_vs_separation": 1, "plot_auroc_vs_quirkiness": 1, "all": 1,
+        "plot_auroc_vs_separation": 1, "plot_auroc_vs_quirkiness": 1,
+        "plot_attribution_auroc_vs_quirkiness": 1, "all": 1,
     }  # fmt: skip
 
 
@@ -80,6 +90,15 @@ def test_finetune_setting_reruns_from_finetuning(run, tmp_path):
     jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
     assert "prepare_model" not in jobs and "build_dataset" not in jobs
     assert {"finetune_adapter", "extract_activations", "score_detector"} <= set(jobs)
+    assert jobs["extract_attribution"] == 1 and jobs["extract_probe_shift"] == 1
+
+
+def test_probe_shift_setting_reruns_only_its_store_and_scores(run, tmp_path):
+    wd, _ = run
+    changed = {**TINY, "features": {**TINY["features"], "probe_shift": {"cv_folds": 3}}}
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    assert jobs["extract_probe_shift"] == 1 and jobs["score_detector"] == len(TINY["detectors"])
+    assert "extract_attribution" not in jobs and "extract_activations" not in jobs
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,12 @@ is the linear estimate of f(z_{ℓ,h} := μ_{ℓ,h}) − f(x) (Syed et al., attr
 One backward pass per batch gives ∂f/∂z for every layer. Probe effects (probe shift, spec §4)
 use the same formula with f replaced by a linear probe g_p on the o_proj *output* of layer p.
 
+Only the last token runs with grad: z at the last token influences f only through the last
+position (causal attention), and the earlier positions' keys and values do not depend on it. So
+the prompt minus its last token runs once without grad, filling a KV cache, and the last token
+alone runs with grad on top of it: the gradients are exact, and the backward pass costs one
+token per example instead of the whole prompt (batches are left-padded for this).
+
 Layer ℓ ∈ 1..n is the ℓ-th decoder block, `model.layers[ℓ − 1]`: the block whose output is the
 residual `hidden_states[ℓ]` that the activations store calls layer ℓ (features/hooks.py).
 """
@@ -103,6 +109,69 @@ def _compute_dtype(t: torch.Tensor) -> torch.dtype:
     return torch.float64 if t.dtype == torch.float64 else torch.float32
 
 
+def encode_left(tokenizer, prompts: Sequence[str], max_length: int = 1024) -> dict:
+    """Left-padded `input_ids`/`attention_mask` `[batch, seq]` (every prompt ends at the last
+    column) and `position_ids` counting real tokens only, so a left-padded row computes what
+    it would alone. Over-long prompts lose their start, as in batching.encode."""
+    tokenizer.truncation_side = "left"
+    tokenizer.padding_side = "left"
+    try:
+        enc = tokenizer(
+            list(prompts),
+            return_tensors="pt",
+            padding=True,
+            truncation=True,
+            max_length=max_length,
+            add_special_tokens=True,
+        )
+    finally:
+        tokenizer.padding_side = "right"
+    mask = enc["attention_mask"]
+    if (mask[:, -1] == 0).any() or (mask.sum(1) < 2).any():
+        raise ValueError("every prompt needs ≥2 tokens and left padding")
+    position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+    return {"input_ids": enc["input_ids"], "attention_mask": mask, "position_ids": position_ids}
+
+
+def _decoder(model):
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return base, base.get_decoder()
+
+
+@torch.no_grad()
+def prefix_cache(model, enc: dict):
+    """KV cache of every prompt minus its last token (`enc` from `encode_left`), no grad."""
+    base, decoder = _decoder(model)
+    device = next(base.parameters()).device
+    out = decoder(
+        input_ids=enc["input_ids"][:, :-1].to(device),
+        attention_mask=enc["attention_mask"][:, :-1].to(device),
+        position_ids=enc["position_ids"][:, :-1].to(device),
+        use_cache=True,
+    )
+    return out.cache
+
+
+def last_token_logits(model, enc: dict, cache, token_ids: Sequence[int]) -> torch.Tensor:
+    """Logits of `token_ids` `[batch, len(token_ids)]` at the last token, run on top of
+    `cache` (from `prefix_cache`); differentiable in everything the last token computes."""
+    base, decoder = _decoder(model)
+    device = next(base.parameters()).device
+    hidden = decoder(
+        input_ids=enc["input_ids"][:, -1:].to(device),
+        attention_mask=enc["attention_mask"].to(device),
+        position_ids=enc["position_ids"][:, -1:].to(device),
+        cache=cache,
+        use_cache=True,
+    ).last_hidden_state[:, -1]
+    head = base.get_output_embeddings()
+    weight = head.weight[list(token_ids)]
+    out = hidden.to(weight.dtype) @ weight.T
+    if getattr(head, "bias", None) is not None:
+        out = out + head.bias[list(token_ids)]
+    return out
+
+
 @torch.no_grad()
 def o_proj_last_token(
     model, tokenizer, prompts: Sequence[str], layers: Sequence[int], batch_size: int = 32
@@ -162,8 +231,9 @@ def attribution_effects(
       e^g_{ℓ,h} = (μ_{ℓ,h} − z_{ℓ,h})·∂g_p/∂z_{ℓ,h} for the k_p layers ℓ ∈ `layers` with ℓ ≤ p,
       where g_p = w·o_proj_out_p + b at the last token.
 
-    One forward and one backward pass per batch for f, plus one backward per probe (through
-    layers ≤ p only). Batches are length-sorted; float32 effects (float64 for a float64 model).
+    Per batch: a no-grad forward over the prompts minus their last token, then the last token
+    with grad, one backward pass for f and one per probe (through layers ≤ p only). Batches
+    are length-sorted; float32 effects (float64 for a float64 model).
     """
     layers = list(layers)
     probes = dict(probes or {})
@@ -179,21 +249,23 @@ def attribution_effects(
     k_of = {p: sum(ell <= p for ell in layers) for p in probes}
     for sl in tqdm(list(batches(len(order), batch_size)), desc="attribution", unit="batch"):
         idx = order[sl]
-        enc = encode(tokenizer, [prompts[i] for i in idx])
-        last = enc["last"]
-        with torch.enable_grad(), frozen(model), o_proj_tensors(model, layers) as got:
-            logits = answer_logits(model, enc, (no_id, yes_id))
-            f = logits[:, 1] - logits[:, 0]
-            zs = [got["in"][ell] for ell in layers]
-            # Each f[b] depends only on row b, so the gradient of the sum is per example.
-            grads = torch.autograd.grad(f.sum(), zs, retain_graph=bool(probes))
-            batch_out = {"attribution": _effects(zs, grads, mean_t, last, heads)}
-            for p, (w, b) in probe_t.items():
-                y = _at_last(got["out"][p], last)
-                g = y.to(w.dtype) @ w + b
-                k = k_of[p]
-                gp = torch.autograd.grad(g.sum(), zs[:k], retain_graph=True)
-                batch_out[f"probe_{p}"] = _effects(zs[:k], gp, mean_t[:k], last, heads)
+        enc = encode_left(tokenizer, [prompts[i] for i in idx])
+        last = torch.zeros(len(idx), dtype=torch.long)  # one position per row in the last pass
+        with frozen(model):
+            cache = prefix_cache(model, enc)
+            with torch.enable_grad(), o_proj_tensors(model, layers) as got:
+                logits = last_token_logits(model, enc, cache, (no_id, yes_id))
+                f = logits[:, 1] - logits[:, 0]
+                zs = [got["in"][ell] for ell in layers]
+                # Each f[b] depends only on row b, so the gradient of the sum is per example.
+                grads = torch.autograd.grad(f.sum(), zs, retain_graph=bool(probes))
+                batch_out = {"attribution": _effects(zs, grads, mean_t, last, heads)}
+                for p, (w, b) in probe_t.items():
+                    y = _at_last(got["out"][p], last)
+                    g = y.to(w.dtype) @ w + b
+                    k = k_of[p]
+                    gp = torch.autograd.grad(g.sum(), zs[:k], retain_graph=True)
+                    batch_out[f"probe_{p}"] = _effects(zs[:k], gp, mean_t[:k], last, heads)
         batch_out["logits"] = logits.detach()
         for name, t in batch_out.items():
             arr = t.detach().cpu().numpy()
