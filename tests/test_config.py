@@ -55,7 +55,6 @@ def test_check_config_messages_name_the_key():
         check_config({**base, "datasets": {"capitalz": {}}}, check_models=False)
 
 
-
 def test_feature_layers_and_figure_needs_are_checked():
     base = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
     feats = {**base["features"], "probe_shift": {"layers": [1, 5]}}
