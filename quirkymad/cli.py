@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -110,6 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QuirkyError as exc:
         print(f"quirkymad inspect: {exc}", file=sys.stderr)
         return EXIT_NOT_A_STORE
+    except BrokenPipeError:  # `quirkymad inspect PATH | head`: the reader left, not an error
+        # Python docs, "Note on SIGPIPE": point stdout at devnull so the exit flush is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
