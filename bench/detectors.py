@@ -1,7 +1,8 @@
-"""Batched torch Mahalanobis (all layers at once) vs a numpy per-layer reference.
+"""Batched torch detectors (all layers at once) vs per-layer references.
 
-Prints wall times and the ratio measured in the same run, plus the largest relative
-difference of the scores. Default sizes are CPU-sized (finishes in well under a minute on
+Mahalanobis against a numpy per-layer reference; diagonal Mahalanobis and QUE against the
+registry's per-layer detectors (looping over layers on the CPU). Prints wall times and the
+ratio measured in the same run, plus the largest relative difference of the scores. Default sizes are CPU-sized (finishes in well under a minute on
 2 cores); `--gpu-size` uses the issue's d=4096, n=8000 (needs CUDA for sensible times).
 
     PYTHONPATH=. python bench/detectors.py [--layers L] [--d D] [--n N] [--gpu-size]
@@ -15,7 +16,13 @@ import time
 import numpy as np
 import torch
 
-from quirkymad.detectors.batched import default_device, mahalanobis_all_layers
+from quirkymad.detectors import make_detector
+from quirkymad.detectors.batched import (
+    default_device,
+    diag_mahalanobis_all_layers,
+    mahalanobis_all_layers,
+    que_all_layers,
+)
 
 
 def numpy_reference(trusted: np.ndarray, test: np.ndarray, rcond: float) -> np.ndarray:
@@ -62,8 +69,40 @@ def main() -> None:
     print(f"numpy per-layer reference: {t_ref:.2f} s")
     print(f"torch batched ({device.type}):     {t_ours:.2f} s")
     print(f"ratio reference/ours: {t_ref / t_ours:.2f}x   max relative diff: {rel:.2e}")
+    untrusted = rng.standard_normal((a.layers, a.m, a.d)) @ rng.standard_normal((a.d, a.d)) / 8
+    tu = torch.from_numpy(untrusted)
+    _compare(
+        "diag_mahalanobis",
+        lambda i: make_detector("diag_mahalanobis").fit(trusted[i]).score(test[i]),
+        lambda: diag_mahalanobis_all_layers(tt, ts, device=device),
+        a.layers, device,
+    )  # fmt: skip
+    _compare(
+        "que",
+        lambda i: make_detector("que").fit(trusted[i], untrusted[i]).score(test[i]),
+        lambda: que_all_layers(tt, tu, ts, device=device),
+        a.layers, device,
+    )  # fmt: skip
     if device.type == "cpu":
         print("NOTE: measured on CPU; the GPU ratio needs a CUDA machine (not measured here).")
+
+
+def _compare(name, per_layer, batched, n_layers: int, device: torch.device) -> None:
+    """Time the per-layer detector (CPU loop) against the batched one on `device`."""
+    t0 = time.perf_counter()
+    ref = np.stack([per_layer(i) for i in range(n_layers)])
+    t_ref = time.perf_counter() - t0
+    batched()  # warm-up: kernels and solver handles, not part of the timing
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    got = batched().numpy()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t_ours = time.perf_counter() - t0
+    rel = np.abs(got - ref).max() / np.abs(ref).max()
+    print(f"{name}: per-layer detectors {t_ref:.2f} s, batched ({device.type}) {t_ours:.2f} s, "
+          f"ratio {t_ref / t_ours:.2f}x, max relative diff {rel:.2e}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -21,9 +21,28 @@ SCHEMA = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
 # importing the detector classes (tests/test_config.py checks it against the registry).
 OFFLINE_DETECTORS = frozenset({"que"})
 
+# Detectors that score one transform's outputs only (detector -> transform); also checked
+# against the registry (`Detector.transform`).
+TRANSFORM_ONLY_DETECTORS = {"flow_prior": "flow", "sae_l0": "sae"}
+
+# Keys of a `transforms.<name>` entry that are not the transform's Params fields.
+TRANSFORM_WIRING_KEYS = ("layers", "detectors", "train_on")
+
+# What each figure reads besides the always-present diagnostics and separation tables:
+# (feature, detector) pairs it needs scored without a transform, or "online"/"offline" = at
+# least one detector of that setting. A figure enabled without them is a config that makes the
+# DAG inconsistent (a figure job with no input); rules/figures.smk requests the same scores.
+FIGURE_NEEDS: dict[str, tuple[str, ...]] = {
+    "online_auroc_per_layer": ("online",),
+    "online_auroc_aggregated": ("online",),
+    "offline_auroc_per_layer": ("offline",),
+    "offline_auroc_aggregated": ("offline",),
+    "auroc_vs_quirkiness": ("activations/mahalanobis",),
+    "attribution_auroc_vs_quirkiness": ("attribution/mahalanobis",),
+    "auroc_vs_separation": ("activations/mahalanobis",),
+}
+
 # Depth of each registered model, for checking explicit layer lists before any job runs.
-# Figures that plot one feature's scores: enabling one needs that feature.
-FIGURE_FEATURES = {"attribution_auroc_vs_quirkiness": "attribution"}
 MODEL_DEPTH = {"smollm2-135m": 30, "mistral-7b": 32, "llama-3.1-8b": 32}
 
 
@@ -67,9 +86,6 @@ def check_config(config: dict[str, Any], source: str = "config", check_models: b
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise QuirkyError(f"{source}: {errors[0]}{more}")
-    for figure, feature in FIGURE_FEATURES.items():
-        if figure in (config.get("figures") or {}) and feature not in config.get("features", {}):
-            raise QuirkyError(f"{source}: figures.{figure}: needs features.{feature} enabled")
     layer_keys = {"layers": config.get("layers", "all")}
     for feature, fsettings in (config.get("features") or {}).items():
         if "layers" in (fsettings or {}):
@@ -84,6 +100,7 @@ def check_config(config: dict[str, Any], source: str = "config", check_models: b
                 raise QuirkyError(
                     f"{source}: {key}: {bad} out of range 1..{depth} for model {name}"
                 )
+        _check_transform_layers(config, name, settings, source)
         if check_models:
             from quirkymad.models import check_available
 
@@ -91,6 +108,8 @@ def check_config(config: dict[str, Any], source: str = "config", check_models: b
                 check_available(name, settings)
             except QuirkyError as exc:
                 raise QuirkyError(f"{source}: models.{name}: {exc}") from None
+    _check_transform_detectors(config, source)
+    _check_figure_inputs(config, source)
     # Raw data of every enabled dataset must be in the install-time cache (before any job).
     from quirkymad.datasets import get_dataset
 
@@ -99,3 +118,90 @@ def check_config(config: dict[str, Any], source: str = "config", check_models: b
             get_dataset(name, settings).check_sources()
         except QuirkyError as exc:
             raise QuirkyError(f"{source}: datasets.{name}: {exc}") from None
+
+
+def _check_figure_inputs(config: dict[str, Any], source: str) -> None:
+    """Each enabled figure has the scores it plots (FIGURE_NEEDS), named in one line."""
+    detectors = set(config.get("detectors") or {})
+    features = set(config.get("features") or {})
+    for figure in config.get("figures") or {}:
+        for need in FIGURE_NEEDS.get(figure, ()):
+            if need in ("online", "offline"):
+                have = {d for d in detectors if (d in OFFLINE_DETECTORS) == (need == "offline")}
+                if not have:
+                    raise QuirkyError(
+                        f"{source}: figures.{figure} needs an {need} detector under `detectors:`"
+                        f" ({'que' if need == 'offline' else 'e.g. mahalanobis'}); add one or"
+                        f" remove the figure"
+                    )
+                continue
+            feature, detector = need.split("/")
+            if feature not in features or detector not in detectors:
+                raise QuirkyError(
+                    f"{source}: figures.{figure} needs features.{feature} and"
+                    f" detectors.{detector}; enable both or remove the figure"
+                )
+
+
+def _check_transform_layers(config: dict[str, Any], model: str, settings: Any, source: str):
+    """Each transform's layers must be among the layers extracted for `model`."""
+    from quirkymad.layers import resolve_layers, transform_layers
+
+    depth = model_depth(model, settings)
+    extracted = resolve_layers(config.get("layers", "all"), depth)
+    for name, spec in (config.get("transforms") or {}).items():
+        wanted = spec.get("layers", "auto")
+        try:
+            chosen = transform_layers(wanted, depth)
+        except QuirkyError as exc:
+            raise QuirkyError(f"{source}: transforms.{name}.{exc}") from None
+        bad = sorted(set(chosen) - set(extracted))
+        if bad:
+            raise QuirkyError(
+                f"{source}: transforms.{name}.layers: {wanted} -> {chosen} for model {model}, "
+                f"but {bad} are not extracted (config layers: {config.get('layers', 'all')})"
+            )
+
+
+def _check_transform_detectors(config: dict[str, Any], source: str):
+    """flow_prior / sae_l0 only under their own transform, never on raw features."""
+    for det, transform in TRANSFORM_ONLY_DETECTORS.items():
+        if det in config["detectors"]:
+            raise QuirkyError(
+                f"{source}: detectors.{det}: scores {transform} outputs only; "
+                f"list it under transforms.{transform}.detectors"
+            )
+    for name, spec in (config.get("transforms") or {}).items():
+        for det in spec["detectors"]:
+            needs = TRANSFORM_ONLY_DETECTORS.get(det)
+            if needs not in (None, name):
+                raise QuirkyError(
+                    f"{source}: transforms.{name}.detectors: {det} scores {needs} outputs only"
+                )
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """`node` with a local `$ref` ("#/a/b") followed; its own keys win."""
+    ref = node.get("$ref")
+    if not ref:
+        return node
+    target = schema
+    for part in ref.removeprefix("#/").split("/"):
+        target = target[part]
+    return {**_resolve(schema, target), **{k: v for k, v in node.items() if k != "$ref"}}
+
+
+def transform_specs(config: dict[str, Any], schema: dict[str, Any] | None = None):
+    """`config["transforms"]` with every omitted key set to its schema default (Snakemake's
+    `validate(set_default=True)` does not follow `$ref`s), so reruns see the values used."""
+    schema = schema or load_schema()
+    props = schema["properties"]["transforms"]["properties"]
+    out = {}
+    for name, spec in (config.get("transforms") or {}).items():
+        defaults = {
+            key: node["default"]
+            for key, sub in props[name]["properties"].items()
+            if "default" in (node := _resolve(schema, sub))
+        }
+        out[name] = {**defaults, **spec}
+    return out

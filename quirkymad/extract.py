@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -65,10 +66,14 @@ def extract_activation_store(
     out_store: str | Path,
     settings: ExtractSettings,
     provenance: dict[str, Any] | None = None,
+    roles: Sequence[str] | None = None,
 ) -> None:
     """Write the `activations` store: `activations` `(example, layer, d_model)` and the answer
-    logits `logit_no`, `logit_yes`, `log_odds` `(example,)` for the MAD records."""
+    logits `logit_no`, `logit_yes`, `log_odds` `(example,)` for the MAD records (only those of
+    `roles` if given, e.g. the trusted ones for a base-model store that trains transforms)."""
     df = mad_examples(pd.read_parquet(dataset_parquet), settings.max_per_role)
+    if roles is not None:
+        df = df[df["role"].isin(list(roles))].reset_index(drop=True)
     model, tok = load_model(model_dir, adapter_dir, settings.device, settings.dtype)
     layers = resolve_layers(settings.layers, count_layers(model))
     out = extract_activations(model, tok, df["prompt"].tolist(), layers, settings.batch_size)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from quirkymad.errors import QuirkyError
@@ -25,3 +26,12 @@ def resolve_layers(spec: str | Sequence[int], n_layers: int) -> list[int]:
     if len(set(layers)) != len(layers):
         raise QuirkyError(f"layers: {layers} has duplicates")
     return sorted(layers)
+
+
+def transform_layers(spec: str | Sequence[int], n_layers: int) -> list[int]:
+    """Layers of a transform: `"auto"` → round(23n/32), round(29n/32) (spec §4: the paper's SAE
+    and flow layers 23, 29 of 32 scaled to depth n, half rounded up; 30 layers → 22, 27); a list
+    is checked and sorted as by `resolve_layers`."""
+    if spec == "auto":
+        return sorted({math.floor(f * n_layers / 32 + 0.5) for f in (23, 29)})
+    return resolve_layers(spec, n_layers)

@@ -1,22 +1,29 @@
 """The scoring stage: fit a detector per layer on trusted features, score the test mix.
 
 Online detectors see trusted (Alice, easy, trusted names) records only; offline ones also see
-the unlabelled untrusted set. Writes per-example scores and one long AUROC table.
+the unlabelled untrusted set. With a fitted transform (`transforms/io.py`) the detector runs on
+the transform's outputs, on the transform's layers only. Writes per-example scores and one long
+AUROC table.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from quirkymad.atomic import atomic_path
 from quirkymad.detectors import make_detector
 from quirkymad.errors import QuirkyError
 from quirkymad.metrics import auroc, average_precision, bootstrap_ci
 from quirkymad.store import open_store, strings
+from quirkymad.transforms.io import load_transform
+
+log = logging.getLogger(__name__)
 
 TEST_ROLES = ("test_normal", "test_anomalous")
 EASY_UNTRUSTED_ROLES = ("untrusted_alice", "untrusted_bob")
@@ -50,6 +57,31 @@ def auroc_rows(scores: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> list[
     return rows
 
 
+# Upper bound on the float64 features of one batched layer chunk (host and device memory).
+BATCH_BYTES = 2**30
+
+
+def _batched_scores(
+    probe, data, layer_ids: list[int], trusted, untrusted, test
+) -> np.ndarray | None:
+    """Scores `[n_layers, n_test]` from `probe.score_all_layers`, in layer chunks of at most
+    BATCH_BYTES; None when the detector has no batched path."""
+    per_layer_bytes = 8 * int(np.prod([n for dim, n in data.sizes.items() if dim != "layer"]))
+    step = max(1, BATCH_BYTES // max(per_layer_bytes, 1))
+    out = []
+    for i in range(0, len(layer_ids), step):
+        chunk = layer_ids[i : i + step]
+        x = data.sel(layer=chunk).transpose("layer", "example", ...).values
+        x = torch.as_tensor(np.asarray(x, dtype=np.float64).reshape(len(chunk), x.shape[1], -1))
+        got = probe.score_all_layers(
+            x[:, trusted], x[:, test], x[:, untrusted] if probe.offline else None
+        )
+        if got is None:
+            return None
+        out.append(np.asarray(got, dtype=np.float64))
+    return np.concatenate(out)
+
+
 def score_store(
     store: str | Path,
     feature: str,
@@ -60,21 +92,35 @@ def score_store(
     labels: dict[str, str],
     n_boot: int = 1000,
     seed: int = 0,
+    transform_dir: str | Path | None = None,
+    batched: bool = True,
 ) -> pd.DataFrame:
     """Fit `detector` on each layer of `feature` in `store` and score the test mix.
 
     The store's array `feature` has dims `(example, layer, ...)`; each layer's components are
-    flattened into one vector per example (and cut to the store's `valid_mask`, if any).
+    flattened into one vector per example (and cut to the store's `valid_mask`, if any: probe
+    shift is zero-padded to a common width).
 
-    `labels` (model, dataset, transform) are copied into the AUROC table. Returns that table;
-    its last row per run is the layer-aggregated score (`layer = "all"`: mean of raw layer
-    scores, spec §6.8).
+    With `transform_dir`, each of the transform's layers is first mapped through its fitted
+    module (flow: u; SAE: latents) and only those layers are scored. `labels` (model, dataset,
+    transform) are copied into the AUROC table. Returns that table; its last row per run is the
+    layer-aggregated score (`layer = "all"`: mean of raw layer scores, spec §6.8).
+
+    Detectors with a batched path (`Detector.score_all_layers`: Mahalanobis, diagonal
+    Mahalanobis, QUE) score many layers at once, on the GPU when present, unless `batched` is
+    False or the store is masked (widths differ per layer); both paths give the same scores
+    (tests/test_scoring.py).
     """
     ds = open_store(store, variable=feature)
     role = strings(ds, "role")
     trusted = role == "trusted"
     test = np.isin(role, TEST_ROLES)
     probe = make_detector(detector, hparams)
+    kind, modules = None, {}
+    if transform_dir is not None:
+        kind, modules, _ = load_transform(transform_dir)
+    if probe.transform is not None and (kind is None or kind.name != probe.transform):
+        raise QuirkyError(f"detector {detector} scores {probe.transform} outputs only")
     # Offline detectors see an unlabelled set: the test mix (spec C1 default) or easy untrusted.
     if getattr(probe.params, "untrusted", "test") == "easy":
         untrusted = np.isin(role, EASY_UNTRUSTED_ROLES)
@@ -94,19 +140,32 @@ def score_store(
     )
     per_layer = []
     data = ds[feature]
+    in_store = [int(ell) for ell in ds["layer"].values]
+    layer_ids = sorted(modules) if kind is not None else in_store
+    missing = sorted(set(layer_ids) - set(in_store))
+    if missing:
+        raise QuirkyError(f"{store}: transform layers {missing} are not in the store")
     # Features of different length per layer (probe shift) are padded; the store names the
     # mask of each layer's valid components in attribute `valid_mask`.
     mask_name = ds.attrs.get("valid_mask")
-    for li in range(ds.sizes["layer"]):
-        x = np.asarray(data.isel(layer=li).values, dtype=np.float64)
-        x = x.reshape(x.shape[0], -1)
-        if mask_name:
-            x = x[:, np.asarray(ds[mask_name].isel(layer=li).values, dtype=bool).reshape(-1)]
-        det = make_detector(detector, hparams)
-        det.fit(x[trusted], x[untrusted] if det.offline else None)
-        per_layer.append(det.score(x[test]))
-    stacked = np.stack(per_layer)  # [n_layers, n_test]
-    layers = [str(int(ell)) for ell in ds["layer"].values]
+    stacked = None
+    if kind is None and batched and not mask_name:
+        stacked = _batched_scores(probe, data, layer_ids, trusted, untrusted, test)
+    if stacked is None:
+        for ell in layer_ids:
+            x = np.asarray(data.sel(layer=ell).values, dtype=np.float64)
+            x = x.reshape(x.shape[0], -1)
+            if mask_name:
+                x = x[:, np.asarray(ds[mask_name].sel(layer=ell).values, dtype=bool).reshape(-1)]
+            det = make_detector(detector, hparams)
+            if kind is not None:
+                x = kind.apply(modules[ell], torch.as_tensor(x, dtype=torch.float32))
+                x = x.double().numpy()
+                det.use_transform(modules[ell])
+            det.fit(x[trusted], x[untrusted] if det.offline else None)
+            per_layer.append(det.score(x[test]))
+        stacked = np.stack(per_layer)  # [n_layers, n_test]
+    layers = [str(ell) for ell in layer_ids]
     frames = [meta.assign(layer=ell, score=s) for ell, s in zip(layers, stacked)]
     frames.append(meta.assign(layer="all", score=stacked.mean(0)))
     scores = pd.concat(frames, ignore_index=True)
@@ -115,6 +174,11 @@ def score_store(
     head = {**labels, "feature": feature, "detector": detector, "setting": setting}
     for k, v in reversed(head.items()):
         table.insert(0, k, v)
+    if getattr(probe, "report_flipped", False):
+        # Spec C7: cupbearer's sign (+log p) would score 1 − AUROC; logged, not tabulated.
+        for layer, value in zip(table["layer"], table["auroc"]):
+            log.info("%s layer %s: AUROC %.4f; flipped sign (+log p, C7) %.4f",
+                     detector, layer, value, 1 - value)  # fmt: skip
     _write_parquet(scores, out_scores)
     _write_parquet(table, out_auroc)
     return table

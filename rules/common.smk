@@ -6,8 +6,15 @@ import sys
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from quirkymad.config import OFFLINE_DETECTORS, check_config
+from quirkymad.config import (
+    OFFLINE_DETECTORS,
+    TRANSFORM_WIRING_KEYS,
+    check_config,
+    model_depth,
+    transform_specs,
+)
 from quirkymad.errors import QuirkyError
+from quirkymad.layers import transform_layers
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -16,7 +23,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # this machine (e.g. config/paper.yaml on a laptop or login node). It is ignored for real runs,
 # so a missing model still fails before any job.
 _dry = bool(workflow.output_settings and workflow.output_settings.dryrun)
-_skip_models = os.environ.get("QUIRKYMAD_SKIP_MODEL_CHECK") == "1" and _dry
+_skip_models = os.environ.get("QUIRKYMAD_SKIP_MODEL_CHECK") == "1" and (_dry or workflow.touch)
 try:
     check_config(config, source="config", check_models=not _skip_models)
 except QuirkyError as exc:
@@ -28,7 +35,16 @@ MODELS = list(config["models"])
 DATASETS = list(config["datasets"])
 FEATURES = list(config["features"])
 DETECTORS = list(config["detectors"])
-TRANSFORMS = ["none"]
+TRANSFORM_CONFIG = transform_specs(config)
+TRANSFORMS = ["none", *TRANSFORM_CONFIG]
+# The scored (transform, detector) pairs: every plain detector on raw features, and each
+# transform's own detector list on its outputs.
+SCORES = [("none", d) for d in DETECTORS] + [
+    (t, d) for t, spec in TRANSFORM_CONFIG.items() for d in spec["detectors"]
+]
+# Transforms (flow, SAE) model the residual stream (spec §5): only the activations feature
+# goes through them; attribution and probe shift are scored raw.
+TRANSFORM_FEATURES = [f for f in FEATURES if f == "activations"]
 
 
 def _alt(names):
@@ -39,7 +55,7 @@ wildcard_constraints:
     model=_alt(MODELS),
     dataset=_alt(DATASETS),
     feature=_alt(FEATURES),
-    detector=_alt(DETECTORS),
+    detector=_alt(sorted({d for _, d in SCORES})),
     transform=_alt(TRANSFORMS),
 
 
@@ -124,30 +140,67 @@ def diagnostics_settings():
 
 
 def detector_hparams(wc):
-    return config["detectors"][wc.detector] or {}
+    """`detectors.<name>`; a detector listed only under a transform runs with its defaults."""
+    return config["detectors"].get(wc.detector) or {}
 
 
 def feature_store(wc):
     return f"results/{wc.model}/{wc.dataset}/features/{wc.feature}.zarr"
 
 
-def auroc_tables(setting=None, features=None, detectors=None):
-    """Per-job AUROC tables, optionally only those of one setting / features / detectors, so
-    that a figure depends on exactly the scores it shows."""
-    chosen = [
-        d
-        for d in DETECTORS
+def transform_dir(wc):
+    return f"results/{wc.model}/{wc.dataset}/transforms/{wc.feature}/{wc.transform}"
+
+
+def score_inputs(wc):
+    """The feature store, plus the fitted transform unless the transform is `none`."""
+    inputs = {"store": feature_store(wc)}
+    if wc.transform != "none":
+        inputs["transform"] = transform_dir(wc)
+    return inputs
+
+
+def transform_train_store(wc):
+    """Trusted activations of the fine-tuned model (default) or of the base model."""
+    if TRANSFORM_CONFIG[wc.transform]["train_on"] == "base":
+        return f"results/{wc.model}/{wc.dataset}/features/{wc.feature}_base.zarr"
+    return feature_store(wc)
+
+
+def transform_settings(wc):
+    """Everything that determines a fitted transform (its `detectors` list does not, so adding
+    a detector there refits nothing): resolved layers, hyperparameters, training data, seed."""
+    spec = TRANSFORM_CONFIG[wc.transform]
+    depth = model_depth(wc.model, config["models"][wc.model])
+    return {
+        "layers": transform_layers(spec["layers"], depth),
+        "hparams": {
+            **{k: v for k, v in spec.items() if k not in TRANSFORM_WIRING_KEYS},
+            "seed": config["seed"],
+        },
+        "train_on": spec["train_on"],
+    }
+
+
+def auroc_tables(setting=None, features=None, detectors=None, transforms=None):
+    """Per-job AUROC tables, optionally only those of one setting / features / detectors /
+    transforms, so that a figure depends on exactly the scores it shows."""
+    pairs = [
+        (t, d)
+        for t, d in SCORES
         if (detectors is None or d in detectors)
+        and (transforms is None or t in transforms)
         and (setting is None or (d in OFFLINE_DETECTORS) == (setting == "offline"))
     ]
-    return expand(
-        "results/{model}/{dataset}/auroc/{feature}/{transform}/{detector}.parquet",
-        model=MODELS,
-        dataset=DATASETS,
-        feature=[f for f in FEATURES if features is None or f in features],
-        transform=TRANSFORMS,
-        detector=chosen,
-    )
+    return [
+        f"results/{m}/{ds}/auroc/{f}/{t}/{d}.parquet"
+        for m in MODELS
+        for ds in DATASETS
+        for f in FEATURES
+        if features is None or f in features
+        for t, d in pairs
+        if t == "none" or f in TRANSFORM_FEATURES
+    ]
 
 
 def intermediate_outputs():
@@ -161,11 +214,20 @@ def intermediate_outputs():
             dataset=DATASETS,
             f=["adapter", "finetune/training_log.csv"],
         ),
+        *auroc_tables(),
+        *[p.replace("/auroc/", "/scores/") for p in auroc_tables()],
         *expand(
             "results/{model}/{dataset}/features/{feature}.zarr",
             model=MODELS,
             dataset=DATASETS,
             feature=FEATURES,
+        ),
+        *expand(
+            "results/{model}/{dataset}/transforms/{feature}/{transform}",
+            model=MODELS,
+            dataset=DATASETS,
+            feature=TRANSFORM_FEATURES,
+            transform=list(TRANSFORM_CONFIG),
         ),
     ]
 

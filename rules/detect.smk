@@ -1,6 +1,6 @@
 rule score_detector:
     input:
-        store=feature_store,
+        unpack(score_inputs),
     output:
         scores="results/{model}/{dataset}/scores/{feature}/{transform}/{detector}.parquet",
         auroc="results/{model}/{dataset}/auroc/{feature}/{transform}/{detector}.parquet",

@@ -123,7 +123,9 @@ rule plot_opposing_label_log_odds:  # Fig. 6
 
 rule plot_auroc_vs_quirkiness:  # Fig. 7
     input:
-        auroc=auroc_tables(features=["activations"], detectors=["mahalanobis"]),
+        auroc=auroc_tables(
+            features=["activations"], detectors=["mahalanobis"], transforms=["none"]
+        ),
         quirkiness="results/tables/quirkiness.parquet",
     output:
         png=report(
@@ -144,7 +146,9 @@ rule plot_auroc_vs_quirkiness:  # Fig. 7
 
 rule plot_attribution_auroc_vs_quirkiness:  # Fig. 8
     input:
-        auroc=auroc_tables(features=["attribution"], detectors=["mahalanobis"]),
+        auroc=auroc_tables(
+            features=["attribution"], detectors=["mahalanobis"], transforms=["none"]
+        ),
         quirkiness="results/tables/quirkiness.parquet",
     output:
         png=report(
@@ -205,7 +209,9 @@ rule plot_opposing_label_loss:  # Fig. 10
 
 rule plot_auroc_vs_separation:  # Fig. 11
     input:
-        auroc=auroc_tables(features=["activations"], detectors=["mahalanobis"]),
+        auroc=auroc_tables(
+            features=["activations"], detectors=["mahalanobis"], transforms=["none"]
+        ),
         per_layer="results/tables/separation_per_layer.parquet",
     output:
         png=report(

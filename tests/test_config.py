@@ -62,7 +62,7 @@ def test_feature_layers_and_figure_needs_are_checked():
         check_config({**base, "features": feats}, check_models=False)
     no_attr = {k: v for k, v in base["features"].items() if k != "attribution"}
     with pytest.raises(
-        QuirkyError, match="figures.attribution_auroc_vs_quirkiness: needs features.attribution"
+        QuirkyError, match="figures.attribution_auroc_vs_quirkiness needs features.attribution"
     ):
         check_config({**base, "features": no_attr}, check_models=False)
 
@@ -101,3 +101,83 @@ def test_conda_envs_agree_with_pyproject():
     for rule_file in (REPO / "rules").glob("*.smk"):
         for env in re.findall(r'"\.\./(envs/[\w.]+)"', rule_file.read_text()):
             assert (REPO / env).is_file()
+
+
+def test_transform_schema_matches_registries():
+    import dataclasses
+
+    from quirkymad.config import TRANSFORM_ONLY_DETECTORS, TRANSFORM_WIRING_KEYS
+    from quirkymad.transforms import TRANSFORMS
+
+    assert set(SCHEMA["$defs"]["detector_name"]["enum"]) == set(DETECTORS)
+    assert {n: c.transform for n, c in DETECTORS.items() if c.transform} == (
+        TRANSFORM_ONLY_DETECTORS
+    )
+    props = SCHEMA["properties"]["transforms"]["properties"]
+    assert set(props) == set(TRANSFORMS)
+    for name, kind in TRANSFORMS.items():
+        fields = {f.name for f in dataclasses.fields(kind.Params)} - {"seed"}  # seed: config seed
+        assert set(props[name]["properties"]) == fields | set(TRANSFORM_WIRING_KEYS), name
+
+
+def test_transform_layers_auto_scales_the_papers_23_29():
+    from quirkymad.layers import transform_layers
+
+    assert transform_layers("auto", 32) == [23, 29]
+    assert transform_layers("auto", 30) == [22, 27]
+    assert transform_layers("auto", 2) == [1, 2]
+    assert transform_layers([9, 3], 30) == [3, 9]
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c["detectors"].update({"flow_prior": {}}),
+         "config: detectors.flow_prior: scores flow outputs only; list it under transforms.flow"),
+        (lambda c: c["transforms"]["sae"]["detectors"].append("flow_prior"),
+         "config: transforms.sae.detectors: flow_prior scores flow outputs only"),
+        (lambda c: c["transforms"]["flow"].update({"layers": [2, 3]}),
+         r"config: transforms.flow.layers: \[3\] out of range 1..2"),
+        (lambda c: c.update({"layers": [1]}),
+         r"config: transforms.flow.layers: auto -> \[1, 2\] for model tiny-random, but \[2\] "
+         r"are not extracted"),
+        (lambda c: c["transforms"]["sae"].update({"k": 0}), "config: transforms.sae.k: 0 is less"),
+    ],
+)  # fmt: skip
+def test_transform_config_errors_name_the_key(edit, message):
+    cfg = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    edit(cfg)
+    with pytest.raises(QuirkyError, match=message):
+        check_config(cfg, check_models=False)
+
+
+def test_transform_specs_fill_schema_defaults():
+    from quirkymad.config import transform_specs
+
+    specs = transform_specs({"transforms": {"sae": {"detectors": ["sae_l0"], "k": 4}}})
+    assert specs == {"sae": {"detectors": ["sae_l0"], "k": 4, "layers": "auto",
+                             "train_on": "finetuned", "expansion": 4, "steps": 300,
+                             "batch_size": 128, "lr": 1.0e-3}}  # fmt: skip
+
+
+def test_figure_without_its_scores_is_a_one_line_error():
+    base = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    no_que = {**base, "detectors": {k: v for k, v in base["detectors"].items() if k != "que"}}
+    no_que["figures"] = {"offline_auroc_per_layer": {}}
+    with pytest.raises(QuirkyError, match=r"^config: figures.offline_auroc_per_layer needs an"):
+        check_config(no_que, check_models=False)
+    fig8 = {
+        **base,
+        "features": {"activations": {}},
+        "figures": {"attribution_auroc_vs_quirkiness": {}},
+    }
+    with pytest.raises(QuirkyError, match=r"needs features.attribution and detectors.mahalanobis"):
+        check_config(fig8, check_models=False)
+
+
+def test_every_auroc_figure_has_declared_needs():
+    from quirkymad.config import FIGURE_NEEDS
+    from quirkymad.figures import FIGURES
+
+    auroc_figures = {n for n, f in FIGURES.items() if "auroc" in f.tables}
+    assert auroc_figures == set(FIGURE_NEEDS)

@@ -12,7 +12,7 @@ from quirkymad.extract import ExtractSettings, extract_activation_store
 from quirkymad.layers import resolve_layers
 from quirkymad.models import load_model
 from quirkymad.prompts import answer_token_ids
-from quirkymad.store import open_store
+from quirkymad.store import open_store, strings
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +118,18 @@ def test_resolve_layers():
     assert resolve_layers("all", 2) == [1, 2]
     with pytest.raises(QuirkyError, match=r"layers: \[40\] out of range 1..30"):
         resolve_layers([1, 40], 30)
+
+
+def test_base_model_store_of_trusted_records(store, tiny_model_dir, addition_parquet, tmp_path):
+    """`train_on: base` stores: no adapter, trusted records only, same examples as the
+    fine-tuned store's trusted ones, different activations (the adapter changes the model)."""
+    out = tmp_path / "activations_base.zarr"
+    settings = ExtractSettings(layers="all", batch_size=8, max_per_role=20, device="cpu")
+    extract_activation_store(tiny_model_dir, None, addition_parquet, out, settings,
+                             roles=["trusted"])  # fmt: skip
+    base, tuned = open_store(out), open_store(store)
+    assert set(strings(base, "role")) == {"trusted"}
+    assert base.attrs["adapter_sha256"] is None
+    trusted = strings(tuned, "role") == "trusted"
+    assert list(strings(base, "example")) == list(strings(tuned, "example")[trusted])
+    assert not np.allclose(base["activations"].values, tuned["activations"].values[trusted])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pandas as pd
@@ -28,16 +29,30 @@ def run(tmp_path_factory):
 def test_outputs(run):
     wd, _ = run
     table = pd.read_csv(wd / "results/tables/auroc.csv")
-    # Probe shift has a probe per layer p > min(L): layer 2 only.
-    want_layers = {"activations": ["1", "2", "all"], "attribution": ["1", "2", "all"]}
-    want_layers["probe_shift"] = ["2", "all"]
+    # Raw features on all layers except probe shift (a probe per layer p > min(L): layer 2);
+    # transforms only on activations (flow: auto layers; sae: [2]).
+    raw = {"activations": ["1", "2", "all"], "attribution": ["1", "2", "all"]}
+    raw["probe_shift"] = ["2", "all"]
+    transformed = {"flow": ["1", "2", "all"], "sae": ["2", "all"]}
     assert set(table["feature"]) == set(TINY["features"])
-    for (feature, _), g in table.groupby(["feature", "detector"]):
-        assert list(g["layer"].astype(str)) == want_layers[feature]
+    for (feature, transform, _), g in table.groupby(["feature", "transform", "detector"]):
+        want = raw[feature] if transform == "none" else transformed[transform]
+        assert transform == "none" or feature == "activations"
+        assert list(g["layer"].astype(str)) == want
     assert table["auroc"].between(0, 1).all()
     assert (table["ci_low"] <= table["auroc"]).all() and (table["auroc"] <= table["ci_high"]).all()
     assert set(table["model"]) == {"tiny-random"}
-    assert set(table["detector"]) == set(TINY["detectors"])
+    pairs = set(zip(table["transform"], table["detector"]))
+    assert pairs == {("none", d) for d in TINY["detectors"]} | {
+        (t, d) for t, spec in TINY["transforms"].items() for d in spec["detectors"]
+    }
+    for transform, train_store in [("flow", "activations.zarr"), ("sae", "activations_base.zarr")]:
+        fitted = wd / f"results/tiny-random/addition/transforms/activations/{transform}"
+        info = json.loads((fitted / "transform.json").read_text())
+        assert (fitted / "weights.safetensors").is_file()
+        assert info["layers"] == [int(x) for x in transformed[transform][:-1]]
+        assert info["train_store"].endswith(train_store) and info["n_train"] > 0
+        assert info["params"]["steps"] == TINY["transforms"][transform]["steps"]
     assert set(table.loc[table["detector"] == "que", "setting"]) == {"offline"}
     for name in TINY["figures"]:
         png = (wd / f"results/figures/{name}.png").read_bytes()
@@ -74,14 +89,38 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     wd, _ = run
     changed = {**TINY, "detectors": {**TINY["detectors"], "mahalanobis": {"rcond": 1.0e-2}}}
     jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
-    # Only Mahalanobis' scoring (once per feature), the tables, and the figures that show
-    # Mahalanobis scores.
+    # Only Mahalanobis' scoring (raw, once per feature, and on the activations' flow outputs;
+    # the flow is not refitted), the tables, and the figures that show Mahalanobis scores.
     assert jobs == {
-        "score_detector": len(TINY["features"]), "collect_auroc": 1, "summarize_auroc": 1,
+        "score_detector": len(TINY["features"]) + 1, "collect_auroc": 1, "summarize_auroc": 1,
         "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
         "plot_auroc_vs_separation": 1, "plot_auroc_vs_quirkiness": 1,
         "plot_attribution_auroc_vs_quirkiness": 1, "all": 1,
     }  # fmt: skip
+
+
+def test_transform_setting_refits_only_that_transform(run, tmp_path):
+    wd, _ = run
+    flow = {**TINY["transforms"]["flow"], "steps": 25}
+    changed = {**TINY, "transforms": {**TINY["transforms"], "flow": flow}}
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    # The flow and its two detectors; the tables; the online AUROC figures (Figs. 7 and 11
+    # show raw-activation Mahalanobis only). Not the SAE, nor any extraction.
+    assert jobs == {
+        "fit_transform": 1, "score_detector": 2, "collect_auroc": 1, "summarize_auroc": 1,
+        "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1, "all": 1,
+    }  # fmt: skip
+
+
+def test_adding_a_transform_detector_refits_nothing(run, tmp_path):
+    wd, _ = run
+    sae = {
+        **TINY["transforms"]["sae"],
+        "detectors": [*TINY["transforms"]["sae"]["detectors"], "lof"],
+    }
+    changed = {**TINY, "transforms": {**TINY["transforms"], "sae": sae}}
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    assert "fit_transform" not in jobs and jobs["score_detector"] == 1
 
 
 def test_finetune_setting_reruns_from_finetuning(run, tmp_path):
@@ -113,6 +152,7 @@ def test_probe_shift_setting_reruns_only_its_store_and_scores(run, tmp_path):
         ),
         (lambda c: c["extract"].update({"batch_size": "big"}), "extract.batch_size: 'big'"),
         (lambda c: c.update({"detektors": {}}), "unknown key detektors"),
+        (lambda c: c["detectors"].update({"sae_l0": {}}), "detectors.sae_l0: scores sae outputs"),
         (
             lambda c: c.update({"layers": [1, 7]}),
             "layers: [7] out of range 1..2 for model tiny-random",

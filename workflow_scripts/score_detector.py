@@ -1,4 +1,5 @@
-"""Fit one detector per layer on trusted features and score the test mix."""
+"""Fit one detector per layer on trusted features (or on a fitted transform's outputs) and
+score the test mix."""
 
 from quirkymad.logs import job_log
 from quirkymad.scoring import score_store
@@ -19,4 +20,5 @@ with job_log(sm.log[0], sm.threads):
         },  # fmt: skip
         n_boot=sm.params.n_bootstrap,
         seed=sm.params.seed,
+        transform_dir=getattr(sm.input, "transform", None),
     )

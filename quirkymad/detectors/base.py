@@ -22,16 +22,29 @@ def register_detector(cls: type[Detector]) -> type[Detector]:
 class Detector(ABC):
     """Fitted on trusted features `[n, d]`; scores `[m, d] -> [m]`, higher = more anomalous.
 
-    Subclasses set `name`, a frozen `Params` dataclass (the detector's config keys), and
-    `offline = True` if `fit` may also see unlabelled untrusted data.
+    Subclasses set `name`, a frozen `Params` dataclass (the detector's config keys),
+    `offline = True` if `fit` may also see unlabelled untrusted data, and `transform` = the
+    transform whose outputs they score if they make sense only there (flow_prior, sae_l0).
     """
 
     name: ClassVar[str]
     Params: ClassVar[type]
     offline: ClassVar[bool] = False
+    transform: ClassVar[str | None] = None
 
     def __init__(self, params: Any):
         self.params = params
+
+    def use_transform(self, module: Any) -> None:  # noqa: B027  optional hook, default no-op
+        """Called before `fit` with the fitted transform module of the layer being scored, for
+        detectors that need more than its outputs (sae_l0: the latents that fired in training)."""
+
+    def score_all_layers(self, trusted, test, untrusted=None):
+        """Optional batched path: scores `[L, m]` for `test` `[L, m, d]` fitted on `trusted`
+        `[L, n, d]` (and `untrusted` `[L, u, d]`), all layers at once on the GPU when present.
+        Returns None when the detector has none (the caller then loops over layers); where
+        defined it equals the per-layer `fit`/`score` (tests/detectors/test_batched.py)."""
+        return None
 
     @abstractmethod
     def fit(self, trusted: np.ndarray, untrusted: np.ndarray | None = None) -> Detector:

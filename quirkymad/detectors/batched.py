@@ -1,9 +1,14 @@
-"""Mahalanobis over all layers at once (spec §6.1), on the GPU when one is present.
+"""Detectors over all layers at once, on the GPU when one is present (float64 throughout).
 
-The per-layer detector (`mahalanobis.py`) loops over layers on the CPU; here the layers are a
-batch dimension: trusted `[L, n, d]`, test `[L, m, d]` -> scores `[L, m]`, with
-s = (x − μ)ᵀ Σ⁺ (x − μ) / d, Σ the sample covariance (÷(n−1)) and Σ⁺ the Hermitian
-pseudo-inverse dropping eigenvalues below `rcond · λ_max` — the same formula, float64.
+The per-layer detectors loop over layers on the CPU; here the layers are a batch dimension:
+trusted `[L, n, d]`, test `[L, m, d]` -> scores `[L, m]`, each with the per-layer formula:
+
+- Mahalanobis (spec §6.1, `mahalanobis.py`): s = (x − μ)ᵀ Σ⁺ (x − μ) / d, Σ the sample
+  covariance (÷(n−1)), Σ⁺ the Hermitian pseudo-inverse dropping eigenvalues < `rcond · λ_max`.
+- diagonal Mahalanobis (spec §6.2, `diag_mahalanobis.py`): s = mean_j ((x_j − μ_j)/σ_j)², σ the
+  population std clamped at `min_std`.
+- QUE (spec §6.6, `que.py`): W = V·diag(λ^{−1/2}) (columns with λ < rcond·λ_max zeroed),
+  C = Wᵀ Σ_U W, s = z · expm(α C/λ_max(C)) · zᵀ with z = (x − μ)W.
 """
 
 from __future__ import annotations
@@ -31,3 +36,49 @@ def mahalanobis_all_layers(
     prec = torch.linalg.pinv(cov, rtol=rcond, hermitian=True)
     yc = test.to(device, torch.float64) - mu  # [L, m, d]
     return ((yc @ prec) * yc).sum(-1).cpu() / x.shape[2]
+
+
+def _centred_cov(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean `[L, 1, d]` and sample covariance (÷(n−1)) `[L, d, d]` of `x` `[L, n, d]`."""
+    mu = x.mean(1, keepdim=True)
+    xc = x - mu
+    return mu, xc.transpose(1, 2) @ xc / max(x.shape[1] - 1, 1)
+
+
+def diag_mahalanobis_all_layers(
+    trusted: torch.Tensor,
+    test: torch.Tensor,
+    min_std: float = 1e-8,
+    device: torch.device | None = None,
+) -> torch.Tensor:
+    """Diagonal Mahalanobis scores `[L, m]` of `test` `[L, m, d]` against `trusted` `[L, n, d]`."""
+    device = device or default_device()
+    x = trusted.to(device, torch.float64)
+    mu = x.mean(1, keepdim=True)
+    std = x.std(1, correction=0, keepdim=True).clamp_min(min_std)
+    z = (test.to(device, torch.float64) - mu) / std
+    return (z**2).mean(-1).cpu()
+
+
+def que_all_layers(
+    trusted: torch.Tensor,
+    untrusted: torch.Tensor,
+    test: torch.Tensor,
+    alpha: float = 4.0,
+    rcond: float = 1e-3,
+    device: torch.device | None = None,
+) -> torch.Tensor:
+    """QUE scores `[L, m]` of `test` `[L, m, d]`; trusted `[L, n, d]`, untrusted `[L, u, d]`."""
+    device = device or default_device()
+    x = trusted.to(device, torch.float64)
+    mu, cov = _centred_cov(x)
+    lam, vec = torch.linalg.eigh(cov)  # [L, d], [L, d, d]
+    keep = lam >= rcond * lam.amax(-1, keepdim=True)
+    scale = torch.where(keep, lam.clamp_min(1e-300).rsqrt(), torch.zeros_like(lam))
+    w = vec * scale.unsqueeze(1)  # column j scaled by λ_j^{-1/2}
+    _, cov_u = _centred_cov(untrusted.to(device, torch.float64))
+    c = w.transpose(1, 2) @ cov_u @ w
+    norm = torch.linalg.eigvalsh(c).amax(-1)[:, None, None]
+    weight = torch.linalg.matrix_exp(alpha * c / norm)
+    z = (test.to(device, torch.float64) - mu) @ w  # [L, m, d]
+    return ((z @ weight) * z).sum(-1).cpu()

@@ -37,3 +37,8 @@ class DiagMahalanobis(Detector):
     def score(self, x: np.ndarray) -> np.ndarray:
         z = (torch.as_tensor(x, dtype=torch.float64) - self.mu) / self.std
         return (z**2).mean(1).numpy()
+
+    def score_all_layers(self, trusted, test, untrusted=None):
+        from quirkymad.detectors.batched import diag_mahalanobis_all_layers
+
+        return diag_mahalanobis_all_layers(trusted, test, min_std=self.params.min_std)

@@ -38,3 +38,8 @@ class Mahalanobis(Detector):
     def score(self, x: np.ndarray) -> np.ndarray:
         x = torch.as_tensor(x)
         return (quadratic_form(x, self.mu, self.prec) / x.shape[1]).numpy()
+
+    def score_all_layers(self, trusted, test, untrusted=None):
+        from quirkymad.detectors.batched import mahalanobis_all_layers
+
+        return mahalanobis_all_layers(trusted, test, rcond=self.params.rcond)

@@ -57,3 +57,12 @@ class QUE(Detector):
     def score(self, x: np.ndarray) -> np.ndarray:
         z = (torch.as_tensor(x, dtype=torch.float64) - self.mu) @ self.w
         return torch.einsum("md,de,me->m", z, self.weight, z).numpy()
+
+    def score_all_layers(self, trusted, test, untrusted=None):
+        from quirkymad.detectors.batched import que_all_layers
+
+        if untrusted is None or untrusted.shape[1] < 2:
+            raise ValueError("QUE is offline: it needs at least 2 untrusted examples")
+        return que_all_layers(
+            trusted, untrusted, test, alpha=self.params.alpha, rcond=self.params.rcond
+        )

@@ -1,37 +1,39 @@
-"""SAE l0 novelty (spec): number of top-k SAE latents active on x that never fired on the
-trusted training features. The SAE (`quirkymad.transforms.sae`) is fitted inside `fit`; the
-cached transform stage is a follow-up (README, "Detectors").
+"""SAE l0 novelty (spec §6.3), on the latents z `[n, n_latents]` of the `sae` transform.
+
+s(z) = #{j ∉ A : z_j ≠ 0}, A = the latents that fired on the SAE's training data (recorded by
+the transform, passed in through `use_transform`); without a transform module, A = latents
+nonzero on any trusted example given to `fit`. With `train_on: finetuned` the two coincide.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import torch
 
 from quirkymad.detectors.base import Detector, register_detector
-from quirkymad.transforms.sae import SAEParams, fit_sae
 
 
 @dataclass(frozen=True)
 class SAEL0Params:
-    expansion: int = 8
-    k: int = 32
-    epochs: int = 20
-    batch_size: int = 256
-    lr: float = 1e-3
-    seed: int = 0
+    pass
 
 
 @register_detector
 class SAEL0(Detector):
     name = "sae_l0"
     Params = SAEL0Params
+    transform = "sae"
+    fired: np.ndarray | None = None
+
+    def use_transform(self, module: Any) -> None:
+        self.fired = module.fired.cpu().numpy().astype(bool)
 
     def fit(self, trusted: np.ndarray, untrusted: np.ndarray | None = None) -> SAEL0:
-        self.sae = fit_sae(torch.as_tensor(trusted), SAEParams(**vars(self.params)))
+        if self.fired is None:
+            self.fired = (np.asarray(trusted) != 0).any(0)
         return self
 
     def score(self, x: np.ndarray) -> np.ndarray:
-        return self.sae.l0_novelty(torch.as_tensor(x).float()).double().numpy()
+        return ((np.asarray(x) != 0) & ~self.fired).sum(1).astype(np.float64)

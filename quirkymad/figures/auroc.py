@@ -49,15 +49,21 @@ def plot_per_layer(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str 
     )  # fmt: skip
     datasets = sorted(df["dataset"].unique())
     colors = dict(zip(datasets, plt.cm.tab10.colors * 2))
+    # One layer axis per model, so a transform read at two layers sits where those layers are
+    # on the raw-activation panels instead of stretching across the panel.
+    span = df.groupby("model")["layer_num"].agg(["min", "max"])
     for ax, (model, score) in zip(axes.flat, panels):
         g = df[(df["model"] == model) & (df["score"] == score)]
         for dataset, line in g.groupby("dataset", sort=True):
             line = line.sort_values("layer_num")
             c = colors[dataset]
-            ax.plot(line["layer_num"], line["auroc"], marker="o", ms=2.5, color=c, label=dataset)
+            ms = 2.5 if len(line) > 3 else 5
+            ax.plot(line["layer_num"], line["auroc"], marker="o", ms=ms, color=c, label=dataset)
             ax.fill_between(line["layer_num"], line["ci_low"], line["ci_high"], color=c, alpha=0.15)
         ax.axhline(0.5, ls="--", color="grey", lw=1)
         ax.set_ylim(0, 1.02)
+        lo, hi = span.loc[model, "min"], span.loc[model, "max"]
+        ax.set_xlim(lo - 0.5, hi + 0.5)
         ax.set_title(f"{model}\n{score}", fontsize=9)
         ax.set_xlabel("layer")
     for ax in axes.flat[len(panels) :]:

@@ -12,10 +12,20 @@ from quirkymad.models.base import (
     prepare_model,
     register_model,
 )
-from quirkymad.models.loading import load_model, load_tokenizer
 
 # Import for their registration side effect.
 from quirkymad.models import embedded, hub, tiny  # noqa: E402,F401  isort: skip
+
+
+def __getattr__(name: str):
+    # Loading needs torch (seconds to import); config checks and DAG planning (every
+    # `snakemake -n`) only need the registry, so torch is imported on first use.
+    if name in ("load_model", "load_tokenizer"):
+        from quirkymad.models import loading
+
+        return getattr(loading, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "MODELS",

@@ -1,18 +1,53 @@
-"""Transform registry: name -> callable `fit(x [n, d], params) -> nn.Module`."""
+"""The transform interface and registry, and the Adam loop both transforms train with.
+
+A transform kind bundles its frozen `Params` (config keys), `build(d, params)` (an untrained
+module for `d` inputs, also used to reload saved weights), `fit(x, params)`, `loss(module, x)`
+(the training objective, a scalar) and `apply(module, x)` (the features detectors see).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-TRANSFORMS: dict[str, Callable[..., Any]] = {}
+import torch
+from torch import nn
 
 
-def register_transform(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator: make a fitting function available under `name`."""
+@dataclass(frozen=True)
+class TransformKind:
+    name: str
+    Params: type
+    build: Callable[[int, Any], nn.Module]
+    fit: Callable[[torch.Tensor, Any], nn.Module]
+    loss: Callable[[nn.Module, torch.Tensor], torch.Tensor]
+    apply: Callable[[nn.Module, torch.Tensor], torch.Tensor]
 
-    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        TRANSFORMS[name] = fn
-        return fn
 
-    return deco
+TRANSFORMS: dict[str, TransformKind] = {}
+
+
+def register_transform(kind: TransformKind) -> TransformKind:
+    """Make `kind` available under `kind.name`."""
+    TRANSFORMS[kind.name] = kind
+    return kind
+
+
+def train_steps(module: nn.Module, x: torch.Tensor, loss: Callable[[nn.Module, torch.Tensor],
+                torch.Tensor], steps: int, batch_size: int, lr: float, seed: int) -> nn.Module:  # fmt: skip
+    """`steps` Adam updates of `loss(module, batch)` on minibatches of `x` `[n, d]`, drawn by
+    reshuffling `x` every epoch (generator seeded with `seed`). Returns `module` in eval mode."""
+    opt = torch.optim.Adam(module.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    done = 0
+    while done < steps:
+        for idx in torch.randperm(len(x), generator=gen).split(batch_size):
+            if done == steps:
+                break
+            value = loss(module, x[idx])
+            opt.zero_grad()
+            value.backward()
+            opt.step()
+            done += 1
+    return module.eval()

@@ -1,8 +1,9 @@
 """Top-k sparse autoencoder (Gao et al. 2024, as in EleutherAI's sparsify), a short torch module.
 
 z = TopK(ReLU(W_enc (x − b_dec) + b_enc)), x̂ = W_dec z + b_dec; trained on MSE with Adam.
-Scores built on it (spec): diagonal Mahalanobis on the latents `z` `[n, n_latents]`, and l0
-novelty = number of latents active on an example that never fired on the training data.
+Detectors see the latents z `[n, d·expansion]` (spec §5: SAE diag-Mahalanobis); the module
+also records which latents fired on its training data, for l0 novelty (spec §6.3,
+`detectors/sae_l0.py`).
 """
 
 from __future__ import annotations
@@ -12,17 +13,27 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from quirkymad.transforms.base import register_transform
+from quirkymad.transforms.base import TransformKind, register_transform, train_steps
 
 
 @dataclass(frozen=True)
 class SAEParams:
-    expansion: int = 8
-    k: int = 32
-    epochs: int = 20
-    batch_size: int = 256
+    expansion: int = 4
+    """Latents per input dimension (EleutherAI's Llama SAE: 64)."""
+    k: int = 16
+    """Active latents per example (EleutherAI: 32)."""
+    steps: int = 300
+    """Adam updates."""
+    batch_size: int = 128
     lr: float = 1e-3
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        for key in ("expansion", "k", "batch_size"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if self.steps < 0 or not self.lr > 0:
+            raise ValueError(f"need steps >= 0 and lr > 0, got {self.steps}, {self.lr}")
 
 
 class TopKSAE(nn.Module):
@@ -37,7 +48,7 @@ class TopKSAE(nn.Module):
         self.register_buffer("fired", torch.zeros(n_latents, dtype=torch.bool))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        pre = torch.relu(self.encoder(x - self.b_dec))
+        pre = torch.relu(self.encoder(x.float() - self.b_dec))
         top = pre.topk(min(self.k, pre.shape[1]), dim=1)
         return torch.zeros_like(pre).scatter(1, top.indices, top.values)
 
@@ -50,20 +61,29 @@ class TopKSAE(nn.Module):
         return ((self.encode(x) > 0) & ~self.fired).sum(1)
 
 
-@register_transform("sae")
+def build_sae(d: int, params: SAEParams) -> TopKSAE:
+    return TopKSAE(d, d * params.expansion, params.k)
+
+
+def sae_loss(sae: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Mean squared reconstruction error per example (summed over dimensions)."""
+    return (sae(x) - x).pow(2).sum(1).mean()
+
+
 def fit_sae(x: torch.Tensor, params: SAEParams = SAEParams()) -> TopKSAE:
     """Train a top-k SAE on `x` `[n, d]`; records which latents fired on `x`."""
     torch.manual_seed(params.seed)
     x = x.float()
-    sae = TopKSAE(x.shape[1], x.shape[1] * params.expansion, params.k)
-    opt = torch.optim.Adam(sae.parameters(), lr=params.lr)
-    gen = torch.Generator().manual_seed(params.seed)
-    for _ in range(params.epochs):
-        for idx in torch.randperm(len(x), generator=gen).split(params.batch_size):
-            loss = (sae(x[idx]) - x[idx]).pow(2).sum(1).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    sae = build_sae(x.shape[1], params)
+    train_steps(sae, x, sae_loss, params.steps, params.batch_size, params.lr, params.seed)
     with torch.no_grad():
         sae.fired |= (sae.encode(x) > 0).any(0)
     return sae
+
+
+@torch.no_grad()
+def apply_sae(sae: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return sae.encode(x)
+
+
+SAE = register_transform(TransformKind("sae", SAEParams, build_sae, fit_sae, sae_loss, apply_sae))

@@ -27,8 +27,20 @@ TINY = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
 TABLES = ("auroc.parquet", "quirkiness.parquet", "separation_per_layer.parquet")
 
 # rule → (log file of its job, an output that must not look complete after the kill).
-# The model stages (large, slow outputs) and a figure; kept to these for CI time.
+# One job of every stage: dataset, fine-tune, extraction, transform, detector, figure.
 STAGES = {
+    "build_dataset": (
+        "logs/build_dataset/addition.log",
+        "results/datasets/addition/data.parquet",
+    ),
+    "score_detector": (
+        "logs/score_detector/tiny-random/addition/activations/none/mahalanobis.log",
+        "results/tiny-random/addition/auroc/activations/none/mahalanobis.parquet",
+    ),
+    "fit_transform": (
+        "logs/fit_transform/tiny-random/addition/activations/flow.log",
+        "results/tiny-random/addition/transforms/activations/flow",
+    ),
     "finetune_adapter": (
         "logs/finetune_adapter/tiny-random/addition.log",
         "results/tiny-random/addition/adapter",

@@ -1,0 +1,86 @@
+"""The transform stage on a synthetic store: fit -> safetensors + JSON -> scoring on outputs."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from quirkymad.errors import QuirkyError
+from quirkymad.scoring import score_store
+from quirkymad.store import write_store
+from quirkymad.transforms.stage import fit_transform_store
+
+LABELS = {"model": "m", "dataset": "d", "transform": "t"}
+
+
+@pytest.fixture
+def store(tmp_path):
+    rng = np.random.default_rng(0)
+    roles = ["trusted"] * 120 + ["test_normal"] * 40 + ["test_anomalous"] * 40
+    n, layers, d = len(roles), [2, 5, 9], 6
+    acts = rng.standard_normal((n, len(layers), d)).astype(np.float32)
+    acts[-40:] += 4.0  # anomalous records sit far away on every layer
+    meta = pd.DataFrame({
+        "id": [f"e{i}" for i in range(n)], "role": roles,
+        "character": ["Bob" if r == "test_anomalous" else "Alice" for r in roles],
+        "agree": rng.random(n) < 0.5,
+    })  # fmt: skip
+    path = tmp_path / "acts.zarr"
+    write_store(path, {"activations": (("example", "layer", "d_model"), acts)}, meta, layers, {})
+    return path
+
+
+@pytest.mark.parametrize(
+    "transform, detector, hparams",
+    [("flow", "mahalanobis", {"hidden": 8, "steps": 20}), ("flow", "flow_prior", {"steps": 20}),
+     ("sae", "diag_mahalanobis", {"expansion": 2, "k": 3, "steps": 20}),
+     ("sae", "sae_l0", {"expansion": 2, "k": 3, "steps": 20})],
+)  # fmt: skip
+def test_fit_then_score_on_the_transform_layers(tmp_path, store, transform, detector, hparams):
+    out = tmp_path / "tf"
+    fit_transform_store(store, "activations", transform, [5, 9], {**hparams, "batch_size": 32},
+                        out, train_on="finetuned")  # fmt: skip
+    info = json.loads((out / "transform.json").read_text())
+    assert info["layers"] == [5, 9] and info["n_train"] == 120 and info["d"] == 6
+    assert info["train_on"] == "finetuned" and set(info["final_train_loss"]) == {"5", "9"}
+    assert all(np.isfinite(v) for v in info["final_train_loss"].values())
+    table = score_store(store, "activations", detector, {}, tmp_path / "s.parquet",
+                        tmp_path / "a.parquet", {**LABELS, "transform": transform},
+                        n_boot=20, transform_dir=out)  # fmt: skip
+    assert list(table["layer"]) == ["5", "9", "all"]  # only the transform's layers
+    assert set(table["transform"]) == {transform} and set(table["detector"]) == {detector}
+    cols = ["model", "dataset", "feature", "transform", "detector", "setting", "layer", "auroc",
+            "ci_low", "ci_high", "n_normal", "n_anomalous"]  # fmt: skip
+    assert set(cols) <= set(table.columns)
+    scores = pd.read_parquet(tmp_path / "s.parquet")
+    per = scores[scores["layer"] != "all"].pivot(index="example", columns="layer", values="score")
+    agg = scores[scores["layer"] == "all"].set_index("example")["score"]
+    np.testing.assert_allclose(per.mean(axis=1).loc[agg.index], agg)
+    if detector != "sae_l0":  # l0 novelty is often 0 on a 6-dim toy; the others must separate
+        assert table.set_index("layer").loc["all", "auroc"] > 0.9
+
+
+def test_transform_only_detectors_refuse_raw_features(tmp_path, store):
+    with pytest.raises(QuirkyError, match="flow_prior scores flow outputs only"):
+        score_store(store, "activations", "flow_prior", {}, tmp_path / "s.parquet",
+                    tmp_path / "a.parquet", LABELS, n_boot=0)  # fmt: skip
+    fit_transform_store(store, "activations", "sae", [2], {"steps": 1}, tmp_path / "sae")
+    with pytest.raises(QuirkyError, match="flow_prior scores flow outputs only"):
+        score_store(store, "activations", "flow_prior", {}, tmp_path / "s.parquet",
+                    tmp_path / "a.parquet", LABELS, n_boot=0, transform_dir=tmp_path / "sae")  # fmt: skip
+
+
+def test_layers_missing_from_the_store_are_named(tmp_path, store):
+    with pytest.raises(QuirkyError, match=r"needs layers \[3\]"):
+        fit_transform_store(store, "activations", "flow", [3, 5], {}, tmp_path / "tf")
+    assert not (tmp_path / "tf").exists()
+
+
+@pytest.mark.parametrize("transform", ["flow", "sae"])
+def test_refitting_gives_identical_files(tmp_path, store, transform):
+    # The kill-and-rerun test compares tables with an uninterrupted run: fits must be repeatable.
+    for out in ("a", "b"):
+        fit_transform_store(store, "activations", transform, [2], {"steps": 15}, tmp_path / out)
+    for name in ("weights.safetensors", "transform.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()

@@ -1,0 +1,17 @@
+"""Fit one transform per layer on trusted activations; write safetensors + transform.json."""
+
+from quirkymad.logs import job_log
+from quirkymad.transforms.stage import fit_transform_store
+
+sm = snakemake  # noqa: F821
+settings = sm.params.settings
+with job_log(sm.log[0], sm.threads):
+    fit_transform_store(
+        sm.input.store,
+        feature=sm.wildcards.feature,
+        transform=sm.wildcards.transform,
+        layers=settings["layers"],
+        hparams=settings["hparams"],
+        out_dir=sm.output[0],
+        train_on=settings["train_on"],
+    )
