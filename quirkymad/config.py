@@ -86,14 +86,19 @@ def check_config(config: dict[str, Any], source: str = "config", check_models: b
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise QuirkyError(f"{source}: {errors[0]}{more}")
-    layers = config.get("layers", "all")
+    layer_keys = {"layers": config.get("layers", "all")}
+    for feature, fsettings in (config.get("features") or {}).items():
+        if "layers" in (fsettings or {}):
+            layer_keys[f"features.{feature}.layers"] = fsettings["layers"]
     for name, settings in config["models"].items():
-        if isinstance(layers, list):
+        for key, layers in layer_keys.items():
+            if not isinstance(layers, list):
+                continue
             depth = model_depth(name, settings)
             bad = [x for x in layers if x > depth]
             if bad:
                 raise QuirkyError(
-                    f"{source}: layers: {bad} out of range 1..{depth} for model {name}"
+                    f"{source}: {key}: {bad} out of range 1..{depth} for model {name}"
                 )
         _check_transform_layers(config, name, settings, source)
         if check_models:

@@ -11,8 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quirkymad.errors import QuirkyError
+from quirkymad.features import attribution as attr
 from quirkymad.features.activations import extract_activations
 from quirkymad.features.hooks import n_layers as count_layers
+from quirkymad.features.probe_shift import assemble, fit_probe
 from quirkymad.layers import resolve_layers
 from quirkymad.models import load_manifest, load_model
 from quirkymad.selection import mad_examples
@@ -32,6 +35,18 @@ class ExtractSettings:
     """float32 or float16 (checked for overflow first); Zarr v3 has no bfloat16."""
     device: str = "auto"
     dtype: str = "auto"
+
+
+@dataclass(frozen=True)
+class AttributionSettings(ExtractSettings):
+    """`ExtractSettings` plus config `features.attribution` / `features.probe_shift`; their
+    `layers`, when given, replace the global `layers` for that feature."""
+
+    mean_cap: int = 1200
+    """Trusted records averaged for μ and used to train the probes (spec §4: ≤1200)."""
+    cv_folds: int = 5
+    """Probe shift: folds of the L2 cross-validation."""
+    seed: int = 0
 
 
 def dir_hash(path: str | Path) -> str:
@@ -65,17 +80,9 @@ def extract_activation_store(
     ids = df["id"].tolist()
     acts = to_storage_dtype(out["activations"], settings.store_dtype, "activations", layers, ids)
     log_odds = out["logit_yes"] - out["logit_no"]
-    manifest = load_manifest(model_dir)
     attrs = {
-        "feature": "activations",
-        "model": manifest["model"],
-        "model_hf_id": manifest.get("hf_id"),
-        "adapter_sha256": dir_hash(adapter_dir) if adapter_dir else None,
-        "layers": layers,
+        **_provenance("activations", model, model_dir, adapter_dir, layers, settings),
         "layer_definition": "HF hidden_states[layer]: residual stream entering block `layer`",
-        "token_position": "last prompt token (the final '?')",
-        "model_dtype": str(next(model.parameters()).dtype),
-        "settings": asdict(settings),
         **(provenance or {}),
     }
     write_store(
@@ -90,3 +97,109 @@ def extract_activation_store(
         layers,
         attrs,
     )
+
+
+def _provenance(feature, model, model_dir, adapter_dir, layers, settings) -> dict[str, Any]:
+    manifest = load_manifest(model_dir)
+    return {
+        "feature": feature,
+        "model": manifest["model"],
+        "model_hf_id": manifest.get("hf_id"),
+        "adapter_sha256": dir_hash(adapter_dir) if adapter_dir else None,
+        "layers": list(layers),
+        "token_position": "last prompt token (the final '?')",
+        "model_dtype": str(next(model.parameters()).dtype),
+        "settings": asdict(settings),
+    }
+
+
+def extract_attribution_store(
+    model_dir: str | Path,
+    adapter_dir: str | Path | None,
+    dataset_parquet: str | Path,
+    out_store: str | Path,
+    settings: AttributionSettings,
+    feature: str = "attribution",
+    provenance: dict[str, Any] | None = None,
+) -> None:
+    """Write the `attribution` or the `probe_shift` store (README "Artifacts").
+
+    Two passes: a forward pass over the first `mean_cap` trusted records gives μ (and the
+    probes' training data), then one forward + backward pass per batch over all MAD records.
+
+    - `attribution`: `attribution` `(example, layer, head)` (features/attribution.py),
+      `trusted_mean` `(layer, d_attn)`, answer logits `(example,)`;
+    - `probe_shift`: `probe_shift` `(example, layer, column)` for the probe layers p ∈ L,
+      p > min(L), zero-padded; `probe_shift_valid` `(layer, column)` marks feature_p's columns,
+      `column_layer`/`column_head` `(column,)` name them; μ as `trusted_mean`
+      `(source_layer, d_attn)`; the probes' `probe_weight`
+      `(layer, d_model)`, `probe_bias` and `probe_l2` `(layer,)`; answer logits.
+    """
+    if feature not in ("attribution", "probe_shift"):
+        raise ValueError(f"unknown attribution feature {feature!r}")
+    df = mad_examples(pd.read_parquet(dataset_parquet), settings.max_per_role)
+    model, tok = load_model(model_dir, adapter_dir, settings.device, settings.dtype)
+    layers = resolve_layers(settings.layers, count_layers(model))
+    if feature == "probe_shift" and len(layers) < 2:
+        raise QuirkyError(f"features.probe_shift.layers: {layers} needs at least two layers")
+    prompts = df["prompt"].tolist()
+    ids = df["id"].tolist()
+    trusted = np.flatnonzero(df["role"].to_numpy() == "trusted")[: settings.mean_cap]
+    if len(trusted) < 2:
+        raise QuirkyError(f"{dataset_parquet}: {len(trusted)} trusted records; μ needs ≥2")
+    base = attr.o_proj_last_token(
+        model, tok, [prompts[i] for i in trusted], layers, settings.batch_size
+    )
+    mean = base["z"].mean(0)
+    probes, l2s = {}, {}
+    if feature == "probe_shift":
+        labels = df["label"].to_numpy(dtype=bool)[trusted]
+        for li, p in enumerate(layers[1:], start=1):
+            w, b, l2s[p] = fit_probe(base["out"][:, li], labels, settings.cv_folds, settings.seed)
+            probes[p] = (w, b)
+    out = attr.attribution_effects(
+        model, tok, prompts, layers, mean, settings.batch_size, probes=probes or None
+    )
+    logits = {
+        "logit_no": (("example",), out["logit_no"].astype(np.float32)),
+        "logit_yes": (("example",), out["logit_yes"].astype(np.float32)),
+        "log_odds": (("example",), (out["logit_yes"] - out["logit_no"]).astype(np.float32)),
+    }
+    attrs = {
+        **_provenance(feature, model, model_dir, adapter_dir, layers, settings),
+        "layer_definition": attr.LAYER_DEFINITION,
+        "n_trusted_mean": len(trusted),
+        "heads": attr.n_heads(model),
+        **(provenance or {}),
+    }
+    if feature == "attribution":
+        values = to_storage_dtype(out["attribution"], settings.store_dtype, feature, layers, ids)
+        arrays = {
+            "attribution": (("example", "layer", "head"), values),
+            "trusted_mean": (("layer", "d_attn"), mean.astype(np.float32)),
+            **logits,
+        }
+        write_store(out_store, arrays, df, layers, attrs)
+        return
+    values, valid, probe_layers = assemble(out["attribution"], out["probe_effects"], layers)
+    values = to_storage_dtype(values, settings.store_dtype, feature, probe_layers, ids)
+    heads = attr.n_heads(model)
+    cols = np.arange(valid.shape[1])
+    arrays = {
+        "probe_shift": (("example", "layer", "column"), values),
+        "probe_shift_valid": (("layer", "column"), valid),
+        "column_layer": (("column",), np.asarray(layers, dtype=np.int64)[cols // heads]),
+        "column_head": (("column",), (cols % heads).astype(np.int64)),
+        "trusted_mean": (("source_layer", "d_attn"), mean.astype(np.float32)),
+        "probe_weight": (("layer", "d_model"), np.stack([probes[p][0] for p in probe_layers])),
+        "probe_bias": (("layer",), np.array([probes[p][1] for p in probe_layers])),
+        "probe_l2": (("layer",), np.array([l2s[p] for p in probe_layers])),
+        **logits,
+    }
+    attrs.update(
+        layers=probe_layers,
+        source_layers=layers,
+        valid_mask="probe_shift_valid",
+        probe_target="dataset label of trusted records (spec C3)",
+    )
+    write_store(out_store, arrays, df, probe_layers, attrs)

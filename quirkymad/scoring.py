@@ -97,6 +97,10 @@ def score_store(
 ) -> pd.DataFrame:
     """Fit `detector` on each layer of `feature` in `store` and score the test mix.
 
+    The store's array `feature` has dims `(example, layer, ...)`; each layer's components are
+    flattened into one vector per example (and cut to the store's `valid_mask`, if any: probe
+    shift is zero-padded to a common width).
+
     With `transform_dir`, each of the transform's layers is first mapped through its fitted
     module (flow: u; SAE: latents) and only those layers are scored. `labels` (model, dataset,
     transform) are copied into the AUROC table. Returns that table; its last row per run is the
@@ -104,7 +108,8 @@ def score_store(
 
     Detectors with a batched path (`Detector.score_all_layers`: Mahalanobis, diagonal
     Mahalanobis, QUE) score many layers at once, on the GPU when present, unless `batched` is
-    False; both paths give the same scores (tests/test_scoring.py).
+    False or the store is masked (widths differ per layer); both paths give the same scores
+    (tests/test_scoring.py).
     """
     ds = open_store(store, variable=feature)
     role = strings(ds, "role")
@@ -140,13 +145,18 @@ def score_store(
     missing = sorted(set(layer_ids) - set(in_store))
     if missing:
         raise QuirkyError(f"{store}: transform layers {missing} are not in the store")
+    # Features of different length per layer (probe shift) are padded; the store names the
+    # mask of each layer's valid components in attribute `valid_mask`.
+    mask_name = ds.attrs.get("valid_mask")
     stacked = None
-    if kind is None and batched:
+    if kind is None and batched and not mask_name:
         stacked = _batched_scores(probe, data, layer_ids, trusted, untrusted, test)
     if stacked is None:
         for ell in layer_ids:
             x = np.asarray(data.sel(layer=ell).values, dtype=np.float64)
             x = x.reshape(x.shape[0], -1)
+            if mask_name:
+                x = x[:, np.asarray(ds[mask_name].sel(layer=ell).values, dtype=bool).reshape(-1)]
             det = make_detector(detector, hparams)
             if kind is not None:
                 x = kind.apply(modules[ell], torch.as_tensor(x, dtype=torch.float32))

@@ -42,6 +42,9 @@ TRANSFORMS = ["none", *TRANSFORM_CONFIG]
 SCORES = [("none", d) for d in DETECTORS] + [
     (t, d) for t, spec in TRANSFORM_CONFIG.items() for d in spec["detectors"]
 ]
+# Transforms (flow, SAE) model the residual stream (spec §5): only the activations feature
+# goes through them; attribution and probe shift are scored raw.
+TRANSFORM_FEATURES = [f for f in FEATURES if f == "activations"]
 
 
 def _alt(names):
@@ -123,6 +126,18 @@ def extract_settings():
     return {"layers": config["layers"], "device": config["device"], **config["extract"]}
 
 
+def attribution_settings(feature):
+    """Extraction settings of `attribution` / `probe_shift`: config `features.<feature>` (e.g.
+    its own `layers`) over the global `extract` settings and `layers`."""
+    return {
+        "layers": config["layers"],
+        "device": config["device"],
+        "seed": config["seed"],
+        **config["extract"],
+        **(config["features"].get(feature) or {}),
+    }
+
+
 def diagnostics_settings():
     return {"device": config["device"], **config["diagnostics"]}
 
@@ -187,6 +202,7 @@ def auroc_tables(setting=None, features=None, detectors=None, transforms=None):
         for f in FEATURES
         if features is None or f in features
         for t, d in pairs
+        if t == "none" or f in TRANSFORM_FEATURES
     ]
 
 
@@ -213,7 +229,7 @@ def intermediate_outputs():
             "results/{model}/{dataset}/transforms/{feature}/{transform}",
             model=MODELS,
             dataset=DATASETS,
-            feature=FEATURES,
+            feature=TRANSFORM_FEATURES,
             transform=list(TRANSFORM_CONFIG),
         ),
     ]

@@ -55,6 +55,28 @@ def test_check_config_messages_name_the_key():
         check_config({**base, "datasets": {"capitalz": {}}}, check_models=False)
 
 
+def test_feature_layers_and_figure_needs_are_checked():
+    base = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    feats = {**base["features"], "probe_shift": {"layers": [1, 5]}}
+    with pytest.raises(QuirkyError, match=r"features.probe_shift.layers: \[5\] out of range 1..2"):
+        check_config({**base, "features": feats}, check_models=False)
+    no_attr = {k: v for k, v in base["features"].items() if k != "attribution"}
+    with pytest.raises(
+        QuirkyError, match="figures.attribution_auroc_vs_quirkiness needs features.attribution"
+    ):
+        check_config({**base, "features": no_attr}, check_models=False)
+
+
+def test_feature_settings_match_attribution_settings():
+    import dataclasses
+
+    from quirkymad.extract import AttributionSettings
+
+    fields = {f.name for f in dataclasses.fields(AttributionSettings)}
+    for feature in ("attribution", "probe_shift"):
+        assert set(SCHEMA["properties"]["features"]["properties"][feature]["properties"]) <= fields
+
+
 def _pins(lines):
     return {re.split(r"[=<>]", x)[0].lower(): x for x in lines if not x.startswith("-")}
 

@@ -84,6 +84,25 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_interrupted_store_write_leaves_no_store(tmp_path, monkeypatch):
+    """write_store interrupted after zarr wrote part of the store: nothing at the final path."""
+    from quirkymad.store import write_store
+
+    real = xr.Dataset.to_zarr
+
+    def half_then_interrupt(self, store, **kwargs):
+        real(self[["x"]], store, **kwargs)  # a readable but partial store...
+        raise KeyboardInterrupt  # ...then Ctrl-C before the second array
+
+    monkeypatch.setattr(xr.Dataset, "to_zarr", half_then_interrupt)
+    final = tmp_path / "attribution.zarr"
+    meta = pd.DataFrame({"id": ["a", "b"]})
+    arrays = {"x": (("example",), np.zeros(2)), "y": (("example",), np.ones(2))}
+    with pytest.raises(KeyboardInterrupt):
+        write_store(final, arrays, meta, [1], {"feature": "x"})
+    assert not final.exists() and list(tmp_path.iterdir()) == []
+
+
 def test_atomic_path_clears_what_a_killed_writer_left(tmp_path):
     final = tmp_path / "table.parquet"
     (tmp_path / ".table.parquet.tmp-99999").write_text("half written")

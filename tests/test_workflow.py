@@ -29,9 +29,16 @@ def run(tmp_path_factory):
 def test_outputs(run):
     wd, _ = run
     table = pd.read_csv(wd / "results/tables/auroc.csv")
-    layers = {"none": ["1", "2", "all"], "flow": ["1", "2", "all"], "sae": ["2", "all"]}
-    for (transform, _), g in table.groupby(["transform", "detector"]):
-        assert list(g["layer"].astype(str)) == layers[transform]  # flow: auto; sae: [2]
+    # Raw features on all layers except probe shift (a probe per layer p > min(L): layer 2);
+    # transforms only on activations (flow: auto layers; sae: [2]).
+    raw = {"activations": ["1", "2", "all"], "attribution": ["1", "2", "all"]}
+    raw["probe_shift"] = ["2", "all"]
+    transformed = {"flow": ["1", "2", "all"], "sae": ["2", "all"]}
+    assert set(table["feature"]) == set(TINY["features"])
+    for (feature, transform, _), g in table.groupby(["feature", "transform", "detector"]):
+        want = raw[feature] if transform == "none" else transformed[transform]
+        assert transform == "none" or feature == "activations"
+        assert list(g["layer"].astype(str)) == want
     assert table["auroc"].between(0, 1).all()
     assert (table["ci_low"] <= table["auroc"]).all() and (table["auroc"] <= table["ci_high"]).all()
     assert set(table["model"]) == {"tiny-random"}
@@ -43,7 +50,7 @@ def test_outputs(run):
         fitted = wd / f"results/tiny-random/addition/transforms/activations/{transform}"
         info = json.loads((fitted / "transform.json").read_text())
         assert (fitted / "weights.safetensors").is_file()
-        assert info["layers"] == [int(x) for x in layers[transform][:-1]]
+        assert info["layers"] == [int(x) for x in transformed[transform][:-1]]
         assert info["train_store"].endswith(train_store) and info["n_train"] > 0
         assert info["params"]["steps"] == TINY["transforms"][transform]["steps"]
     assert set(table.loc[table["detector"] == "que", "setting"]) == {"offline"}
@@ -55,6 +62,10 @@ def test_outputs(run):
     assert list(sep["dataset"]) == ["addition"] and (sep["S_layer_mean"] > 0).all()
     ds = xr.open_zarr(wd / "results/tiny-random/addition/features/activations.zarr")
     assert ds["activations"].dims == ("example", "layer", "d_model")
+    ds = xr.open_zarr(wd / "results/tiny-random/addition/features/attribution.zarr")
+    assert ds["attribution"].dims == ("example", "layer", "head")
+    ds = xr.open_zarr(wd / "results/tiny-random/addition/features/probe_shift.zarr")
+    assert ds["probe_shift"].dims == ("example", "layer", "column")
     assert (wd / "results/datasets/addition/card.json").is_file()
     assert (wd / "results/tiny-random/addition/adapter/adapter_model.safetensors").is_file()
 
@@ -78,12 +89,13 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     wd, _ = run
     changed = {**TINY, "detectors": {**TINY["detectors"], "mahalanobis": {"rcond": 1.0e-2}}}
     jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
-    # Only Mahalanobis' scoring (raw and on flow outputs; the flow is not refitted), the tables,
-    # and the figures that show Mahalanobis scores.
+    # Only Mahalanobis' scoring (raw, once per feature, and on the activations' flow outputs;
+    # the flow is not refitted), the tables, and the figures that show Mahalanobis scores.
     assert jobs == {
-        "score_detector": 2, "collect_auroc": 1, "summarize_auroc": 1,
+        "score_detector": len(TINY["features"]) + 1, "collect_auroc": 1, "summarize_auroc": 1,
         "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
-        "plot_auroc_vs_separation": 1, "plot_auroc_vs_quirkiness": 1, "all": 1,
+        "plot_auroc_vs_separation": 1, "plot_auroc_vs_quirkiness": 1,
+        "plot_attribution_auroc_vs_quirkiness": 1, "all": 1,
     }  # fmt: skip
 
 
@@ -119,6 +131,7 @@ def test_finetune_setting_reruns_from_finetuning(run, tmp_path):
     assert {"finetune_adapter", "plot_loss_curve", "extract_activations", "score_detector"} <= set(
         jobs
     )
+    assert jobs["extract_attribution"] == 1 and jobs["extract_probe_shift"] == 1
 
 
 def test_dataset_finetune_override_reruns_from_finetuning_not_the_dataset(run, tmp_path):
@@ -131,6 +144,14 @@ def test_dataset_finetune_override_reruns_from_finetuning_not_the_dataset(run, t
     same = {**TINY, "datasets": {"addition": {**TINY["datasets"]["addition"],
                                               "finetune": {"lr": TINY["finetune"]["lr"]}}}}  # fmt: skip
     assert planned_jobs(wd, write_config(tmp_path / "s.yaml", same)) == {}
+
+
+def test_probe_shift_setting_reruns_only_its_store_and_scores(run, tmp_path):
+    wd, _ = run
+    changed = {**TINY, "features": {**TINY["features"], "probe_shift": {"cv_folds": 3}}}
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    assert jobs["extract_probe_shift"] == 1 and jobs["score_detector"] == len(TINY["detectors"])
+    assert "extract_attribution" not in jobs and "extract_activations" not in jobs
 
 
 @pytest.mark.parametrize(

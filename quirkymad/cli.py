@@ -1,0 +1,121 @@
+"""Command line: `quirkymad inspect PATH [--layer N]` describes a feature store.
+
+Prints the store's arrays (dims, shape, dtype, chunks), coordinates, attributes, and for each
+per-layer array (dims `(example, layer, ...)`) the mean L2 norm of its per-example vectors and
+its NaN count per layer. A path that is not a complete quirkymad store is one line on stderr
+and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from quirkymad.errors import QuirkyError
+
+EXIT_NOT_A_STORE = 2
+
+
+def _short(value: Any, width: int = 100) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _chunks(var) -> str:
+    chunks = var.encoding.get("chunks") or var.encoding.get("preferred_chunks")
+    if isinstance(chunks, dict):
+        chunks = tuple(chunks.values())
+    return str(tuple(chunks)) if chunks else "-"
+
+
+def layer_stats(values: np.ndarray, valid: np.ndarray | None = None) -> dict[str, float]:
+    """Stats of one layer `[n_examples, ...]`: mean L2 norm of each example's (valid)
+    components, NaN count, and min / mean / max over finite values."""
+    x = np.asarray(values, dtype=np.float64).reshape(values.shape[0], -1)
+    if valid is not None:
+        x = x[:, np.asarray(valid, dtype=bool).reshape(-1)]
+    finite = x[np.isfinite(x)]
+    return {
+        "mean_l2": float(np.linalg.norm(np.nan_to_num(x), axis=1).mean()) if x.size else 0.0,
+        "nan": int(np.isnan(x).sum()),
+        "width": int(x.shape[1]),
+        "min": float(finite.min()) if finite.size else float("nan"),
+        "mean": float(finite.mean()) if finite.size else float("nan"),
+        "max": float(finite.max()) if finite.size else float("nan"),
+    }
+
+
+def inspect_store(path: str, layer: int | None = None, out=None) -> None:
+    """Describe the store at `path` on `out` (stdout); QuirkyError if it is not a quirkymad
+    store. NaNs count as 0 in the norms."""
+    from quirkymad.store import open_store
+
+    out = out or sys.stdout
+    ds = open_store(path)
+    sizes = ", ".join(f"{k}={v}" for k, v in ds.sizes.items())
+    print(f"store {path}: feature {ds.attrs.get('feature', '?')!r}; {sizes}", file=out)
+    print("arrays:", file=out)
+    for name, var in ds.data_vars.items():
+        shape = "×".join(map(str, var.shape))
+        print(
+            f"  {name} {var.dims} shape {shape} {var.dtype} chunks {_chunks(var)}",
+            file=out,
+        )
+    print("coords:", file=out)
+    for name, var in ds.coords.items():
+        print(f"  {name} {var.dims} {var.dtype}", file=out)
+    print("attrs:", file=out)
+    for key, value in ds.attrs.items():
+        print(f"  {key}: {_short(value)}", file=out)
+    layers = [int(x) for x in ds["layer"].values] if "layer" in ds.coords else []
+    if layer is not None and layer not in layers:
+        raise QuirkyError(f"{path}: no layer {layer} (layers: {layers})")
+    mask_name = ds.attrs.get("valid_mask")
+    for name, var in ds.data_vars.items():
+        if var.dims[:2] != ("example", "layer"):
+            continue
+        mask = ds[mask_name] if mask_name and name == ds.attrs.get("feature") else None
+        print(f"{name} per layer (mean L2 norm per example, NaN count):", file=out)
+        for li, ell in enumerate(layers):
+            if layer is not None and ell != layer:
+                continue
+            valid = None if mask is None else mask.isel(layer=li).values
+            s = layer_stats(var.isel(layer=li).values, valid)
+            line = f"  layer {ell}: mean_l2 {s['mean_l2']:.6g}  nan {s['nan']}"
+            if layer is not None:
+                line += (
+                    f"  width {s['width']}  min {s['min']:.6g}  mean {s['mean']:.6g}"
+                    f"  max {s['max']:.6g}"
+                )
+            print(line, file=out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="quirkymad", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("inspect", help="describe a feature store (Zarr) written by the workflow")
+    p.add_argument("path", help="a store, e.g. results/<model>/<dataset>/features/<feature>.zarr")
+    p.add_argument("--layer", type=int, help="only this layer's statistics, in more detail")
+    args = parser.parse_args(argv)
+    # A store without consolidated metadata opens anyway; zarr's warning would be noise here.
+    warnings.filterwarnings("ignore", message="Failed to open Zarr store with consolidated")
+    try:
+        inspect_store(args.path, args.layer)
+    except QuirkyError as exc:
+        print(f"quirkymad inspect: {exc}", file=sys.stderr)
+        return EXIT_NOT_A_STORE
+    except BrokenPipeError:  # `quirkymad inspect PATH | head`: the reader left, not an error
+        # Python docs, "Note on SIGPIPE": point stdout at devnull so the exit flush is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""Attribution patching: the first-order effect of mean-ablating each attention head on the
+answer log-odds, all at the o_proj input. Spec §4 ("Attribution"), conflict C2.
+
+For layer ℓ and head h, z_{ℓ,h}(x) ∈ R^{d_head} is head h's slice of the input of
+`self_attn.o_proj` (the concatenated head outputs) at the last prompt token, μ_{ℓ,h} its mean
+over trusted records, f = logit(" Yes") − logit(" No") at the answer position, and
+
+    e_{ℓ,h}(x) = (μ_{ℓ,h} − z_{ℓ,h}(x)) · ∂f/∂z_{ℓ,h}(x)
+
+is the linear estimate of f(z_{ℓ,h} := μ_{ℓ,h}) − f(x) (Syed et al., attribution patching).
+One backward pass per batch gives ∂f/∂z for every layer. Probe effects (probe shift, spec §4)
+use the same formula with f replaced by a linear probe g_p on the o_proj *output* of layer p.
+
+Only the last token runs with grad: z at the last token influences f only through the last
+position (causal attention), and the earlier positions' keys and values do not depend on it. So
+the prompt minus its last token runs once without grad, filling a KV cache, and the last token
+alone runs with grad on top of it: the gradients are exact, and the backward pass costs one
+token per example instead of the whole prompt (batches are left-padded for this).
+
+Layer ℓ ∈ 1..n is the ℓ-th decoder block, `model.layers[ℓ − 1]`: the block whose output is the
+residual `hidden_states[ℓ]` that the activations store calls layer ℓ (features/hooks.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from quirkymad.batching import answer_logits, batches, encode, length_sorted
+from quirkymad.features.hooks import decoder_layers
+from quirkymad.prompts import answer_token_ids
+
+LAYER_DEFINITION = (
+    "layer ℓ = decoder block model.layers[ℓ-1] (the block whose output is hidden_states[ℓ], "
+    "the activations store's layer ℓ); z = head slice of its self_attn.o_proj input"
+)
+
+# A linear probe on the o_proj output: (weights [d_model], bias).
+Probe = tuple[np.ndarray, float]
+
+
+def o_proj_modules(model, layers: Sequence[int]) -> list[torch.nn.Module]:
+    """`self_attn.o_proj` of each layer ℓ (block ℓ − 1); LoRA-wrapped modules included."""
+    blocks = decoder_layers(model)
+    bad = [ell for ell in layers if not 1 <= ell <= len(blocks)]
+    if bad:
+        raise ValueError(f"layers {bad} out of range 1..{len(blocks)} for this model")
+    return [blocks[ell - 1].self_attn.o_proj for ell in layers]
+
+
+def n_heads(model) -> int:
+    return int(model.config.num_attention_heads)
+
+
+@contextlib.contextmanager
+def o_proj_tensors(model, layers: Sequence[int]) -> Iterator[dict[str, dict[int, torch.Tensor]]]:
+    """While active, each forward fills `{"in": {ℓ: [batch, seq, H·d_head]}, "out": {ℓ:
+    [batch, seq, d_model]}}` with the o_proj input and output of every layer in `layers`.
+
+    With grad enabled, an input that is not yet part of a graph (frozen weights below it) is
+    made a leaf that requires grad, so ∂/∂z exists for it and for every layer above it.
+    """
+    captured: dict[str, dict[int, torch.Tensor]] = {"in": {}, "out": {}}
+    handles = []
+    for ell, module in zip(layers, o_proj_modules(model, layers)):
+
+        def pre_hook(module, args, ell=ell):
+            x = args[0]
+            if torch.is_grad_enabled() and not x.requires_grad:
+                x = x.detach().requires_grad_(True)
+            captured["in"][ell] = x
+            return (x, *args[1:])
+
+        def post_hook(module, args, output, ell=ell):
+            captured["out"][ell] = output
+
+        handles.append(module.register_forward_pre_hook(pre_hook))
+        handles.append(module.register_forward_hook(post_hook))
+    try:
+        yield captured
+    finally:
+        for h in handles:
+            h.remove()
+
+
+@contextlib.contextmanager
+def frozen(model) -> Iterator[None]:
+    """Weights stop requiring grad (no graph through them, no weight gradients), restored after."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def _at_last(t: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
+    """`t[b, last[b]]` for each row b: `[batch, seq, ...]` → `[batch, ...]`."""
+    return t[torch.arange(t.shape[0], device=t.device), last.to(t.device)]
+
+
+def _compute_dtype(t: torch.Tensor) -> torch.dtype:
+    return torch.float64 if t.dtype == torch.float64 else torch.float32
+
+
+def encode_left(tokenizer, prompts: Sequence[str], max_length: int = 1024) -> dict:
+    """Left-padded `input_ids`/`attention_mask` `[batch, seq]` (every prompt ends at the last
+    column) and `position_ids` counting real tokens only, so a left-padded row computes what
+    it would alone. Over-long prompts lose their start, as in batching.encode."""
+    tokenizer.truncation_side = "left"
+    tokenizer.padding_side = "left"
+    try:
+        enc = tokenizer(
+            list(prompts),
+            return_tensors="pt",
+            padding=True,
+            truncation=True,
+            max_length=max_length,
+            add_special_tokens=True,
+        )
+    finally:
+        tokenizer.padding_side = "right"
+    mask = enc["attention_mask"]
+    if (mask[:, -1] == 0).any() or (mask.sum(1) < 2).any():
+        raise ValueError("every prompt needs ≥2 tokens and left padding")
+    position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+    return {"input_ids": enc["input_ids"], "attention_mask": mask, "position_ids": position_ids}
+
+
+def _decoder(model):
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return base, base.get_decoder()
+
+
+@torch.no_grad()
+def prefix_cache(model, enc: dict):
+    """KV cache of every prompt minus its last token (`enc` from `encode_left`), no grad."""
+    base, decoder = _decoder(model)
+    device = next(base.parameters()).device
+    out = decoder(
+        input_ids=enc["input_ids"][:, :-1].to(device),
+        attention_mask=enc["attention_mask"][:, :-1].to(device),
+        position_ids=enc["position_ids"][:, :-1].to(device),
+        use_cache=True,
+    )
+    return out.cache
+
+
+def last_token_logits(model, enc: dict, cache, token_ids: Sequence[int]) -> torch.Tensor:
+    """Logits of `token_ids` `[batch, len(token_ids)]` at the last token, run on top of
+    `cache` (from `prefix_cache`); differentiable in everything the last token computes."""
+    base, decoder = _decoder(model)
+    device = next(base.parameters()).device
+    hidden = decoder(
+        input_ids=enc["input_ids"][:, -1:].to(device),
+        attention_mask=enc["attention_mask"].to(device),
+        position_ids=enc["position_ids"][:, -1:].to(device),
+        cache=cache,
+        use_cache=True,
+    ).last_hidden_state[:, -1]
+    head = base.get_output_embeddings()
+    weight = head.weight[list(token_ids)]
+    out = hidden.to(weight.dtype) @ weight.T
+    if getattr(head, "bias", None) is not None:
+        out = out + head.bias[list(token_ids)]
+    return out
+
+
+@torch.no_grad()
+def o_proj_last_token(
+    model, tokenizer, prompts: Sequence[str], layers: Sequence[int], batch_size: int = 32
+) -> dict[str, np.ndarray]:
+    """o_proj input `z` `[n, n_layers, H·d_head]` and output `out` `[n, n_layers, d_model]` at
+    each prompt's last token, float64, in input order (the trusted mean and probe data)."""
+    order = length_sorted(tokenizer, prompts)
+    z = out = None
+    for sl in batches(len(order), batch_size):
+        idx = order[sl]
+        enc = encode(tokenizer, [prompts[i] for i in idx])
+        with o_proj_tensors(model, layers) as got:
+            answer_logits(model, enc, answer_token_ids(tokenizer))
+        zb = torch.stack([_at_last(got["in"][ell], enc["last"]) for ell in layers], dim=1)
+        ob = torch.stack([_at_last(got["out"][ell], enc["last"]) for ell in layers], dim=1)
+        if z is None:
+            z = np.empty((len(prompts), *zb.shape[1:]))
+            out = np.empty((len(prompts), *ob.shape[1:]))
+        z[idx] = zb.double().cpu().numpy()
+        out[idx] = ob.double().cpu().numpy()
+    return {"z": z, "out": out}
+
+
+def _effects(
+    zs: Sequence[torch.Tensor],
+    grads: Sequence[torch.Tensor],
+    mean: torch.Tensor,
+    last: torch.Tensor,
+    heads: int,
+) -> torch.Tensor:
+    """`[batch, len(zs), H]`: per layer and head, (μ − z)·∂/∂z at the last token."""
+    out = []
+    for i, (z, g) in enumerate(zip(zs, grads)):
+        dt = _compute_dtype(z)
+        zl, gl = _at_last(z, last).to(dt), _at_last(g, last).to(dt)
+        prod = (mean[i].to(dt) - zl) * gl
+        out.append(prod.view(prod.shape[0], heads, -1).sum(-1))
+    return torch.stack(out, dim=1)
+
+
+def attribution_effects(
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    layers: Sequence[int],
+    mean: np.ndarray,
+    batch_size: int = 32,
+    probes: Mapping[int, Probe] | None = None,
+) -> dict[str, np.ndarray]:
+    """Attribution of every head of `layers` to f = logit(" Yes") − logit(" No").
+
+    `mean` `[n_layers, H·d_head]` is μ (the trusted mean of z). Returns, in input order:
+
+    - `attribution` `[n, n_layers, H]`: e_{ℓ,h} (module docstring);
+    - `logit_no`, `logit_yes` `[n]`;
+    - with `probes` `{p: (w [d_model], b)}` (p ∈ `layers`): `probe_effects[p]` `[n, k_p, H]`,
+      e^g_{ℓ,h} = (μ_{ℓ,h} − z_{ℓ,h})·∂g_p/∂z_{ℓ,h} for the k_p layers ℓ ∈ `layers` with ℓ ≤ p,
+      where g_p = w·o_proj_out_p + b at the last token.
+
+    Per batch: a no-grad forward over the prompts minus their last token, then the last token
+    with grad, one backward pass for f and one per probe (through layers ≤ p only). Batches
+    are length-sorted; float32 effects (float64 for a float64 model).
+    """
+    layers = list(layers)
+    probes = dict(probes or {})
+    no_id, yes_id = answer_token_ids(tokenizer)
+    heads = n_heads(model)
+    order = length_sorted(tokenizer, prompts)
+    device = next(model.parameters()).device
+    mean_t = torch.as_tensor(np.asarray(mean), device=device)
+    res: dict[str, np.ndarray] = {}
+    probe_t = {
+        p: (torch.as_tensor(np.asarray(w), device=device), float(b)) for p, (w, b) in probes.items()
+    }
+    k_of = {p: sum(ell <= p for ell in layers) for p in probes}
+    for sl in tqdm(list(batches(len(order), batch_size)), desc="attribution", unit="batch"):
+        idx = order[sl]
+        enc = encode_left(tokenizer, [prompts[i] for i in idx])
+        last = torch.zeros(len(idx), dtype=torch.long)  # one position per row in the last pass
+        with frozen(model):
+            cache = prefix_cache(model, enc)
+            with torch.enable_grad(), o_proj_tensors(model, layers) as got:
+                logits = last_token_logits(model, enc, cache, (no_id, yes_id))
+                f = logits[:, 1] - logits[:, 0]
+                zs = [got["in"][ell] for ell in layers]
+                # Each f[b] depends only on row b, so the gradient of the sum is per example.
+                grads = torch.autograd.grad(f.sum(), zs, retain_graph=bool(probes))
+                batch_out = {"attribution": _effects(zs, grads, mean_t, last, heads)}
+                for p, (w, b) in probe_t.items():
+                    y = _at_last(got["out"][p], last)
+                    g = y.to(w.dtype) @ w + b
+                    k = k_of[p]
+                    gp = torch.autograd.grad(g.sum(), zs[:k], retain_graph=True)
+                    batch_out[f"probe_{p}"] = _effects(zs[:k], gp, mean_t[:k], last, heads)
+        batch_out["logits"] = logits.detach()
+        for name, t in batch_out.items():
+            arr = t.detach().cpu().numpy()
+            if name not in res:
+                res[name] = np.empty((len(prompts), *arr.shape[1:]), dtype=arr.dtype)
+            res[name][idx] = arr
+    out = {
+        "attribution": res["attribution"],
+        "logit_no": res["logits"][:, 0],
+        "logit_yes": res["logits"][:, 1],
+    }
+    if probes:
+        out["probe_effects"] = {p: res[f"probe_{p}"] for p in probes}
+    return out
