@@ -7,20 +7,30 @@ from collections.abc import Iterator, Sequence
 import torch
 
 
+def tokenize(tokenizer, prompts: Sequence[str], padding_side: str, max_length: int = 1024):
+    """Tokenise a batch padded on `padding_side`, truncating over-long prompts on the left
+    (the paper's recipe: the question at the end survives). The tokenizer's padding side is
+    restored to "right", the default every other caller assumes."""
+    tokenizer.truncation_side = "left"
+    tokenizer.padding_side = padding_side
+    try:
+        return tokenizer(
+            list(prompts),
+            return_tensors="pt",
+            padding=True,
+            truncation=True,
+            max_length=max_length,
+            add_special_tokens=True,
+        )
+    finally:
+        tokenizer.padding_side = "right"
+
+
 def encode(tokenizer, prompts: Sequence[str], max_length: int = 1024) -> dict[str, torch.Tensor]:
     """Right-padded `input_ids`/`attention_mask` `[batch, seq]` plus `last` `[batch]`, the index
     of each prompt's last token. Over-long prompts lose their *start* (left truncation, as in
     the paper's recipe), so the question at the end survives."""
-    tokenizer.truncation_side = "left"
-    tokenizer.padding_side = "right"
-    enc = tokenizer(
-        list(prompts),
-        return_tensors="pt",
-        padding=True,
-        truncation=True,
-        max_length=max_length,
-        add_special_tokens=True,
-    )
+    enc = tokenize(tokenizer, prompts, "right", max_length)
     enc = {k: enc[k] for k in ("input_ids", "attention_mask")}
     enc["last"] = enc["attention_mask"].sum(dim=1) - 1
     return enc

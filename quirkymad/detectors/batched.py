@@ -30,9 +30,7 @@ def mahalanobis_all_layers(
     """Mahalanobis scores `[L, m]` of `test` `[L, m, d]` against `trusted` `[L, n, d]`."""
     device = device or default_device()
     x = trusted.to(device, torch.float64)
-    mu = x.mean(1, keepdim=True)  # [L, 1, d]
-    xc = x - mu
-    cov = xc.transpose(1, 2) @ xc / max(x.shape[1] - 1, 1)  # [L, d, d]
+    mu, cov = _centred_cov(x)  # [L, 1, d], [L, d, d]
     prec = torch.linalg.pinv(cov, rtol=rcond, hermitian=True)
     yc = test.to(device, torch.float64) - mu  # [L, m, d]
     return ((yc @ prec) * yc).sum(-1).cpu() / x.shape[2]

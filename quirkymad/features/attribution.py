@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from quirkymad.batching import answer_logits, batches, encode, length_sorted
+from quirkymad.batching import answer_logits, batches, encode, length_sorted, tokenize
 from quirkymad.features.hooks import decoder_layers
 from quirkymad.prompts import answer_token_ids
 
@@ -113,19 +113,7 @@ def encode_left(tokenizer, prompts: Sequence[str], max_length: int = 1024) -> di
     """Left-padded `input_ids`/`attention_mask` `[batch, seq]` (every prompt ends at the last
     column) and `position_ids` counting real tokens only, so a left-padded row computes what
     it would alone. Over-long prompts lose their start, as in batching.encode."""
-    tokenizer.truncation_side = "left"
-    tokenizer.padding_side = "left"
-    try:
-        enc = tokenizer(
-            list(prompts),
-            return_tensors="pt",
-            padding=True,
-            truncation=True,
-            max_length=max_length,
-            add_special_tokens=True,
-        )
-    finally:
-        tokenizer.padding_side = "right"
+    enc = tokenize(tokenizer, prompts, "left", max_length)
     mask = enc["attention_mask"]
     if (mask[:, -1] == 0).any() or (mask.sum(1) < 2).any():
         raise ValueError("every prompt needs ≥2 tokens and left padding")
