@@ -1,4 +1,5 @@
-"""Same seed and config twice: identical adapters, stores and AUROC tables (CPU)."""
+"""Same seed and config twice: identical adapters, feature stores, transforms and AUROC tables
+(CPU). Datasets: tests/test_datasets_sources.py (byte-identical builds)."""
 
 import numpy as np
 import pandas as pd
@@ -6,9 +7,15 @@ import pytest
 import xarray as xr
 from safetensors.numpy import load_file
 
-from quirkymad.extract import ExtractSettings, extract_activation_store
+from quirkymad.extract import (
+    AttributionSettings,
+    ExtractSettings,
+    extract_activation_store,
+    extract_attribution_store,
+)
 from quirkymad.finetune import FinetuneSettings, finetune
 from quirkymad.scoring import score_store
+from quirkymad.transforms.stage import fit_transform_store
 
 SETTINGS = FinetuneSettings(lr=1e-2, max_train_examples=64, max_val_examples=16, device="cpu")
 
@@ -23,6 +30,13 @@ def two_runs(tiny_model_dir, addition_parquet, tmp_path_factory):
             tiny_model_dir, d / "adapter", addition_parquet, d / "acts.zarr",
             ExtractSettings(max_per_role=20, device="cpu"),
         )  # fmt: skip
+        for feature in ("attribution", "probe_shift"):
+            extract_attribution_store(
+                tiny_model_dir, d / "adapter", addition_parquet, d / f"{feature}.zarr",
+                AttributionSettings(max_per_role=20, batch_size=8, device="cpu"), feature=feature,
+            )  # fmt: skip
+        fit_transform_store(d / "acts.zarr", "activations", "flow", [2], {"steps": 10},
+                            d / "flow")  # fmt: skip
         score_store(d / "acts.zarr", "activations", "mahalanobis", {}, d / "s.parquet",
                     d / "a.parquet", {"model": "t", "dataset": "addition", "transform": "none"},
                     n_boot=50)  # fmt: skip
@@ -43,3 +57,11 @@ def test_stores_and_tables_are_identical(two_runs):
     assert x.attrs["adapter_sha256"] == y.attrs["adapter_sha256"]
     pd.testing.assert_frame_equal(*(pd.read_parquet(d / "a.parquet") for d in two_runs))
     pd.testing.assert_frame_equal(*(pd.read_parquet(d / "s.parquet") for d in two_runs))
+    for feature in ("attribution", "probe_shift"):
+        x, y = (xr.open_zarr(d / f"{feature}.zarr").load() for d in two_runs)
+        np.testing.assert_array_equal(x[feature].values, y[feature].values, err_msg=feature)
+
+
+def test_transforms_are_identical(two_runs):
+    a, b = (load_file(d / "flow" / "weights.safetensors") for d in two_runs)
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
