@@ -20,6 +20,17 @@ from smk import REPO, SNAKEMAKE, snakemake, write_config
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 TINY = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
+# The tiny run, slimmed to one feature, an online and an offline detector and one transform
+# (trained on the base model, so its extra extraction rule runs too):
+# this test is about submission, resources and retries (every rule kind still goes through
+# sbatch), and each Slurm job costs seconds of scheduling on CI's 2 cores.
+TINY = {
+    **TINY,
+    "features": {"activations": {}},
+    "detectors": {k: TINY["detectors"][k] for k in ("mahalanobis", "que")},
+    "transforms": {"sae": {**TINY["transforms"]["sae"], "detectors": ["sae_l0"]}},
+    "figures": {"online_auroc_per_layer": {}, "offline_auroc_per_layer": {}},
+}
 SCRIPT = str(REPO / "scripts" / "slurm-local.sh")
 ADAPTER = "results/tiny-random/addition/adapter/adapter_model.safetensors"
 # Same threads in both runs (torch's CPU results may depend on the thread count), and
@@ -56,7 +67,7 @@ def cluster():
         subprocess.run(["timeout", "-k", "10", "120", SCRIPT, "stop"], capture_output=True)
 
 
-def slurm_snakemake(wd, configfile, env, *args, timeout=420):
+def slurm_snakemake(wd, configfile, env, *args, timeout=900):
     """Snakemake through the SLURM profile. SIGINT on timeout: the plugin then scancels its
     jobs and exits (SIGTERM only waits for running jobs, which may never end)."""
     cmd = [
@@ -71,7 +82,7 @@ def slurm_snakemake(wd, configfile, env, *args, timeout=420):
 def test_slurm_run_matches_local_run(cluster, tmp_path):
     local, remote = tmp_path / "local", tmp_path / "slurm"
     local.mkdir(), remote.mkdir()
-    out = snakemake(local, write_config(local / "tiny.yaml", TINY), "--cores", CPUS, timeout=300)
+    out = snakemake(local, write_config(local / "tiny.yaml", TINY), "--cores", CPUS, timeout=600)
     assert out.returncode == 0, out.stderr[-5000:]
     out = slurm_snakemake(remote, write_config(remote / "tiny.yaml", TINY), cluster)
     log = out.stdout + out.stderr

@@ -65,3 +65,22 @@ def test_skip_is_ignored_for_real_runs(no_cluster_env, monkeypatch, tmp_path):
     assert out.returncode != 0
     assert "models.mistral-7b" in out.stderr + out.stdout
     assert not (tmp_path / "results").exists()
+
+
+def _rules_with(marker: str) -> set[str]:
+    """Rules whose body in rules/*.smk contains `marker`."""
+    found = set()
+    for smk in (REPO / "rules").glob("*.smk"):
+        for block in smk.read_text().split("\nrule ")[1:]:
+            if marker in block.split("\nrule ")[0]:
+                found.add(block.split(":", 1)[0].strip())
+    return found
+
+
+def test_every_multithreaded_or_gpu_rule_is_sized_in_the_profile():
+    # A rule with threads > 1 that the profile does not set would ask srun for more CPUs than
+    # sbatch granted ("More processors requested than permitted") and fail on the cluster.
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    assert _rules_with("threads: heavy_threads()") <= set(profile["set-threads"])
+    gpu_block = next(v for k, v in profile.items() if k.startswith("?if") and "set-resources" in v)
+    assert _rules_with("gpu=model_gpus") <= set(gpu_block["set-resources"])
