@@ -9,8 +9,9 @@ Layout of one store (one per model × dataset × feature):
 - attributes: `quirkymad_store` (the feature), provenance, and `complete: true`.
 
 Each feature array is chunked one layer per chunk (detectors read one layer, all examples)
-and stored uncompressed: activations are dense and noisy, so zstd saved ~7 % for a 2–3× slower
-write (`shared/spec/zarr.md`, `bench/zarr_layout.py`). Metadata arrays use zarr's default codec.
+and stored uncompressed: activations are dense and noisy, so zstd saved ~7 % for a slower
+write (2–3× in `shared/spec/zarr.md`; 1.25× in `bench/zarr_layout.py` here). Metadata arrays
+use zarr's default codec.
 Strings are variable-length UTF-8 (a specified Zarr v3 type; fixed-width unicode is not).
 Metadata is consolidated so a plain `xarray.open_zarr(path)` opens the store in one read and
 without a warning; zarr notes that consolidation is not (yet) part of the v3 spec, which we
