@@ -76,6 +76,12 @@ def plot_per_layer(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str 
     save_figure(fig, png, pdf)
 
 
+def _panel_width(n_scores: int, n_datasets: int) -> float:
+    """Inches per model panel: grows with the bars, capped so a full run's 16+ scores stay
+    readable on a page (labels are rotated)."""
+    return min(13.0, max(5.0, 0.45 * n_scores * n_datasets**0.5 + 2))
+
+
 def plot_aggregated(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str | Path) -> None:
     df = _select(auroc, setting)
     df = df[df["layer"] == "all"]
@@ -84,7 +90,7 @@ def plot_aggregated(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str
     datasets = sorted(df["dataset"].unique())
     width = 0.8 / len(datasets)
     fig, axes = plt.subplots(
-        1, len(models), figsize=(max(5, 1.1 * len(scores) * len(datasets) ** 0.5 + 2) * len(models), 4.4),
+        1, len(models), figsize=(_panel_width(len(scores), len(datasets)) * len(models), 4.8),
         squeeze=False, sharey=True, layout="constrained",
     )  # fmt: skip
     colors = dict(zip(datasets, plt.cm.tab10.colors * 2))
