@@ -65,11 +65,15 @@ def last_hidden(model, enc: dict[str, torch.Tensor]) -> torch.Tensor:
 def answer_logits(model, enc: dict[str, torch.Tensor], token_ids: Sequence[int]) -> torch.Tensor:
     """Logits of `token_ids` at each prompt's last token, `[batch, len(token_ids)]`: the LM
     head is applied only to the gathered positions and only for the requested tokens."""
+    return head_logits(model, last_hidden(model, enc), token_ids)
+
+
+def head_logits(model, hidden: torch.Tensor, token_ids: Sequence[int]) -> torch.Tensor:
+    """The LM head on `hidden` `[batch, d_model]`, for `token_ids` only: `[batch, len(token_ids)]`."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    last = last_hidden(model, enc)
     head = base.get_output_embeddings()
     weight = head.weight[list(token_ids)]
-    out = last.to(weight.dtype) @ weight.T
+    out = hidden.to(weight.dtype) @ weight.T
     if getattr(head, "bias", None) is not None:
         out = out + head.bias[list(token_ids)]
     return out

@@ -30,7 +30,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from quirkymad.batching import answer_logits, batches, encode, length_sorted, tokenize
+from quirkymad.batching import (
+    answer_logits,
+    batches,
+    encode,
+    head_logits,
+    length_sorted,
+    tokenize,
+)
 from quirkymad.features.hooks import decoder_layers
 from quirkymad.prompts import answer_token_ids
 
@@ -152,12 +159,7 @@ def last_token_logits(model, enc: dict, cache, token_ids: Sequence[int]) -> torc
         cache=cache,
         use_cache=True,
     ).last_hidden_state[:, -1]
-    head = base.get_output_embeddings()
-    weight = head.weight[list(token_ids)]
-    out = hidden.to(weight.dtype) @ weight.T
-    if getattr(head, "bias", None) is not None:
-        out = out + head.bias[list(token_ids)]
-    return out
+    return head_logits(model, hidden, token_ids)
 
 
 @torch.no_grad()
