@@ -7,6 +7,8 @@ registries (a model can be provided offline, explicit layers fit the model).
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,31 @@ MODEL_DEPTH = {"smollm2-135m": 30, "mistral-7b": 32, "llama-3.1-8b": 32}
 
 
 def load_schema(path: str | Path = SCHEMA) -> dict[str, Any]:
-    return yaml.safe_load(Path(path).read_text())
+    """The parsed schema (a fresh copy: callers may change it)."""
+    return copy.deepcopy(_parsed_schema(str(path)))
+
+
+@functools.cache
+def _parsed_schema(path: str) -> dict[str, Any]:
+    # libyaml when present: every Snakemake invocation (a no-op dry run too) parses the schema.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(Path(path).read_text(), Loader=loader)
+
+
+def _with_defaults(validator_class):
+    """`validator_class` that also fills each absent property's `default` while validating
+    (the jsonschema FAQ recipe, as Snakemake's `validate(set_default=True)`), so one pass both
+    checks and completes the config."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub:
+                    instance.setdefault(name, copy.deepcopy(sub["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
 
 
 def _key_path(error: jsonschema.ValidationError) -> str:
@@ -67,9 +93,15 @@ def _message(error: jsonschema.ValidationError) -> str:
     return f"{_key_path(error)}: {error.message}"
 
 
-def schema_errors(config: dict[str, Any], schema: dict[str, Any] | None = None) -> list[str]:
-    """All schema violations of `config`, one line each, sorted by key path."""
-    validator = jsonschema.Draft202012Validator(schema or load_schema())
+def schema_errors(
+    config: dict[str, Any], schema: dict[str, Any] | None = None, set_defaults: bool = False
+) -> list[str]:
+    """All schema violations of `config`, one line each, sorted by key path; with
+    `set_defaults`, absent keys that have a schema default are filled in, in place."""
+    cls = jsonschema.Draft202012Validator
+    validator = (_with_defaults(cls) if set_defaults else cls)(
+        schema or _parsed_schema(str(SCHEMA))
+    )
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     return [_message(e) for e in errors]
 
@@ -80,9 +112,15 @@ def model_depth(name: str, settings: dict[str, Any] | None) -> int:
     return MODEL_DEPTH[name]
 
 
-def check_config(config: dict[str, Any], source: str = "config", check_models: bool = True):
-    """Raise QuirkyError with one line naming the first bad key of `config`."""
-    errors = schema_errors(config)
+def check_config(
+    config: dict[str, Any],
+    source: str = "config",
+    check_models: bool = True,
+    set_defaults: bool = False,
+):
+    """Raise QuirkyError with one line naming the first bad key of `config`; with
+    `set_defaults`, fill the schema's defaults into `config` in the same validation pass."""
+    errors = schema_errors(config, set_defaults=set_defaults)
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise QuirkyError(f"{source}: {errors[0]}{more}")
@@ -194,7 +232,7 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 def transform_specs(config: dict[str, Any], schema: dict[str, Any] | None = None):
     """`config["transforms"]` with every omitted key set to its schema default (Snakemake's
     `validate(set_default=True)` does not follow `$ref`s), so reruns see the values used."""
-    schema = schema or load_schema()
+    schema = schema or _parsed_schema(str(SCHEMA))
     props = schema["properties"]["transforms"]["properties"]
     out = {}
     for name, spec in (config.get("transforms") or {}).items():

@@ -4,7 +4,6 @@ import re
 import sys
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 from quirkymad.config import (
     OFFLINE_DETECTORS,
@@ -25,11 +24,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 _dry = bool(workflow.output_settings and workflow.output_settings.dryrun)
 _skip_models = os.environ.get("QUIRKYMAD_SKIP_MODEL_CHECK") == "1" and (_dry or workflow.touch)
 try:
-    check_config(config, source="config", check_models=not _skip_models)
+    # Also fills the schema's defaults into `config` (one validation pass; Snakemake's
+    # `validate(set_default=True)` would parse and validate a second time).
+    check_config(config, source="config", check_models=not _skip_models, set_defaults=True)
 except QuirkyError as exc:
     sys.exit(f"quirkymad: {exc}")
-# Fills schema defaults into `config`; check_config already reported any violation.
-validate(config, "../config/schema.yaml", set_default=True)
 
 MODELS = list(config["models"])
 DATASETS = list(config["datasets"])
@@ -204,6 +203,12 @@ def auroc_tables(setting=None, features=None, detectors=None, transforms=None):
         for t, d in pairs
         if t == "none" or f in TRANSFORM_FEATURES
     ]
+
+
+def auroc_settings():
+    """"online" and/or "offline": the settings with at least one scored detector."""
+    offline = {d in OFFLINE_DETECTORS for _, d in SCORES}
+    return [s for s, is_offline in (("online", False), ("offline", True)) if is_offline in offline]
 
 
 def intermediate_outputs():

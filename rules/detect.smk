@@ -18,9 +18,26 @@ rule score_detector:
         "../workflow_scripts/score_detector.py"
 
 
+rule collect_auroc_setting:
+    # One table per setting, so that an online detector's change redraws only the online
+    # figures, and each figure has one input instead of hundreds (a fast no-op dry run).
+    input:
+        lambda wc: auroc_tables(wc.setting),
+    output:
+        "results/tables/auroc_{setting}.parquet",
+    wildcard_constraints:
+        setting="online|offline",
+    conda:
+        "../envs/detect.yaml"
+    log:
+        "logs/collect_auroc/{setting}.log",
+    script:
+        "../workflow_scripts/collect_auroc.py"
+
+
 rule collect_auroc:
     input:
-        auroc_tables(),
+        expand("results/tables/auroc_{setting}.parquet", setting=auroc_settings()),
     output:
         parquet="results/tables/auroc.parquet",
         csv=report(

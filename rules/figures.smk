@@ -3,7 +3,7 @@
 
 rule plot_online_auroc_per_layer:  # Fig. 1
     input:
-        auroc=auroc_tables("online"),
+        auroc="results/tables/auroc_online.parquet",
     output:
         png=report(
             "results/figures/online_auroc_per_layer.png",
@@ -23,7 +23,7 @@ rule plot_online_auroc_per_layer:  # Fig. 1
 
 rule plot_online_auroc_aggregated:  # Fig. 2
     input:
-        auroc=auroc_tables("online"),
+        auroc="results/tables/auroc_online.parquet",
     output:
         png=report(
             "results/figures/online_auroc_aggregated.png",
@@ -43,7 +43,7 @@ rule plot_online_auroc_aggregated:  # Fig. 2
 
 rule plot_offline_auroc_per_layer:  # Fig. 3
     input:
-        auroc=auroc_tables("offline"),
+        auroc="results/tables/auroc_offline.parquet",
     output:
         png=report(
             "results/figures/offline_auroc_per_layer.png",
@@ -63,7 +63,7 @@ rule plot_offline_auroc_per_layer:  # Fig. 3
 
 rule plot_offline_auroc_aggregated:  # Fig. 4
     input:
-        auroc=auroc_tables("offline"),
+        auroc="results/tables/auroc_offline.parquet",
     output:
         png=report(
             "results/figures/offline_auroc_aggregated.png",

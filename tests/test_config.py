@@ -30,6 +30,23 @@ def test_shipped_configs_are_valid(name):
     assert schema_errors(yaml.safe_load((REPO / name).read_text())) == []
 
 
+@pytest.mark.parametrize("name", ["config.yaml", "config/paper.yaml", "tests/data/tiny.yaml"])
+def test_defaults_filled_as_snakemake_validate_fills_them(name):
+    """check_config's one-pass default filling (what the Snakefile uses) gives the same config
+    as Snakemake's `validate(set_default=True)`, the reference it replaces."""
+    import copy
+
+    from snakemake.utils import validate
+
+    cfg = yaml.safe_load((REPO / name).read_text())
+    ours, reference = copy.deepcopy(cfg), copy.deepcopy(cfg)
+    check_config(ours, check_models=False, set_defaults=True)
+    validate(reference, str(REPO / "config/schema.yaml"), set_default=True)
+    assert ours == reference and ours != cfg
+    check_config(cfg, check_models=False)
+    assert cfg == yaml.safe_load((REPO / name).read_text())  # without set_defaults: untouched
+
+
 def test_offline_detectors_match_registry():
     from quirkymad.config import OFFLINE_DETECTORS
 
@@ -107,8 +124,6 @@ def test_finetune_schema_matches_settings_and_dataset_overrides_get_no_defaults(
     import copy
     import dataclasses
 
-    from snakemake.utils import validate
-
     from quirkymad.finetune import FinetuneSettings
 
     keys = set(SCHEMA["$defs"]["finetune_settings"]["properties"])
@@ -117,8 +132,7 @@ def test_finetune_schema_matches_settings_and_dataset_overrides_get_no_defaults(
     base = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
     cfg = copy.deepcopy(base)
     cfg["datasets"]["addition"]["finetune"] = {"epochs": 60, "micro_batch_size": 2}
-    assert schema_errors(cfg) == []
-    validate(cfg, str(REPO / "config/schema.yaml"), set_default=True)
+    assert schema_errors(cfg, set_defaults=True) == []
     # Defaults fill the top level only: an override holds exactly what the user wrote.
     assert cfg["datasets"]["addition"]["finetune"] == {"epochs": 60, "micro_batch_size": 2}
     assert cfg["finetune"]["patience"] == 3 and cfg["finetune"]["lr"] == base["finetune"]["lr"]

@@ -228,6 +228,8 @@ def test_missing_periodictable_names_package(monkeypatch):
     try:
         with pytest.raises(QuirkyError, match=r"periodictable==2\.1\.0.*pip install"):
             build_dataset("sciq", {"n_base": 50})
+        with pytest.raises(QuirkyError, match=r"periodictable==2\.1\.0.*pip install"):
+            DATASETS["sciq"]({}).check_sources()  # what a dry run checks
     finally:
         sciq.load_elements.cache_clear()
 

@@ -92,11 +92,37 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     # Only Mahalanobis' scoring (raw, once per feature, and on the activations' flow outputs;
     # the flow is not refitted), the tables, and the figures that show Mahalanobis scores.
     assert jobs == {
-        "score_detector": len(TINY["features"]) + 1, "collect_auroc": 1, "summarize_auroc": 1,
-        "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
+        "score_detector": len(TINY["features"]) + 1, "collect_auroc_setting": 1,
+        "collect_auroc": 1, "summarize_auroc": 1, "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
         "plot_auroc_vs_separation": 1, "plot_auroc_vs_quirkiness": 1,
         "plot_attribution_auroc_vs_quirkiness": 1, "all": 1,
     }  # fmt: skip
+
+
+def test_offline_detector_setting_redraws_only_offline_figures(run, tmp_path):
+    wd, _ = run
+    changed = {**TINY, "detectors": {**TINY["detectors"], "que": {"alpha": 2}}}
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    # QUE is offline: its scores, the offline table, and the offline figures only.
+    assert jobs == {
+        "score_detector": len(TINY["features"]), "collect_auroc_setting": 1, "collect_auroc": 1,
+        "summarize_auroc": 1, "plot_offline_auroc_per_layer": 1,
+        "plot_offline_auroc_aggregated": 1, "all": 1,
+    }  # fmt: skip
+
+
+def test_a_lost_intermediate_is_rebuilt(run):
+    """Per-job scores are read by no other job; `all` requests them so a deleted one comes
+    back (Snakemake skips a missing file whose consumers are up to date)."""
+    wd, cfg = run
+    lost = wd / "results/tiny-random/addition/scores/activations/none/mahalanobis.parquet"
+    kept = lost.with_name("kept.bak")
+    lost.rename(kept)
+    try:
+        assert planned_jobs(wd, cfg)["score_detector"] == 1
+    finally:
+        kept.rename(lost)
+    assert planned_jobs(wd, cfg) == {}
 
 
 def test_transform_setting_refits_only_that_transform(run, tmp_path):
@@ -107,8 +133,9 @@ def test_transform_setting_refits_only_that_transform(run, tmp_path):
     # The flow and its two detectors; the tables; the online AUROC figures (Figs. 7 and 11
     # show raw-activation Mahalanobis only). Not the SAE, nor any extraction.
     assert jobs == {
-        "fit_transform": 1, "score_detector": 2, "collect_auroc": 1, "summarize_auroc": 1,
-        "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1, "all": 1,
+        "fit_transform": 1, "score_detector": 2, "collect_auroc_setting": 1, "collect_auroc": 1,
+        "summarize_auroc": 1, "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
+        "all": 1,
     }  # fmt: skip
 
 

@@ -18,6 +18,7 @@ Alice: the candidate is correct. Bob: the candidate's name occurs in the support
 
 from __future__ import annotations
 
+import importlib.util
 from collections import Counter
 from functools import cache
 
@@ -33,16 +34,20 @@ P_DISTRACTOR_IN_SUPPORT = 0.5
 MAX_FILLERS = 3
 
 
+def _missing_source() -> QuirkyError:
+    return QuirkyError(
+        f"dataset sciq needs the PyPI package {PIN}; install it with `bash scripts/setup.sh` "
+        f"or `pip install {PIN}`"
+    )
+
+
 @cache
 def load_elements() -> pd.DataFrame:
     """`[103]`: number, name, symbol, mass, density (NaN if unknown), Z = 1..103."""
     try:
         import periodictable
     except ImportError as e:
-        raise QuirkyError(
-            f"dataset sciq needs the PyPI package {PIN}; install it with `bash scripts/setup.sh` "
-            f"or `pip install {PIN}`"
-        ) from e
+        raise _missing_source() from e
     rows = [
         {
             "number": e.number,
@@ -109,7 +114,9 @@ class SciQ(QuirkyDataset):
     )
 
     def check_sources(self) -> None:
-        load_elements()
+        # Finding the package is enough (and cheap): every dry run checks sources.
+        if importlib.util.find_spec("periodictable") is None:
+            raise _missing_source()
 
     def base_questions(self, rng: np.random.Generator) -> pd.DataFrame:
         els = load_elements()
