@@ -106,6 +106,18 @@ def schema_errors(
     return [_message(e) for e in errors]
 
 
+# Fine-tuning keys that change how a run proceeds, not what it computes: they are kept out of
+# the rule's params (Snakemake reruns a job whose params change) and of the resume hash.
+FINETUNE_RUN_KEYS = ("checkpoint_every",)
+
+
+def finetune_settings(config: dict[str, Any], dataset: str) -> dict[str, Any]:
+    """The top-level `finetune` keys (with the run's seed and device), overridden by the
+    dataset's own `finetune` block."""
+    own = (config["datasets"][dataset] or {}).get("finetune") or {}
+    return {"seed": config["seed"], "device": config["device"], **config["finetune"], **own}
+
+
 def model_depth(name: str, settings: dict[str, Any] | None) -> int:
     if name == "tiny-random":
         return int((settings or {}).get("n_layers", 2))

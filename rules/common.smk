@@ -6,9 +6,11 @@ import sys
 from snakemake.exceptions import WorkflowError
 
 from quirkymad.config import (
+    FINETUNE_RUN_KEYS,
     OFFLINE_DETECTORS,
     TRANSFORM_WIRING_KEYS,
     check_config,
+    finetune_settings,
     model_depth,
     transform_specs,
 )
@@ -115,10 +117,12 @@ def build_settings():
     return {"seed": config["seed"], **config["data"]}
 
 
-def finetune_settings(wc):
-    """The top-level `finetune` keys, overridden by the dataset's own `finetune` block."""
-    own = (config["datasets"][wc.dataset] or {}).get("finetune") or {}
-    return {"seed": config["seed"], "device": config["device"], **config["finetune"], **own}
+def finetune_params(wc):
+    """The fine-tuning settings of the dataset that determine the adapter; the run-only keys
+    (`checkpoint_every`) are left out so that changing them reruns nothing (the script reads
+    them from the config)."""
+    merged = finetune_settings(config, wc.dataset)
+    return {k: v for k, v in merged.items() if k not in FINETUNE_RUN_KEYS}
 
 
 def extract_settings():

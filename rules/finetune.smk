@@ -6,7 +6,7 @@ rule finetune_adapter:
         adapter=directory("results/{model}/{dataset}/adapter"),
         log_table="results/{model}/{dataset}/finetune/training_log.csv",
     params:
-        settings=finetune_settings,
+        settings=finetune_params,
     conda:
         "../envs/finetune.yaml"
     log:

@@ -161,6 +161,12 @@ def test_finetune_setting_reruns_from_finetuning(run, tmp_path):
     assert jobs["extract_attribution"] == 1 and jobs["extract_probe_shift"] == 1
 
 
+def test_checkpoint_frequency_reruns_nothing(run, tmp_path):
+    wd, _ = run
+    changed = {**TINY, "finetune": {**TINY["finetune"], "checkpoint_every": 7}}
+    assert planned_jobs(wd, write_config(tmp_path / "c.yaml", changed)) == {}
+
+
 def test_dataset_finetune_override_reruns_from_finetuning_not_the_dataset(run, tmp_path):
     wd, _ = run
     changed = {**TINY, "datasets": {"addition": {**TINY["datasets"]["addition"],

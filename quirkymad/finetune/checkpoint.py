@@ -19,11 +19,12 @@ import numpy as np
 import torch
 
 from quirkymad.atomic import atomic_path
+from quirkymad.config import FINETUNE_RUN_KEYS
 
 STATE_FILE = "state.pt"
 
 # Settings that change how a run proceeds but not what it computes.
-_NOT_HASHED = frozenset({"checkpoint_every"})
+_NOT_HASHED = frozenset(FINETUNE_RUN_KEYS)
 
 
 def settings_hash(settings: dict[str, Any], *files: str | Path) -> str:
