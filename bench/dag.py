@@ -84,6 +84,8 @@ def _build_outputs(workdir: Path, configfile: Path) -> int:
                     p = workdir / str(f)
                     if f.is_directory:
                         p.mkdir(parents=True, exist_ok=True)
+                        # Snakemake's mtime carrier of a directory output, as after a real job.
+                        (p / ".snakemake_timestamp").touch()
                     else:
                         p.parent.mkdir(parents=True, exist_ok=True)
                         p.touch()

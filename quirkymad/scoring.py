@@ -21,6 +21,7 @@ from quirkymad.detectors import make_detector
 from quirkymad.errors import QuirkyError
 from quirkymad.metrics import auroc, average_precision, bootstrap_ci
 from quirkymad.store import open_store, strings
+from quirkymad.tables import AUROC_FILE, SCORES_FILE
 from quirkymad.transforms.io import load_transform
 
 log = logging.getLogger(__name__)
@@ -182,3 +183,17 @@ def score_store(
     _write_parquet(scores, out_scores)
     _write_parquet(table, out_auroc)
     return table
+
+
+def score_to_directory(out_dir: str | Path, store: str | Path, **kwargs: Any) -> pd.DataFrame:
+    """`score_store` into `out_dir/scores.parquet` and `out_dir/auroc.parquet`.
+
+    One directory per scoring job (model, dataset, feature, transform, detector): both tables
+    appear together, when the directory is renamed into place, and Snakemake tracks one output
+    per job instead of two (a no-op dry run of the paper DAG checks ~450 fewer files).
+    """
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir()
+        return score_store(
+            store, out_scores=tmp / SCORES_FILE, out_auroc=tmp / AUROC_FILE, **kwargs
+        )

@@ -9,12 +9,24 @@ import pandas as pd
 
 from quirkymad.atomic import atomic_path
 
+# The two tables of one scoring job, in its output directory
+# (results/{model}/{dataset}/scores/{feature}/{transform}/{detector}/).
+SCORES_FILE = "scores.parquet"
+AUROC_FILE = "auroc.parquet"
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A Parquet table; a scoring job's directory reads as its AUROC table."""
+    p = Path(path)
+    return pd.read_parquet(p / AUROC_FILE if p.is_dir() else p)
+
 
 def concat_tables(
     paths: Sequence[str | Path], out_parquet: str | Path, out_csv: str | Path | None = None
 ):
-    """Concatenate Parquet tables and write them as Parquet (and CSV, if `out_csv`)."""
-    df = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    """Concatenate Parquet tables (or scoring jobs' AUROC tables, see `read_table`) and write
+    them as Parquet (and CSV, if `out_csv`)."""
+    df = pd.concat([read_table(p) for p in paths], ignore_index=True)
     with atomic_path(out_parquet) as tmp:
         df.to_parquet(tmp, index=False)
     if out_csv is None:

@@ -188,9 +188,10 @@ def transform_settings(wc):
     }
 
 
-def auroc_tables(setting=None, features=None, detectors=None, transforms=None):
-    """Per-job AUROC tables, optionally only those of one setting / features / detectors /
-    transforms, so that a figure depends on exactly the scores it shows."""
+def score_dirs(setting=None, features=None, detectors=None, transforms=None):
+    """Scoring jobs' directories (each with scores.parquet and auroc.parquet), optionally only
+    those of one setting / features / detectors / transforms, so that a figure depends on
+    exactly the scores it shows."""
     pairs = [
         (t, d)
         for t, d in SCORES
@@ -199,7 +200,7 @@ def auroc_tables(setting=None, features=None, detectors=None, transforms=None):
         and (setting is None or (d in OFFLINE_DETECTORS) == (setting == "offline"))
     ]
     return [
-        f"results/{m}/{ds}/auroc/{f}/{t}/{d}.parquet"
+        f"results/{m}/{ds}/scores/{f}/{t}/{d}"
         for m in MODELS
         for ds in DATASETS
         for f in FEATURES
@@ -226,8 +227,7 @@ def intermediate_outputs():
             dataset=DATASETS,
             f=["adapter", "finetune/training_log.csv"],
         ),
-        *auroc_tables(),
-        *[p.replace("/auroc/", "/scores/") for p in auroc_tables()],
+        *score_dirs(),
         *expand(
             "results/{model}/{dataset}/features/{feature}.zarr",
             model=MODELS,

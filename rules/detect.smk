@@ -2,8 +2,8 @@ rule score_detector:
     input:
         unpack(score_inputs),
     output:
-        scores="results/{model}/{dataset}/scores/{feature}/{transform}/{detector}.parquet",
-        auroc="results/{model}/{dataset}/auroc/{feature}/{transform}/{detector}.parquet",
+        # scores.parquet + auroc.parquet: one output per job keeps the paper DAG's no-op fast.
+        directory("results/{model}/{dataset}/scores/{feature}/{transform}/{detector}"),
     params:
         hparams=detector_hparams,
         n_bootstrap=config["scoring"]["n_bootstrap"],
@@ -22,7 +22,7 @@ rule collect_auroc_setting:
     # One table per setting, so that an online detector's change redraws only the online
     # figures, and each figure has one input instead of hundreds (a fast no-op dry run).
     input:
-        lambda wc: auroc_tables(wc.setting),
+        lambda wc: score_dirs(wc.setting),
     output:
         "results/tables/auroc_{setting}.parquet",
     wildcard_constraints:

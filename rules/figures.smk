@@ -123,7 +123,7 @@ rule plot_opposing_label_log_odds:  # Fig. 6
 
 rule plot_auroc_vs_quirkiness:  # Fig. 7
     input:
-        auroc=auroc_tables(
+        auroc=score_dirs(
             features=["activations"], detectors=["mahalanobis"], transforms=["none"]
         ),
         quirkiness="results/tables/quirkiness.parquet",
@@ -146,7 +146,7 @@ rule plot_auroc_vs_quirkiness:  # Fig. 7
 
 rule plot_attribution_auroc_vs_quirkiness:  # Fig. 8
     input:
-        auroc=auroc_tables(
+        auroc=score_dirs(
             features=["attribution"], detectors=["mahalanobis"], transforms=["none"]
         ),
         quirkiness="results/tables/quirkiness.parquet",
@@ -209,7 +209,7 @@ rule plot_opposing_label_loss:  # Fig. 10
 
 rule plot_auroc_vs_separation:  # Fig. 11
     input:
-        auroc=auroc_tables(
+        auroc=score_dirs(
             features=["activations"], detectors=["mahalanobis"], transforms=["none"]
         ),
         per_layer="results/tables/separation_per_layer.parquet",

@@ -112,10 +112,10 @@ def test_offline_detector_setting_redraws_only_offline_figures(run, tmp_path):
 
 
 def test_a_lost_intermediate_is_rebuilt(run):
-    """Per-job scores are read by no other job; `all` requests them so a deleted one comes
-    back (Snakemake skips a missing file whose consumers are up to date)."""
+    """`all` requests every per-job artifact, so a deleted one comes back (Snakemake skips a
+    missing file whose consumers are up to date)."""
     wd, cfg = run
-    lost = wd / "results/tiny-random/addition/scores/activations/none/mahalanobis.parquet"
+    lost = wd / "results/tiny-random/addition/scores/activations/none/mahalanobis"
     kept = lost.with_name("kept.bak")
     lost.rename(kept)
     try:

@@ -1,18 +1,17 @@
 """Fit one detector per layer on trusted features (or on a fitted transform's outputs) and
-score the test mix."""
+score the test mix, into the job's directory (scores.parquet, auroc.parquet)."""
 
 from quirkymad.logs import job_log
-from quirkymad.scoring import score_store
+from quirkymad.scoring import score_to_directory
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0], sm.threads):
-    score_store(
+    score_to_directory(
+        sm.output[0],
         sm.input.store,
         feature=sm.wildcards.feature,
         detector=sm.wildcards.detector,
         hparams=sm.params.hparams,
-        out_scores=sm.output.scores,
-        out_auroc=sm.output.auroc,
         labels={
             "model": sm.wildcards.model,
             "dataset": sm.wildcards.dataset,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from quirkymad.errors import QuirkyError
+from quirkymad.tables import read_table
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,8 @@ def register_figure(name: str, tables: tuple[str, ...], title: str):
 
 def _read(paths: str | Path | Sequence[str | Path]) -> pd.DataFrame:
     if isinstance(paths, str | Path):
-        return pd.read_parquet(paths)
-    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+        return read_table(paths)
+    return pd.concat([read_table(p) for p in paths], ignore_index=True)
 
 
 def draw(
@@ -46,7 +47,8 @@ def draw(
     pdf: str | Path,
 ) -> None:
     """Read the figure's tables from `inputs` (name → Parquet path, or a list of Parquet
-    paths to concatenate) and draw it."""
+    paths to concatenate; a scoring job's directory stands for its auroc.parquet) and draw
+    it."""
     if name not in FIGURES:
         raise QuirkyError(f"unknown figure {name!r}; known: {', '.join(sorted(FIGURES))}")
     fig = FIGURES[name]

@@ -35,7 +35,7 @@ STAGES = {
     ),
     "score_detector": (
         "logs/score_detector/tiny-random/addition/activations/none/mahalanobis.log",
-        "results/tiny-random/addition/auroc/activations/none/mahalanobis.parquet",
+        "results/tiny-random/addition/scores/activations/none/mahalanobis",
     ),
     "fit_transform": (
         "logs/fit_transform/tiny-random/addition/activations/flow.log",
