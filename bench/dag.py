@@ -143,6 +143,7 @@ def main() -> None:
             f"no-op dry run, median of {args.repeat}: {noop:.2f} s wall, {noop_cpu:.2f} s CPU"
             f" (fastest {best:.2f} s)"
         )
+        print("no-op runs (s wall): " + " ".join(f"{w:.2f}" for w, _ in runs))
         print(f"ratio full-plan / no-op (wall): {full / noop:.2f}x; goal: no-op < 3 s wall")
         if load > 1:
             print("note: the machine is busy; CPU seconds are the comparable figure")
