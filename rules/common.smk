@@ -211,7 +211,7 @@ def score_dirs(setting=None, features=None, detectors=None, transforms=None):
 
 
 def auroc_settings():
-    """"online" and/or "offline": the settings with at least one scored detector."""
+    """The settings ("online", "offline") with at least one scored detector."""
     offline = {d in OFFLINE_DETECTORS for _, d in SCORES}
     return [s for s, is_offline in (("online", False), ("offline", True)) if is_offline in offline]
 
