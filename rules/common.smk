@@ -211,9 +211,8 @@ def score_dirs(setting=None, features=None, detectors=None, transforms=None):
 
 
 def auroc_settings():
-    """The settings ("online", "offline") with at least one scored detector."""
-    offline = {d in OFFLINE_DETECTORS for _, d in SCORES}
-    return [s for s, is_offline in (("online", False), ("offline", True)) if is_offline in offline]
+    """The settings ("online", "offline") with at least one scoring job."""
+    return [s for s in ("online", "offline") if score_dirs(s)]
 
 
 def intermediate_outputs():
