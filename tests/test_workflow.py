@@ -93,7 +93,8 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     # the flow is not refitted), the tables, and the figures that show Mahalanobis scores.
     assert jobs == {
         "score_detector": len(TINY["features"]) + 1, "collect_auroc_setting": 1,
-        "collect_auroc": 1, "summarize_auroc": 1, "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
+        "collect_auroc": 1, "summarize_auroc": 1,
+        "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
         "plot_auroc_vs_separation": 1, "plot_auroc_vs_quirkiness": 1,
         "plot_attribution_auroc_vs_quirkiness": 1, "all": 1,
     }  # fmt: skip
