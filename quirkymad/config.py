@@ -30,20 +30,6 @@ TRANSFORM_ONLY_DETECTORS = {"flow_prior": "flow", "sae_l0": "sae"}
 # Keys of a `transforms.<name>` entry that are not the transform's Params fields.
 TRANSFORM_WIRING_KEYS = ("layers", "detectors", "train_on")
 
-# What each figure reads besides the always-present diagnostics and separation tables:
-# (feature, detector) pairs it needs scored without a transform, or "online"/"offline" = at
-# least one detector of that setting. A figure enabled without them is a config that makes the
-# DAG inconsistent (a figure job with no input); rules/figures.smk requests the same scores.
-FIGURE_NEEDS: dict[str, tuple[str, ...]] = {
-    "online_auroc_per_layer": ("online",),
-    "online_auroc_aggregated": ("online",),
-    "offline_auroc_per_layer": ("offline",),
-    "offline_auroc_aggregated": ("offline",),
-    "auroc_vs_quirkiness": ("activations/mahalanobis",),
-    "attribution_auroc_vs_quirkiness": ("attribution/mahalanobis",),
-    "auroc_vs_separation": ("activations/mahalanobis",),
-}
-
 # Depth of each registered model, for checking explicit layer lists before any job runs.
 MODEL_DEPTH = {"smollm2-135m": 30, "mistral-7b": 32, "llama-3.1-8b": 32}
 
@@ -171,11 +157,19 @@ def check_config(
 
 
 def _check_figure_inputs(config: dict[str, Any], source: str) -> None:
-    """Each enabled figure has the scores it plots (FIGURE_NEEDS), named in one line."""
+    """Each enabled figure is in the figure catalogue and has the scores it plots (its
+    `needs`), named in one line: a figure without them would be a job with no input."""
+    from quirkymad.figure_catalogue import FIGURE_CATALOGUE
+
     detectors = set(config.get("detectors") or {})
     features = set(config.get("features") or {})
     for figure in config.get("figures") or {}:
-        for need in FIGURE_NEEDS.get(figure, ()):
+        if figure not in FIGURE_CATALOGUE:
+            raise QuirkyError(
+                f"{source}: unknown key figures.{figure} (allowed here:"
+                f" {', '.join(sorted(FIGURE_CATALOGUE))})"
+            )
+        for need in FIGURE_CATALOGUE[figure].needs:
             if need in ("online", "offline"):
                 have = {d for d in detectors if (d in OFFLINE_DETECTORS) == (need == "offline")}
                 if not have:

@@ -15,6 +15,7 @@ from quirkymad.config import (
     transform_specs,
 )
 from quirkymad.errors import QuirkyError
+from quirkymad.figure_catalogue import FIGURE_CATALOGUE, Scores
 from quirkymad.layers import transform_layers
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -58,6 +59,7 @@ wildcard_constraints:
     feature=_alt(FEATURES),
     detector=_alt(sorted({d for _, d in SCORES})),
     transform=_alt(TRANSFORMS),
+    figure=_alt(config["figures"]),
 
 
 def heavy_threads():
@@ -208,6 +210,25 @@ def score_dirs(setting=None, features=None, detectors=None, transforms=None):
         for t, d in pairs
         if t == "none" or f in TRANSFORM_FEATURES
     ]
+
+
+def figure_inputs(wc):
+    """The tables of the figure's catalogue entry: a results table's Parquet file, or the
+    scoring directories of one feature and detector (untransformed) for `Scores`."""
+    return {
+        name: score_dirs(features=[src.feature], detectors=[src.detector], transforms=["none"])
+        if isinstance(src, Scores)
+        else f"results/tables/{src}.parquet"
+        for name, src in FIGURE_CATALOGUE[wc.figure].tables.items()
+    }
+
+
+def figure_category(wc):
+    return FIGURE_CATALOGUE[wc.figure].category
+
+
+def figure_caption(wc):
+    return FIGURE_CATALOGUE[wc.figure].caption
 
 
 def auroc_settings():

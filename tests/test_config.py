@@ -213,9 +213,7 @@ def test_figure_without_its_scores_is_a_one_line_error():
         check_config(fig8, check_models=False)
 
 
-def test_every_auroc_figure_has_declared_needs():
-    from quirkymad.config import FIGURE_NEEDS
-    from quirkymad.figures import FIGURES
-
-    auroc_figures = {n for n, f in FIGURES.items() if "auroc" in f.tables}
-    assert auroc_figures == set(FIGURE_NEEDS)
+def test_unknown_figure_is_a_one_line_error():
+    base = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    with pytest.raises(QuirkyError, match=r"^config: unknown key figures.fig99 \(allowed here: "):
+        check_config({**base, "figures": {"fig99": {}}}, check_models=False)
