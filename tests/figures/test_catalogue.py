@@ -104,3 +104,9 @@ def test_a_figure_added_through_the_catalogue_is_planned(tmp_path, monkeypatch):
             "results/figures/lof_attribution_auroc.png, results/figures/lof_attribution_auroc.pdf",
         )
     ]
+
+
+def test_docs_figure_table_lists_the_catalogue():
+    text = (REPO / "docs" / "figures.md").read_text()
+    names = re.findall(r"^\| `(\w+)` \|", text, re.M)
+    assert names == list(FIGURE_CATALOGUE)
