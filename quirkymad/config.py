@@ -146,6 +146,7 @@ def check_config(
                 raise QuirkyError(f"{source}: models.{name}: {exc}") from None
     _check_transform_detectors(config, source)
     _check_figure_inputs(config, source)
+    _check_cross_field(config, source)
     # Raw data of every enabled dataset must be in the install-time cache (before any job).
     from quirkymad.datasets import get_dataset
 
@@ -185,6 +186,18 @@ def _check_figure_inputs(config: dict[str, Any], source: str) -> None:
                     f"{source}: figures.{figure} needs features.{feature} and"
                     f" detectors.{detector}; enable both or remove the figure"
                 )
+
+
+def _check_cross_field(config: dict[str, Any], source: str) -> None:
+    """Constraints between keys, which JSON Schema does not express: the stage settings'
+    own `__post_init__` checks, run here so that they stop the run before any job."""
+    from quirkymad.datasets import BuildSettings
+
+    seed = {"seed": config["seed"]} if "seed" in config else {}
+    try:
+        BuildSettings.from_params({**seed, **(config.get("data") or {})})
+    except QuirkyError as exc:
+        raise QuirkyError(f"{source}: {exc}") from None
 
 
 def _check_transform_layers(config: dict[str, Any], model: str, settings: Any, source: str):

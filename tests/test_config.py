@@ -217,3 +217,20 @@ def test_unknown_figure_is_a_one_line_error():
     base = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
     with pytest.raises(QuirkyError, match=r"^config: unknown key figures.fig99 \(allowed here: "):
         check_config({**base, "figures": {"fig99": {}}}, check_models=False)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (
+            {"easy_quantile": 0.9, "hard_quantile": 0.75},
+            r"^config: data.easy_quantile=0.9 and data.hard_quantile=0.75 must satisfy",
+        ),
+        ({"split_fractions": [0.6, 0.3, 0.3]}, r"^config: data.split_fractions=\(0.6, 0.3, 0.3\)"),
+    ],
+)
+def test_cross_field_data_settings_are_one_line_errors(data, message):
+    base = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    with pytest.raises(QuirkyError, match=message) as err:
+        check_config({**base, "data": data}, check_models=False)
+    assert "\n" not in str(err.value)

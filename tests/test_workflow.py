@@ -210,6 +210,14 @@ def test_probe_shift_setting_reruns_only_its_store_and_scores(run, tmp_path):
             lambda c: c.update({"models": {"mistral-7b": {"path": "/nonexistent"}}}),
             "models.mistral-7b",
         ),
+        (
+            lambda c: c.update({"data": {"easy_quantile": 0.9, "hard_quantile": 0.75}}),
+            "data.easy_quantile=0.9 and data.hard_quantile=0.75",
+        ),
+        (
+            lambda c: c.update({"data": {"split_fractions": [0.6, 0.3, 0.3]}}),
+            "data.split_fractions=(0.6, 0.3, 0.3) must be > 0, sum 1",
+        ),
     ],
 )
 def test_bad_config_fails_before_any_job_and_keeps_results(run, tmp_path, edit, message):
