@@ -12,36 +12,17 @@ from pathlib import Path
 from quirkymad.errors import QuirkyError
 
 
-def check_device(device: str) -> None:
-    """Raise QuirkyError (one line naming `device`) if the config asks for CUDA on a machine
-    without it. Done in the job, not at plan time: a cluster's login node has no GPU."""
-    if not str(device).startswith("cuda"):
-        return
-    import torch
-
-    if not torch.cuda.is_available():
-        build = "a CUDA build" if torch.backends.cuda.is_built() else "a CPU-only build"
-        raise QuirkyError(
-            f"device: {device}, but CUDA is not available on this machine (torch"
-            f" {torch.__version__}, {build}); run on a GPU node or set device: auto or cpu"
-        )
-
-
 @contextlib.contextmanager
-def job_log(
-    path: str | Path | None, threads: int | None = None, device: str | None = None
-) -> Iterator[None]:
+def job_log(path: str | Path | None, threads: int | None = None) -> Iterator[None]:
     """Redirect stdout, stderr (tqdm bars) and `logging` to `path` for the job's duration,
-    and use exactly `threads` CPU threads. With `device`, first check that it exists
-    (`check_device`). A QuirkyError ends the job with one line `quirkymad: ...` on stderr (and
-    its traceback in the log) instead of a traceback."""
+    and use exactly `threads` CPU threads. A QuirkyError (bad input the user can fix, e.g.
+    `device: cuda` on a machine without CUDA) ends the job with one line `quirkymad: ...` on
+    stderr, its traceback going to the log only."""
     from quirkymad.seeding import set_threads
 
     set_threads(threads)
     if not path:
         with _one_line_errors(None):
-            if device is not None:
-                check_device(device)
             yield
         return
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -53,8 +34,6 @@ def job_log(
         contextlib.redirect_stderr(fh),
     ):
         logging.basicConfig(stream=fh, level=logging.INFO, force=True)
-        if device is not None:
-            check_device(device)
         yield
 
 

@@ -1,5 +1,5 @@
-"""`device: cuda` on a machine without CUDA: the job stops first thing, with one line (not at
-plan time: a cluster's login node has no GPU, its compute nodes do)."""
+"""`device: cuda` on a machine without CUDA: the model job stops before loading weights, with
+one line (not at plan time: a cluster's login node has no GPU, its compute nodes do)."""
 
 from __future__ import annotations
 
@@ -8,29 +8,25 @@ import torch
 import yaml
 
 from quirkymad.errors import QuirkyError
-from quirkymad.logs import check_device, job_log
+from quirkymad.logs import job_log
+from quirkymad.models.loading import load_model, resolve_device
 
 from smk import REPO, snakemake, write_config
 
 
-def test_cuda_without_cuda_stops_the_job_with_one_line(monkeypatch, tmp_path, capsys):
+def test_cuda_without_cuda_is_one_line_before_loading(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    ran = []
+    assert resolve_device("cpu").type == "cpu" and resolve_device("auto").type == "cpu"
+    with pytest.raises(QuirkyError, match=r"^device: cuda, but CUDA is not available"):
+        resolve_device("cuda")
+    # Before the weights: a directory that is not a prepared model is not even looked at.
     log = tmp_path / "job.log"
-    with pytest.raises(SystemExit) as exit_, job_log(log, device="cuda"):
-        ran.append(True)
-    assert exit_.value.code == 1 and not ran
+    with pytest.raises(SystemExit) as exit_, job_log(log):
+        load_model(tmp_path / "no-model", device="cuda")
+    assert exit_.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("quirkymad: device: cuda, but CUDA is not")
     assert log.read_text().strip().splitlines()[-1] == err[0]
-
-
-def test_cpu_and_auto_need_no_cuda(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    check_device("cpu")
-    check_device("auto")
-    with pytest.raises(QuirkyError, match="^device: cuda"):
-        check_device("cuda")
 
 
 def test_other_job_errors_are_one_line_too(tmp_path, capsys):
