@@ -8,7 +8,7 @@ token is gathered. Both return the same numbers (the largest difference is print
 
 Prints examples/s, tokens/s (real prompt tokens, padding excluded) and the speed ratio. On CPU
 it runs the embedded SmolLM2-135M (`results/models/smollm2-135m`, prepared there if missing) on
-prompts of the default datasets; on CUDA a randomly initialised Mistral-7B-architecture model in
+prompts of the default datasets; with `--cuda` a randomly initialised Mistral-7B-architecture model in
 bfloat16 (prompts tokenised with the tiny test tokenizer, so their token counts differ from
 Mistral's), plus the fraction of the measured bf16 matmul peak each path reaches
 (2 · non-embedding parameters · real tokens FLOPs).

@@ -149,3 +149,14 @@ def test_e2e_configs_differ_only_in_device_and_dtype():
 def test_checks_fit_the_eight_minutes():
     # The checks run one after another (the three e2e runs at once): limits sum to <= 8 min.
     assert sum(c.timeout_s for c in gpu_check.checks(Path("o"))) <= 8 * 60 - 30
+
+
+def test_e2e_config_plans_the_workflow(tmp_path):
+    """The CPU twin of the e2e config builds a DAG up to the AUROC table (the CUDA one differs
+    only in device and dtypes, checked above)."""
+    from tests.smk import planned_jobs, write_config
+
+    cfg = write_config(tmp_path / "c.yaml", gpu_check.e2e_config("cpu"))
+    jobs = planned_jobs(tmp_path, cfg, "results/tables/auroc.csv")
+    assert jobs["score_detector"] == 3 * 3 and jobs["finetune_adapter"] == 1
+    assert {"extract_attribution", "extract_probe_shift", "collect_auroc"} <= set(jobs)
