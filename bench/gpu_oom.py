@@ -15,7 +15,7 @@ Pass: step 2 hit at least one OutOfMemoryError, and its per-step losses equal st
 (relative 1e-3: the same micro-batches in the same order, so only kernel non-determinism
 differs). Writes `--json` figures (`ok`, losses, micro-batch sizes, memory).
 
-    PYTHONPATH=. python bench/gpu_oom.py [--batch 32] [--tokens 512] [--json out.json]
+    PYTHONPATH=. python bench/gpu_oom.py [--batch 32] [--tokens 256] [--json out.json]
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def main() -> None:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--tokens", type=int, default=512, help="approximate prompt length")
+    ap.add_argument("--tokens", type=int, default=256, help="words per prompt (~tokens)")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     if not torch.cuda.is_available():

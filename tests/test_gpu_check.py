@@ -160,3 +160,25 @@ def test_e2e_config_plans_the_workflow(tmp_path):
     jobs = planned_jobs(tmp_path, cfg, "results/tables/auroc.csv")
     assert jobs["score_detector"] == 3 * 3 and jobs["finetune_adapter"] == 1
     assert {"extract_attribution", "extract_probe_shift", "collect_auroc"} <= set(jobs)
+
+
+def test_run_script_reads_the_json_verdict(tmp_path):
+    """The runner side of a bench check, with a stand-in script instead of a CUDA bench."""
+    script = tmp_path / "fake.py"
+    script.write_text(
+        "import json, sys\n"
+        "ok = sys.argv[1] == 'good'\n"
+        "open(sys.argv[3], 'w').write(json.dumps({'ok': ok, 'ratio': 2.0, 'headline': 'h'}))\n"
+        "sys.exit(0 if ok else 1)\n"
+    )
+    for arg, passed in (("good", True), ("bad", False)):
+        out = tmp_path / arg
+        out.mkdir()
+        cmd = (sys.executable, str(script), arg, "--json", str(out / "f.json"))
+        r = gpu_check.run_script(gpu_check.Check("bench_x", "x", (cmd,), 60), out)
+        assert r.passed is passed and r.figures["ratio"] == 2.0
+        assert r.detail == ("h" if passed else "rc 1: h")
+    # A script that dies before writing its figures fails with its last log line.
+    cmd = (sys.executable, "-c", "raise SystemExit('boom')", "--json", str(tmp_path / "n.json"))
+    r = gpu_check.run_script(gpu_check.Check("bench_y", "y", (cmd,), 60), tmp_path)
+    assert not r.passed and r.figures == {} and "boom" in r.detail
