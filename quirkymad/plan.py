@@ -130,8 +130,8 @@ CPU_CALIBRATION = {
     "score_detector": (537.0, 57, "scoring job on ~1000 x 30 x 576 values"),
 }
 CPU_SCORE_REFERENCE_VALUES = 1000 * 30 * 576
-# Small jobs (datasets, tables, figures, collectors): import + I/O dominated; ~10 s each on the
-# default run's 2 cores is a rounded reading of its per-job benchmarks, not a fit.
+# Small jobs (datasets, tables, figures, collectors) and the floor of every CPU job: Python
+# start-up, imports and I/O. An assumption (~10 core-seconds), not measured separately.
 CPU_SMALL_JOB_S = 10.0
 
 
@@ -312,9 +312,8 @@ class CostModel:
         else:
             secs, covered, _ = CPU_CALIBRATION[rule]
             tokens = self.o.tokens_per_example / 50
-            job.cpu_core_s = (
-                secs / covered * units * shape.params / self.ref_params * tokens
-            ) * CPU_CALIBRATION["cores"]
+            scaled = secs / covered * units * shape.params / self.ref_params * tokens
+            job.cpu_core_s = max(CPU_SMALL_JOB_S, scaled * CPU_CALIBRATION["cores"])
 
     def score_job(self, job: Job, values: float) -> None:
         secs, covered, _ = CPU_CALIBRATION["score_detector"]

@@ -169,3 +169,15 @@ def test_render_lists_every_stage():
     for stage in plan.STAGES:
         assert f"\n{stage} " in text
     assert plan.summarise(jobs)["scoring"]["jobs"] == 19 + 2 + 1 + 1
+
+
+def test_default_config_costs_what_its_measured_run_took():
+    """The calibration run itself: config.yaml took 36.5 min on 2 cores (spec/cpu_levers.md),
+    i.e. 1.22 core-hours; the plan (per-stage rates x that run's counts + small jobs) is within
+    30 % of it."""
+    config = plan.load_config(REPO / "config.yaml")
+    jobs, facts = plan.plan_jobs(config, plan.PlanOptions(results=Path("/nonexistent")))
+    assert not facts["on_gpu"]
+    cpu_h = sum(j.cpu_core_s for j in jobs) / 3600
+    assert cpu_h == pytest.approx(2 * 36.5 / 60, rel=0.3)
+    assert all(j.gpu_s == 0 and j.gpu_mem == 0 for j in jobs)
