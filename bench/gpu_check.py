@@ -362,8 +362,9 @@ def run_e2e(check: Check, out: Path) -> list[Result]:
 def run_script(check: Check, out: Path) -> Result:
     """A bench script writing `--json`: pass when it exits 0 and reports `ok: true`."""
     log = out / f"{check.name}.log"
-    rc, seconds = _run(check.commands[0], check.timeout_s, log)
     path = Path(check.commands[0][check.commands[0].index("--json") + 1])
+    path.unlink(missing_ok=True)  # figures of an earlier run must not count for this one
+    rc, seconds = _run(check.commands[0], check.timeout_s, log)
     figures = json.loads(path.read_text()) if path.exists() else {}
     ok = rc == 0 and bool(figures.get("ok"))
     headline = figures.get("headline") or _tail(log)

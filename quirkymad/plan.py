@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from quirkymad.errors import QuirkyError
+from quirkymad.layers import resolve_layers, transform_layers
 
 GiB = 2**30
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -101,12 +102,6 @@ def model_shape(name: str, settings: dict[str, Any] | None) -> ModelShape:
     if name not in KNOWN_SHAPES:
         raise QuirkyError(f"plan: no shape known for model {name!r}")
     return KNOWN_SHAPES[name]
-
-
-def resolve_layers(spec: Any, n_layers: int) -> list[int]:
-    from quirkymad.layers import resolve_layers as resolve
-
-    return resolve(spec, n_layers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,215 +338,226 @@ def _gpu_memory(shape: ModelShape, kind: str, batch: int, g: GpuAssumptions, r: 
     return weights + work + kv_cache + context
 
 
-def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], dict]:
-    """Every job of the workflow with its cost, memory and disk; plus facts for the header."""
-    from quirkymad.config import OFFLINE_DETECTORS, finetune_settings, transform_specs
-    from quirkymad.layers import transform_layers
+@dataclass(frozen=True)
+class _Run:
+    """What every per-stage function needs: the config and the facts derived from it once."""
 
-    device = str(config["device"])
-    on_gpu = device.startswith("cuda")
-    cost = CostModel(options, on_gpu)
-    g, T = options.gpu, options.tokens_per_example
-    models, datasets = list(config["models"]), list(config["datasets"])
-    features = list(config["features"])
+    config: dict[str, Any]
+    options: PlanOptions
+    cost: CostModel
+    transforms: dict[str, dict[str, Any]]
+    scores: list[tuple[str, str]]
+    """Scored (transform, detector) pairs, as rules/common.smk's SCORES."""
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.cost.on_gpu
+
+    @property
+    def t_features(self) -> list[str]:
+        """Features the transforms read (only the residual stream, as in rules/common.smk)."""
+        return [f for f in self.config["features"] if f == "activations"]
+
+    def feature_layers(self, feature: str, depth: int) -> list[int]:
+        """Layers of a feature's store: its own `layers`, else the global ones (activations
+        always read the global ones: rules/common.smk `extract_settings`)."""
+        own = None
+        if feature != "activations":
+            own = (self.config["features"].get(feature) or {}).get("layers")
+        return resolve_layers(own if own is not None else self.config["layers"], depth)
+
+
+def _finetune_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize):
+    """`finetune_adapter` at its maximum epochs (early stopping ignored) and its loss curve."""
+    from quirkymad.config import finetune_settings
+
+    ft = finetune_settings(run.config, ds)
+    cap = ft.get("max_train_examples")
+    n_train = min(size.n_train_balanced, cap) if cap else size.n_train_balanced
+    n_val = min(size.n_val_balanced, ft["max_val_examples"])
+    steps = max(1, round(math.ceil(n_train / ft["batch_size"]) * ft["epochs"]))
+    every = ft.get("eval_every") or 0
+    n_evals = (steps // every if every else int(math.log2(steps)) + 1) + 1  # + step 0
+    examples = steps * ft["batch_size"]
+    adapter = shape.lora_params(ft["lora_r"]) * 4 + ADAPTER_FIXED_BYTES
+    job = Job("finetune", "finetune_adapter", m, ds, disk={"adapters": adapter})
+    n, T = shape.params, run.options.tokens_per_example
+    flops = 4 * n * T * examples + 2 * n * T * n_val * n_evals
+    run.cost.model_job(job, "finetune_adapter", shape, examples, flops)
+    if run.on_gpu:
+        micro = ft.get("micro_batch_size") or ft["batch_size"]
+        job.gpu_mem = _gpu_memory(shape, "train", micro, run.options.gpu, ft["lora_r"])
+    return [job, Job("finetune", "plot_loss_curve", m, ds, cpu_core_s=CPU_SMALL_JOB_S)]
+
+
+def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize):
+    """The feature stores: activations (+ base-model activations for `train_on: base`),
+    attribution and probe shift."""
+    ex, g = run.config["extract"], run.options.gpu
+    dtype, batch = DTYPE_BYTES[ex["store_dtype"]], ex["batch_size"]
+    n, T = shape.params, run.options.tokens_per_example
+    mad, trusted = size.n_mad, size.roles["trusted"]
+    width = len(run.feature_layers("activations", shape.n_layers)) * shape.d_model
+    forward_mem = _gpu_memory(shape, "forward", batch, g) if run.on_gpu else 0.0
+
+    def activations(rule: str, records: int) -> Job:
+        job = Job(
+            "extract", rule, m, ds, disk={"activation stores": store_bytes(records, width, dtype)}
+        )
+        run.cost.model_job(job, "extract_activations", shape, records, 2 * n * T * records)
+        job.gpu_mem = forward_mem
+        return job
+
+    jobs = [activations("extract_activations", mad)]
+    for feature in ("attribution", "probe_shift"):
+        if feature not in run.config["features"]:
+            continue
+        fl = run.feature_layers(feature, shape.n_layers)
+        mean_cap = min((run.config["features"][feature] or {}).get("mean_cap", 1200), trusted)
+        mu = len(fl) * shape.d_model * 4  # trusted_mean (layer, d_attn) float32
+        if feature == "attribution":  # one array beside the activation store's
+            values, extra, probes = len(fl) * shape.n_heads, mu + STORE_BYTES_PER_ARRAY, 0
+        else:  # (probe layer, column) zero-padded to H·|L|; mask, column names, float64 probes
+            cols = shape.n_heads * len(fl)
+            values, probes = (len(fl) - 1) * cols, len(fl) - 1
+            extra = mu + probes * (cols + shape.d_model * 8) + cols * 16
+            extra += 7 * STORE_BYTES_PER_ARRAY
+        kind = f"{feature.replace('_', '-')} stores"
+        job = Job(
+            "extract",
+            f"extract_{feature}",
+            m,
+            ds,
+            disk={kind: store_bytes(mad, values, dtype, extra)},
+        )
+        # μ pass + forward over all records + one-token backward per record and probe.
+        flops = 2 * n * T * (mad + mean_cap) + 4 * n * mad * (1 + probes)
+        run.cost.model_job(job, f"extract_{feature}", shape, mad, flops)
+        job.gpu_mem = _gpu_memory(shape, "attribution", batch, g) if run.on_gpu else 0.0
+        jobs.append(job)
+    if run.t_features and any(s["train_on"] == "base" for s in run.transforms.values()):
+        jobs.append(activations("extract_base_activations", trusted))
+    return jobs
+
+
+def _quirkiness_job(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> Job:
+    """`evaluate_quirkiness`: hard test records per character (capped), own + opposing prompt."""
+    cap = run.config["diagnostics"]["max_per_character"]
+    prompts = 2 * 2 * min(size.hard_test_per_character, cap)
+    job = Job(
+        "diagnostics", "evaluate_quirkiness", m, ds, disk={"diagnostics": prompts * 50.0 + 20_000}
+    )
+    flops = 2 * shape.params * run.options.tokens_per_example * prompts
+    run.cost.model_job(job, "evaluate_quirkiness", shape, prompts, flops)
+    if run.on_gpu:
+        job.gpu_mem = _gpu_memory(
+            shape, "forward", run.config["extract"]["batch_size"], run.options.gpu
+        )
+    return job
+
+
+def _transform_jobs(run: _Run, m: str, ds: str, shape: ModelShape) -> list[Job]:
+    """`fit_transform` per (transformed feature, transform); on the CPU (transforms/ never moves
+    to CUDA), costed as 6 × parameters FLOPs per training example at the calibration's
+    per-core forward rate (an estimate)."""
+    rate = 2 * run.cost.ref_params * 3000 / 254.0 * 50 / CPU_CALIBRATION["cores"]
+    d, jobs = shape.d_model, []
+    for _ in run.t_features:
+        for t, spec in run.transforms.items():
+            tl = transform_layers(spec["layers"], shape.n_layers)
+            if t == "sae":  # encoder + bias, decoder + bias
+                n_lat = spec["expansion"] * d
+                per_layer = 2 * d * n_lat + n_lat + d
+            else:  # MAF: per transform a MADE d -> h -> h -> 2d
+                h = spec["hidden"]
+                per_layer = spec["transforms"] * (3 * d * h + h * h + 2 * h + 2 * d)
+            train_flops = 6 * per_layer * spec["steps"] * spec["batch_size"] * len(tl)
+            jobs.append(
+                Job(
+                    "transforms",
+                    "fit_transform",
+                    m,
+                    ds,
+                    cpu_core_s=CPU_SMALL_JOB_S + train_flops / rate,
+                    disk={"transforms": per_layer * 4 * len(tl) + 10_000},
+                )
+            )
+    return jobs
+
+
+def _score_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> list[Job]:
+    """`score_detector` per (feature, transform, detector), on the CPU, scaled by the values
+    the detector reads (records × layers × width)."""
+    jobs = []
+    n_test = 2 * size.roles["test_normal"]
+    for f in run.config["features"]:
+        fl = run.feature_layers(f, shape.n_layers)
+        if f == "activations":
+            per_record, scored_layers = len(fl) * shape.d_model, len(fl)
+        elif f == "attribution":
+            per_record, scored_layers = len(fl) * shape.n_heads, len(fl)
+        else:
+            per_record, scored_layers = (len(fl) - 1) * shape.n_heads * len(fl), len(fl) - 1
+        for t, _ in run.scores:
+            if t != "none" and f not in run.t_features:
+                continue
+            scores = SCORE_FIXED_BYTES + n_test * (scored_layers + 1) * SCORE_BYTES_PER_VALUE
+            job = Job("scoring", "score_detector", m, ds, disk={"scores": scores})
+            run.cost.score_job(job, size.n_mad * per_record)
+            jobs.append(job)
+    return jobs
+
+
+def _small(stage: str, rule: str, kind: str | None = None) -> Job:
+    return Job(
+        stage,
+        rule,
+        cpu_core_s=CPU_SMALL_JOB_S,
+        disk={kind: SMALL_OUTPUT_BYTES[kind]} if kind else {},
+    )
+
+
+def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], dict]:
+    """Every job of the workflow (the rules of rules/*.smk, as `snakemake -n` lists them) with
+    its cost, GPU memory and disk; plus facts for the header."""
+    from quirkymad.config import OFFLINE_DETECTORS, transform_specs
+
     transforms = transform_specs(config)
-    t_features = [f for f in features if f == "activations"]
     scores = [("none", d) for d in config["detectors"]] + [
         (t, d) for t, spec in transforms.items() for d in spec["detectors"]
     ]
-    ex = config["extract"]
-    store_dtype = DTYPE_BYTES[ex["store_dtype"]]
-    sizes = {ds: dataset_size(ds, config, options.results) for ds in datasets}
-    jobs: list[Job] = []
-
-    for m in models:
-        shape = model_shape(m, config["models"][m])
-        jobs.append(
-            Job(
-                "models",
-                "prepare_model",
-                m,
-                None,
-                cpu_core_s=CPU_SMALL_JOB_S,
-                disk={"models": shape.params * shape.prepared_bytes_per_param},
-            )
+    on_gpu = str(config["device"]).startswith("cuda")
+    run = _Run(config, options, CostModel(options, on_gpu), transforms, scores)
+    sizes = {ds: dataset_size(ds, config, options.results) for ds in config["datasets"]}
+    shapes = {m: model_shape(m, s) for m, s in config["models"].items()}
+    jobs = [
+        Job(
+            "models",
+            "prepare_model",
+            m,
+            cpu_core_s=CPU_SMALL_JOB_S,
+            disk={"models": shape.params * shape.prepared_bytes_per_param},
         )
-    for ds in datasets:
-        n = sizes[ds].n_records
-        jobs.append(
-            Job(
-                "datasets",
-                "build_dataset",
-                None,
-                ds,
-                cpu_core_s=CPU_SMALL_JOB_S,
-                disk={"datasets": n * DATASET_BYTES_PER_RECORD},
-            )
+        for m, shape in shapes.items()
+    ]
+    jobs += [
+        Job(
+            "datasets",
+            "build_dataset",
+            None,
+            ds,
+            cpu_core_s=CPU_SMALL_JOB_S,
+            disk={"datasets": size.n_records * DATASET_BYTES_PER_RECORD},
         )
-
-    for m in models:
-        shape = model_shape(m, config["models"][m])
-        n_params = shape.params
-        depth = shape.n_layers
-        for ds in datasets:
-            size = sizes[ds]
-            mad, trusted = size.n_mad, size.roles["trusted"]
-            ft = finetune_settings(config, ds)
-            cap = ft.get("max_train_examples")
-            n_train = min(size.n_train_balanced, cap) if cap else size.n_train_balanced
-            n_val = min(size.n_val_balanced, ft["max_val_examples"])
-            steps = max(1, round(math.ceil(n_train / ft["batch_size"]) * ft["epochs"]))
-            every = ft.get("eval_every") or 0
-            n_evals = (steps // every if every else int(math.log2(steps)) + 1) + 1
-            examples = steps * ft["batch_size"]
-            job = Job(
-                "finetune",
-                "finetune_adapter",
-                m,
-                ds,
-                disk={"adapters": shape.lora_params(ft["lora_r"]) * 4 + ADAPTER_FIXED_BYTES},
-            )
-            flops = 4 * n_params * T * examples + 2 * n_params * T * n_val * n_evals
-            cost.model_job(job, "finetune_adapter", shape, examples, flops)
-            micro = ft.get("micro_batch_size") or ft["batch_size"]
-            job.gpu_mem = _gpu_memory(shape, "train", micro, g, ft["lora_r"]) if on_gpu else 0
-            jobs.append(job)
-            jobs.append(Job("finetune", "plot_loss_curve", m, ds, cpu_core_s=CPU_SMALL_JOB_S))
-
-            batch = ex["batch_size"]
-            layers = resolve_layers(config["layers"], depth)
-            job = Job(
-                "extract",
-                "extract_activations",
-                m,
-                ds,
-                disk={
-                    "activation stores": store_bytes(mad, len(layers) * shape.d_model, store_dtype)
-                },
-            )
-            cost.model_job(job, "extract_activations", shape, mad, 2 * n_params * T * mad)
-            job.gpu_mem = _gpu_memory(shape, "forward", batch, g) if on_gpu else 0
-            jobs.append(job)
-            for feature in ("attribution", "probe_shift"):
-                if feature not in features:
-                    continue
-                fset = {**ex, **(config["features"][feature] or {})}
-                fl = resolve_layers(fset.get("layers", config["layers"]), depth)
-                mean_cap = min(fset.get("mean_cap", 1200), trusted)
-                mu = len(fl) * shape.d_model * 4  # trusted_mean (layer, d_attn) float32
-                if feature == "attribution":  # + 1 array beside the activation store's
-                    width, extra = len(fl) * shape.n_heads, mu + STORE_BYTES_PER_ARRAY
-                else:  # (probe layer, column) zero-padded to H·|L|; validity mask, column
-                    # names, probes' float64 weights
-                    width = (len(fl) - 1) * shape.n_heads * len(fl)
-                    cols = shape.n_heads * len(fl)
-                    extra = mu + (len(fl) - 1) * (cols + shape.d_model * 8) + cols * 16
-                    extra += 7 * STORE_BYTES_PER_ARRAY
-                probes = len(fl) - 1 if feature == "probe_shift" else 0
-                flops = 2 * n_params * T * (mad + mean_cap) + 4 * n_params * mad * (1 + probes)
-                rule = f"extract_{feature}"
-                job = Job(
-                    "extract",
-                    rule,
-                    m,
-                    ds,
-                    disk={
-                        f"{feature.replace('_', '-')} stores": store_bytes(
-                            mad, width, store_dtype, extra
-                        )
-                    },
-                )
-                cost.model_job(job, rule, shape, mad, flops)
-                job.gpu_mem = _gpu_memory(shape, "attribution", batch, g) if on_gpu else 0
-                jobs.append(job)
-            base = any(s["train_on"] == "base" for s in transforms.values())
-            if base and t_features:
-                job = Job(
-                    "extract",
-                    "extract_base_activations",
-                    m,
-                    ds,
-                    disk={
-                        "activation stores": store_bytes(
-                            trusted, len(layers) * shape.d_model, store_dtype
-                        )
-                    },
-                )
-                cost.model_job(
-                    job, "extract_activations", shape, trusted, 2 * n_params * T * trusted
-                )
-                job.gpu_mem = _gpu_memory(shape, "forward", batch, g) if on_gpu else 0
-                jobs.append(job)
-
-            qp = (
-                2
-                * 2
-                * min(size.hard_test_per_character, config["diagnostics"]["max_per_character"])
-            )
-            job = Job(
-                "diagnostics",
-                "evaluate_quirkiness",
-                m,
-                ds,
-                disk={"diagnostics": qp * 50.0 + 20_000},
-            )
-            cost.model_job(job, "evaluate_quirkiness", shape, qp, 2 * n_params * T * qp)
-            job.gpu_mem = _gpu_memory(shape, "forward", batch, g) if on_gpu else 0
-            jobs.append(job)
-
-            for _ in t_features:  # one fit per (transformed feature, transform)
-                for t, spec in transforms.items():
-                    tl = transform_layers(spec["layers"], depth)
-                    d = shape.d_model
-                    if t == "sae":
-                        n_lat = spec["expansion"] * d
-                        per_layer = 2 * d * n_lat + n_lat + d
-                    else:
-                        h = spec["hidden"]
-                        per_layer = spec["transforms"] * (3 * d * h + h * h + 2 * h + 2 * d)
-                    train_flops = 6 * per_layer * spec["steps"] * spec["batch_size"] * len(tl)
-                    # CPU training at the calibration's forward rate per core (an estimate).
-                    rate = 2 * cost.ref_params * 3000 / 254.0 * 50 / CPU_CALIBRATION["cores"]
-                    jobs.append(
-                        Job(
-                            "transforms",
-                            "fit_transform",
-                            m,
-                            ds,
-                            cpu_core_s=CPU_SMALL_JOB_S + train_flops / rate,
-                            disk={"transforms": per_layer * 4 * len(tl) + 10_000},
-                        )
-                    )
-
-            for f in features:
-                if f == "activations":
-                    per_record = len(layers) * shape.d_model
-                else:
-                    fl = resolve_layers(
-                        (config["features"][f] or {}).get("layers", config["layers"]), depth
-                    )
-                    per_record = (
-                        (len(fl) - (f == "probe_shift"))
-                        * shape.n_heads
-                        * (len(fl) if f == "probe_shift" else 1)
-                    )
-                for t, _ in scores:
-                    if t != "none" and f not in t_features:
-                        continue
-                    n_test = size.roles["test_normal"] * 2
-                    n_layers_scored = len(layers) if f == "activations" else 1
-                    job = Job(
-                        "scoring",
-                        "score_detector",
-                        m,
-                        ds,
-                        disk={
-                            "scores": SCORE_FIXED_BYTES
-                            + n_test * (n_layers_scored + 1) * SCORE_BYTES_PER_VALUE
-                        },
-                    )
-                    cost.score_job(job, mad * per_record)
-                    jobs.append(job)
+        for ds, size in sizes.items()
+    ]
+    for m, shape in shapes.items():
+        for ds, size in sizes.items():
+            jobs += _finetune_jobs(run, m, ds, shape, size)
+            jobs += _extract_jobs(run, m, ds, shape, size)
+            jobs.append(_quirkiness_job(run, m, ds, shape, size))
+            jobs += _transform_jobs(run, m, ds, shape)
+            jobs += _score_jobs(run, m, ds, shape, size)
             jobs.append(
                 Job(
                     "analysis",
@@ -562,33 +568,21 @@ def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], 
                     disk={"tables": 20_000.0},
                 )
             )
-
-    small = lambda stage, rule, kind=None: Job(  # noqa: E731
-        stage,
-        rule,
-        cpu_core_s=CPU_SMALL_JOB_S,
-        disk={kind: SMALL_OUTPUT_BYTES[kind]} if kind else {},
-    )
-    jobs.append(small("diagnostics", "collect_quirkiness", "tables"))
-    jobs.append(small("analysis", "collect_separation", "tables"))
-    settings = (
-        {("offline" if d in OFFLINE_DETECTORS else "online") for _, d in scores}
-        if features
-        else set()
-    )
-    for _ in sorted(settings):
-        jobs.append(small("scoring", "collect_auroc_setting", "tables"))
-    jobs.append(small("scoring", "collect_auroc", "tables"))
-    jobs.append(small("scoring", "summarize_auroc", "tables"))
-    for fig in config["figures"]:
-        jobs.append(small("figures", f"plot_{fig}", "figures"))
+    jobs.append(_small("diagnostics", "collect_quirkiness", "tables"))
+    jobs.append(_small("analysis", "collect_separation", "tables"))
+    if config["features"]:
+        for _ in sorted({"offline" if d in OFFLINE_DETECTORS else "online" for _, d in scores}):
+            jobs.append(_small("scoring", "collect_auroc_setting", "tables"))
+    jobs.append(_small("scoring", "collect_auroc", "tables"))
+    jobs.append(_small("scoring", "summarize_auroc", "tables"))
+    jobs += [_small("figures", f"plot_{fig}", "figures") for fig in config["figures"]]
     jobs.append(Job("figures", "all"))
     facts = {
-        "device": device,
+        "device": str(config["device"]),
         "on_gpu": on_gpu,
         "sizes": sizes,
-        "models": models,
-        "datasets": datasets,
+        "models": list(shapes),
+        "datasets": list(sizes),
     }
     return jobs, facts
 
