@@ -8,17 +8,22 @@ token is gathered. Both return the same numbers (the largest difference is print
 
 Prints examples/s, tokens/s (real prompt tokens, padding excluded) and the speed ratio. On CPU
 it runs the embedded SmolLM2-135M (`results/models/smollm2-135m`, prepared there if missing) on
-prompts of the default datasets; on CUDA a randomly initialised Mistral-7B-architecture model in
+prompts of the default datasets; with `--cuda` a randomly initialised Mistral-7B-architecture model in
 bfloat16 (prompts tokenised with the tiny test tokenizer, so their token counts differ from
 Mistral's), plus the fraction of the measured bf16 matmul peak each path reaches
 (2 · non-embedding parameters · real tokens FLOPs).
 
     PYTHONPATH=. python bench/extract.py [--n 256] [--batch-size 32] [--datasets addition,sentiment]
+    PYTHONPATH=. python bench/extract.py --cuda [--json figures.json]   # bench/gpu_check.sh
+
+`--json PATH` writes the figures (`ok` = both paths agree to 1e-2 relative, bf16 on CUDA).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -127,8 +132,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=256, help="prompts")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--datasets", default="addition,sentiment")
+    ap.add_argument("--cuda", action="store_true", help="7B architecture in bf16 on CUDA")
+    ap.add_argument("--json", type=Path, help="write the figures here")
     a = ap.parse_args()
-    cuda = torch.cuda.is_available()
+    cuda = a.cuda
+    if cuda and not torch.cuda.is_available():
+        sys.exit("bench/extract.py: --cuda, but torch sees no CUDA device")
     model, tok = cuda_model() if cuda else cpu_model()
     prompts = prompts_of(a.datasets.split(","), a.n)
     n_layers = model.config.num_hidden_layers
@@ -156,6 +165,11 @@ def main() -> None:
     print(
         f"speed-up (naive time / our time): {t_naive / t_ours:.2f}x; max relative difference {diff:.2e}"
     )
+    figures = {
+        "device": "cuda" if cuda else "cpu", "prompts": len(prompts), "tokens": tokens,
+        "seconds_naive": t_naive, "seconds_ours": t_ours, "ratio": t_naive / t_ours,
+        "max_relative_difference": float(diff),
+    }  # fmt: skip
     if cuda:
         peak = matmul_peak(torch.device("cuda"))
         emb = (
@@ -165,6 +179,15 @@ def main() -> None:
         flops = 2 * (sum(p.numel() for p in model.parameters()) - emb) * tokens
         print(f"bf16 matmul peak {peak / 1e12:.0f} TFLOP/s; fraction of peak: "
               f"naive {flops / t_naive / peak:.1%}, ours {flops / t_ours / peak:.1%}")  # fmt: skip
+        figures.update(matmul_peak_tflops=peak / 1e12, peak_fraction_naive=flops / t_naive / peak,
+                       peak_fraction_ours=flops / t_ours / peak)  # fmt: skip
+    # bf16 on CUDA: both paths round differently; float32 on CPU: equal to ~1e-6.
+    figures["ok"] = bool(diff <= (1e-2 if cuda else 1e-4))
+    figures["headline"] = f"ours/naive {figures['ratio']:.2f}x, max rel diff {diff:.1e}" + (
+        f", {figures['peak_fraction_ours']:.1%} of bf16 peak" if cuda else ""
+    )
+    if a.json:
+        a.json.write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

@@ -15,11 +15,14 @@ dense 989 TFLOP/s (`--peak-tflops`).
 
     PYTHONPATH=. python bench/finetune.py [--steps 6] [--batch 8] [--dataset sentiment]
     PYTHONPATH=. python bench/finetune.py --cuda --steps 20 --batch 32 --micro 16
+    ... --json figures.json   # bench/gpu_check.sh: ratio, MFU, `ok` = same first-batch loss
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -137,7 +140,10 @@ def main() -> None:
     ap.add_argument("--micro", type=int, default=None, help="micro-batch (default: batch)")
     ap.add_argument("--max-length", type=int, default=1024)
     ap.add_argument("--peak-tflops", type=float, default=989.0)
+    ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args()
+    if args.cuda and not torch.cuda.is_available():
+        sys.exit("bench/finetune.py: --cuda, but torch sees no CUDA device")
     torch.manual_seed(0)
     model, tok, n_params = load(args)
     device = next(model.parameters()).device
@@ -177,13 +183,30 @@ def main() -> None:
         torch.cuda.empty_cache()
     t_naive = run("naive", model, naive_order, naive_step, lengths, args, device)
     print(f"ratio ours/naive: {t_ours / t_naive:.2f}x")
+    # Same objective: first-batch losses agree (bf16 on CUDA rounds the two paths differently).
+    rel = abs(ours0 - naive0) / max(abs(naive0), 1e-12)
+    figures = {
+        "device": device.type, "base_parameters": n_params, "examples": len(prompts),
+        "tokens_per_s_ours": t_ours, "tokens_per_s_naive": t_naive, "ratio": t_ours / t_naive,
+        "first_batch_loss_ours": ours0, "first_batch_loss_naive": naive0,
+        "first_batch_loss_relative_difference": rel,
+        "ok": bool(rel <= (2e-2 if device.type == "cuda" else 1e-4)),
+    }  # fmt: skip
     if device.type == "cuda":
         for name, tps in (("ours", t_ours), ("naive", t_naive)):
             mfu = 4 * n_params * tps / (args.peak_tflops * 1e12)
+            figures[f"mfu_{name}"] = mfu
             print(
                 f"MFU {name}: {100 * mfu:.1f} % (4 N FLOPs/token, peak {args.peak_tflops} TFLOP/s)"
             )
-        print(f"peak GPU memory: {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
+        figures["peak_gpu_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
+        figures["peak_tflops_assumed"] = args.peak_tflops
+        print(f"peak GPU memory: {figures['peak_gpu_memory_gib']:.1f} GiB")
+    figures["headline"] = f"ours/naive {figures['ratio']:.2f}x, loss rel diff {rel:.1e}" + (
+        f", MFU {figures['mfu_ours']:.1%}" if "mfu_ours" in figures else ""
+    )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

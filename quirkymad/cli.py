@@ -1,4 +1,5 @@
-"""Command line: `quirkymad inspect PATH [--layer N]` describes a feature store.
+"""Command line: `quirkymad inspect PATH [--layer N]` describes a feature store;
+`quirkymad plan --configfile CONFIG` prints what a run will cost (quirkymad/plan.py).
 
 Prints the store's arrays (dims, shape, dtype, chunks), coordinates, attributes, and for each
 per-layer array (dims `(example, layer, ...)`) the mean L2 norm of its per-example vectors and
@@ -103,7 +104,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("inspect", help="describe a feature store (Zarr) written by the workflow")
     p.add_argument("path", help="a store, e.g. results/<model>/<dataset>/features/<feature>.zarr")
     p.add_argument("--layer", type=int, help="only this layer's statistics, in more detail")
+    # -- plan (issue 22) --
+    p = sub.add_parser("plan", help="jobs, GPU/CPU hours, GPU memory and disk of a config")
+    from quirkymad.plan import add_arguments as plan_arguments
+
+    plan_arguments(p)
+    # -- end plan --
     args = parser.parse_args(argv)
+    if args.command == "plan":
+        from quirkymad.plan import run as run_plan
+
+        try:
+            return run_plan(args)
+        except QuirkyError as exc:
+            print(f"quirkymad: {exc}", file=sys.stderr)
+            return 1
     # A store without consolidated metadata opens anyway; zarr's warning would be noise here.
     warnings.filterwarnings("ignore", message="Failed to open Zarr store with consolidated")
     try:

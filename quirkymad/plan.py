@@ -1,0 +1,783 @@
+"""`quirkymad plan`: what a config will cost before anything runs.
+
+Per stage and in total: jobs, GPU-hours and CPU core-hours, the peak GPU memory of one job, and
+disk per artifact kind (stores: records × layers × width × dtype size; adapters; transforms;
+scores). Pure arithmetic on the validated config and the model shapes: no torch, no weights.
+
+Costs come from a calibration (`CPU_CALIBRATION`: measured, SmolLM2-135M on 2 cores) scaled by
+parameters × examples, and for CUDA from FLOPs at an assumed fraction of the GPU's bf16 peak
+(`GpuAssumptions`: an estimate, unverified on a GPU). Record counts are read from
+`results/datasets/{dataset}/data.parquet` when it exists, else estimated from `n_base` (an upper
+bound for finite sources, which may have fewer questions than `n_base`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shutil
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from quirkymad.errors import QuirkyError
+from quirkymad.layers import resolve_layers, transform_layers
+
+GiB = 2**30
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+ROLES = ("trusted", "untrusted_alice", "untrusted_bob", "test_normal", "test_anomalous")
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj", "down_proj")
+STAGES = (
+    "models",
+    "datasets",
+    "finetune",
+    "extract",
+    "diagnostics",
+    "transforms",
+    "scoring",
+    "analysis",
+    "figures",
+)
+
+# ---------------------------------------------------------------------------------------------
+# Model facts. The `refactor` branch moves depth/width/heads into the model registry
+# (`ModelSource`); `model_shape` is the one function to re-point at it.
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """A Llama/Mistral-architecture decoder's sizes (HF config.json names in comments)."""
+
+    n_layers: int  # num_hidden_layers
+    d_model: int  # hidden_size
+    n_heads: int  # num_attention_heads
+    n_kv_heads: int  # num_key_value_heads
+    d_ff: int  # intermediate_size
+    vocab: int  # vocab_size
+    tied: bool  # tie_word_embeddings
+    prepared_bytes_per_param: int = 0
+    """Bytes per parameter that `prepare_model` writes (0: weights stay where they are)."""
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_model // self.n_heads
+
+    @property
+    def block_params(self) -> int:
+        d, kv = self.d_model, self.n_kv_heads * self.head_dim
+        return 2 * d * d + 2 * d * kv + 3 * d * self.d_ff + 2 * d
+
+    @property
+    def params(self) -> int:
+        """All parameters: embeddings (+ untied LM head) + blocks + final norm."""
+        emb = self.vocab * self.d_model * (1 if self.tied else 2)
+        return emb + self.n_layers * self.block_params + self.d_model
+
+    def lora_params(self, r: int) -> int:
+        """LoRA A (r × in) + B (out × r) on q, k, v, gate, up, down of every block."""
+        d, kv, ff = self.d_model, self.n_kv_heads * self.head_dim, self.d_ff
+        in_out = [(d, d), (d, kv), (d, kv), (d, ff), (d, ff), (ff, d)]
+        return self.n_layers * sum(r * (i + o) for i, o in in_out)
+
+
+# Published config.json values of each registry model (Hugging Face model cards).
+KNOWN_SHAPES = {
+    "smollm2-135m": ModelShape(30, 576, 9, 3, 1536, 49152, True, prepared_bytes_per_param=4),
+    "mistral-7b": ModelShape(32, 4096, 32, 8, 14336, 32000, False),
+    "llama-3.1-8b": ModelShape(32, 4096, 32, 8, 14336, 128256, False),
+}
+
+
+def model_shape(name: str, settings: dict[str, Any] | None) -> ModelShape:
+    """Shape of registry model `name` (tiny-random: from its settings, as models/tiny.py builds
+    it: 4 heads, 2 KV heads, d_ff = 2 d, its 512-token tokenizer, tied embeddings)."""
+    if name == "tiny-random":
+        s = settings or {}
+        d = int(s.get("d_model", 64))
+        return ModelShape(int(s.get("n_layers", 2)), d, 4, 2, 2 * d, 512, True, 4)
+    if name not in KNOWN_SHAPES:
+        raise QuirkyError(f"plan: no shape known for model {name!r}")
+    return KNOWN_SHAPES[name]
+
+
+# ---------------------------------------------------------------------------------------------
+# Calibration.
+
+# Measured: the default run (config.yaml: SmolLM2-135M, 3 datasets, <= 200 records per role =
+# ~1000 per dataset, 30 steps of 16, 96 validation records evaluated 4 times, quirkiness on
+# 2 x 200 records x 2 prompts), fresh clone, `snakemake --cores all` on the 2-core AMD EPYC
+# machine, 2026-12-02 (spec/cpu_levers.md, "Speed"). Stage seconds / units of that run.
+CPU_CALIBRATION = {
+    "source": "measured: default run (SmolLM2-135M, 3 datasets), 2-core AMD EPYC, "
+    "2026-12-02 (spec/cpu_levers.md)",
+    "model": "smollm2-135m",
+    "cores": 2,
+    # rule: (seconds measured, units it covered, unit)
+    "finetune_adapter": (491.0, 3 * 480, "training example"),
+    "extract_activations": (254.0, 3 * 1000, "record"),
+    "extract_attribution": (346.0, 3 * 1000, "record"),
+    "extract_probe_shift": (356.0, 3 * 1000, "record"),
+    "evaluate_quirkiness": (295.0, 3 * 2 * 200 * 2, "prompt"),
+    "score_detector": (537.0, 57, "scoring job on ~1000 x 30 x 576 values"),
+}
+CPU_SCORE_REFERENCE_VALUES = 1000 * 30 * 576
+# Small jobs (datasets, tables, figures, collectors) and the floor of every CPU job: Python
+# start-up, imports and I/O. An assumption (~10 core-seconds), not measured separately.
+CPU_SMALL_JOB_S = 10.0
+
+
+@dataclass(frozen=True)
+class GpuAssumptions:
+    """GPU cost model: FLOPs / (peak × utilisation) + loading the weights. Estimate, unverified
+    on a GPU (none was available when this was written; bench/gpu_check.sh measures it)."""
+
+    peak_tflops: float = 989.0
+    """bf16 dense peak, TFLOP/s (H100 SXM data sheet)."""
+    utilisation: float = 0.3
+    """Assumed fraction of the peak reached (short prompts, small batches)."""
+    load_gb_per_s: float = 2.0
+    """Weights read from disk, GB/s."""
+    memory_gib: float = 80.0
+    """GPU memory per job, for the fit warning."""
+    peak_tokens: int = 256
+    """Longest padded prompt assumed in a micro-batch, for the memory estimate."""
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    tokens_per_example: int = 50
+    """Mean prompt tokens (spec/cpu_levers.md: batches of ~50-55 tokens, addition ~35)."""
+    gpu: GpuAssumptions = field(default_factory=GpuAssumptions)
+    results: Path = Path("results")
+
+
+# ---------------------------------------------------------------------------------------------
+# Record counts.
+
+
+@dataclass(frozen=True)
+class DatasetSize:
+    """Records of one dataset that each stage reads."""
+
+    roles: dict[str, int]
+    """MAD records per role after `max_per_role` and the 50/50 test balance."""
+    n_records: int
+    """All records (2 per base question)."""
+    n_train_balanced: int
+    n_val_balanced: int
+    hard_test_per_character: int
+    exact: bool
+    """True: counted in the built data.parquet; False: estimated from n_base (upper bound)."""
+
+    @property
+    def n_mad(self) -> int:
+        return sum(self.roles.values())
+
+
+def _cap_roles(raw: dict[str, int], cap: int) -> dict[str, int]:
+    roles = {r: min(raw.get(r, 0), cap) for r in ROLES}
+    n_test = min(roles["test_normal"], roles["test_anomalous"])
+    roles["test_normal"] = roles["test_anomalous"] = n_test
+    return roles
+
+
+def estimate_dataset(n_base: int, data: dict[str, Any], max_per_role: int) -> DatasetSize:
+    """Expected role sizes of `n_base` questions (datasets/base.py `assign_roles`): names are
+    uniform over 16 per character, 4 of them trusted; split and bucket as configured."""
+    from quirkymad.prompts import ALICE_NAMES, N_TRUSTED_NAMES
+
+    train, val, test = data["split_fractions"]
+    easy, hard = data["easy_quantile"], 1 - data["hard_quantile"]
+    p_trusted = N_TRUSTED_NAMES / len(ALICE_NAMES)
+    easy_train = n_base * train * easy * p_trusted
+    hard_test = n_base * test * hard * (1 - p_trusted)
+    raw = {
+        "trusted": int(math.ceil(easy_train / 2)),
+        "untrusted_alice": int(easy_train // 2),
+        "untrusted_bob": int(easy_train),
+        "test_normal": int(hard_test),
+        "test_anomalous": int(hard_test),
+    }
+    return DatasetSize(
+        roles=_cap_roles(raw, max_per_role),
+        n_records=2 * n_base,
+        n_train_balanced=int(2 * n_base * train),
+        n_val_balanced=int(2 * n_base * val),
+        hard_test_per_character=int(hard_test),
+        exact=False,
+    )
+
+
+def count_dataset(parquet: Path, max_per_role: int) -> DatasetSize:
+    """Role and split sizes counted in a built dataset (reads four columns)."""
+    import pandas as pd
+
+    from quirkymad.prompts import N_TRUSTED_NAMES
+
+    df = pd.read_parquet(
+        parquet, columns=["split", "character", "label", "role", "bucket", "name_index"]
+    )
+
+    def balanced(split: str) -> int:
+        part = df[df["split"] == split]
+        counts = part.groupby(["character", "label"]).size().unstack(fill_value=0)
+        return int(2 * counts.min(axis=1).sum()) if counts.shape[1] == 2 else 0
+
+    hard_test = df[
+        (df["split"] == "test") & (df["bucket"] == "hard") & (df["name_index"] >= N_TRUSTED_NAMES)
+    ]
+    return DatasetSize(
+        roles=_cap_roles(df["role"].value_counts().to_dict(), max_per_role),
+        n_records=len(df),
+        n_train_balanced=balanced("train"),
+        n_val_balanced=balanced("val"),
+        hard_test_per_character=int(hard_test["character"].value_counts().max()),
+        exact=True,
+    )
+
+
+def dataset_size(name: str, config: dict[str, Any], results: Path) -> DatasetSize:
+    parquet = results / "datasets" / name / "data.parquet"
+    cap = config["extract"]["max_per_role"]
+    if parquet.is_file():
+        return count_dataset(parquet, cap)
+    return estimate_dataset(int(config["datasets"][name]["n_base"]), config["data"], cap)
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs.
+
+
+@dataclass
+class Job:
+    stage: str
+    rule: str
+    model: str | None = None
+    dataset: str | None = None
+    gpu_s: float = 0.0
+    cpu_core_s: float = 0.0
+    gpu_mem: float = 0.0
+    """Peak GPU memory of the job, bytes (0 = CPU job)."""
+    disk: dict[str, float] = field(default_factory=dict)
+    """Bytes written per artifact kind."""
+
+
+# Disk constants, read off the artifacts of the tiny end-to-end run (tests/data/tiny.yaml:
+# 2 layers, d=64, float32 stores, 2026-12-02); tests/test_plan.py checks another shape and
+# dtype against them: per-record coordinates (ids, names, roles, ... zstd-compressed), the
+# fixed metadata of a Zarr store (zarr.json with consolidated metadata, 20 arrays) and of each
+# further array, a dataset record in Parquet, a scoring directory per scored value.
+STORE_BYTES_PER_RECORD = 25.0
+STORE_FIXED_BYTES = 34_000.0
+STORE_BYTES_PER_ARRAY = 1_500.0  # each array beyond the activation store's 20
+DATASET_BYTES_PER_RECORD = 40.0
+SCORE_BYTES_PER_VALUE = 8.0
+SCORE_FIXED_BYTES = 14_000.0
+ADAPTER_FIXED_BYTES = 10_000.0
+SMALL_OUTPUT_BYTES = {"tables": 200_000.0, "figures": 300_000.0, "diagnostics": 100_000.0}
+
+
+def store_bytes(n_records: int, per_record_values: int, dtype_bytes: int, extra: float = 0):
+    """A Zarr store: records × values per record × dtype size, per-record coordinates, fixed
+    metadata, plus `extra` bytes of small arrays (μ, probes)."""
+    return (
+        n_records * (per_record_values * dtype_bytes + STORE_BYTES_PER_RECORD)
+        + STORE_FIXED_BYTES
+        + extra
+    )
+
+
+class CostModel:
+    """Seconds per job: CPU from `CPU_CALIBRATION` scaled by parameters × units; GPU from FLOPs."""
+
+    def __init__(self, options: PlanOptions, on_gpu: bool):
+        self.o, self.on_gpu = options, on_gpu
+        self.ref_params = model_shape(CPU_CALIBRATION["model"], {}).params
+
+    def model_job(self, job: Job, rule: str, shape: ModelShape, units: float, flops: float):
+        """Fill `job` for a model job covering `units` calibration units and `flops` FLOPs."""
+        if self.on_gpu:
+            g = self.o.gpu
+            load = shape.params * 2 / (g.load_gb_per_s * 1e9)
+            job.gpu_s = flops / (g.peak_tflops * 1e12 * g.utilisation) + load
+        else:
+            secs, covered, _ = CPU_CALIBRATION[rule]
+            tokens = self.o.tokens_per_example / 50
+            scaled = secs / covered * units * shape.params / self.ref_params * tokens
+            job.cpu_core_s = max(CPU_SMALL_JOB_S, scaled * CPU_CALIBRATION["cores"])
+
+    def score_job(self, job: Job, values: float) -> None:
+        secs, covered, _ = CPU_CALIBRATION["score_detector"]
+        per_job = secs / covered * CPU_CALIBRATION["cores"]
+        job.cpu_core_s = per_job * max(1.0, values / CPU_SCORE_REFERENCE_VALUES)
+
+
+def _gpu_memory(shape: ModelShape, kind: str, batch: int, g: GpuAssumptions, r: int = 8):
+    """Peak bytes of one job: bf16 weights + working memory (+ LoRA state for training).
+
+    Training activations: 34 · tokens · d_model bytes per layer (bf16, no recomputation;
+    Korthikanti et al. 2022, eq. 1 without the attention-score term, small for short prompts).
+    Inference: the MLP intermediate and residual copies of one layer, plus the KV cache.
+    """
+    weights = shape.params * 2
+    tokens = batch * g.peak_tokens
+    context = 0.5 * GiB  # CUDA context + allocator slack
+    kv_cache = 2 * shape.n_layers * shape.n_kv_heads * shape.head_dim * tokens * 2
+    if kind == "train":
+        lora = shape.lora_params(r) * (4 + 4 + 8)  # fp32 weight, grad, AdamW moments
+        acts = 34 * tokens * shape.d_model * shape.n_layers
+        logits = batch * shape.vocab * 4
+        return weights + lora + acts + logits + context
+    work = tokens * (4 * shape.d_model + 3 * shape.d_ff) * 2
+    if kind == "attribution":  # grad through the last token on top of the cached prefix
+        work += batch * 34 * shape.d_model * shape.n_layers
+    return weights + work + kv_cache + context
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every per-stage function needs: the config and the facts derived from it once."""
+
+    config: dict[str, Any]
+    options: PlanOptions
+    cost: CostModel
+    transforms: dict[str, dict[str, Any]]
+    scores: list[tuple[str, str]]
+    """Scored (transform, detector) pairs, as rules/common.smk's SCORES."""
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.cost.on_gpu
+
+    @property
+    def t_features(self) -> list[str]:
+        """Features the transforms read (only the residual stream, as in rules/common.smk)."""
+        return [f for f in self.config["features"] if f == "activations"]
+
+    def feature_layers(self, feature: str, depth: int) -> list[int]:
+        """Layers of a feature's store: its own `layers`, else the global ones (activations
+        always read the global ones: rules/common.smk `extract_settings`)."""
+        own = None
+        if feature != "activations":
+            own = (self.config["features"].get(feature) or {}).get("layers")
+        return resolve_layers(own if own is not None else self.config["layers"], depth)
+
+
+def _finetune_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize):
+    """`finetune_adapter` at its maximum epochs (early stopping ignored) and its loss curve."""
+    from quirkymad.config import finetune_settings
+
+    ft = finetune_settings(run.config, ds)
+    cap = ft.get("max_train_examples")
+    n_train = min(size.n_train_balanced, cap) if cap else size.n_train_balanced
+    n_val = min(size.n_val_balanced, ft["max_val_examples"])
+    steps = max(1, round(math.ceil(n_train / ft["batch_size"]) * ft["epochs"]))
+    every = ft.get("eval_every") or 0
+    n_evals = (steps // every if every else int(math.log2(steps)) + 1) + 1  # + step 0
+    examples = steps * ft["batch_size"]
+    adapter = shape.lora_params(ft["lora_r"]) * 4 + ADAPTER_FIXED_BYTES
+    job = Job("finetune", "finetune_adapter", m, ds, disk={"adapters": adapter})
+    n, T = shape.params, run.options.tokens_per_example
+    flops = 4 * n * T * examples + 2 * n * T * n_val * n_evals
+    run.cost.model_job(job, "finetune_adapter", shape, examples, flops)
+    if run.on_gpu:
+        micro = ft.get("micro_batch_size") or ft["batch_size"]
+        job.gpu_mem = _gpu_memory(shape, "train", micro, run.options.gpu, ft["lora_r"])
+    return [job, Job("finetune", "plot_loss_curve", m, ds, cpu_core_s=CPU_SMALL_JOB_S)]
+
+
+def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize):
+    """The feature stores: activations (+ base-model activations for `train_on: base`),
+    attribution and probe shift."""
+    ex, g = run.config["extract"], run.options.gpu
+    dtype, batch = DTYPE_BYTES[ex["store_dtype"]], ex["batch_size"]
+    n, T = shape.params, run.options.tokens_per_example
+    mad, trusted = size.n_mad, size.roles["trusted"]
+    width = len(run.feature_layers("activations", shape.n_layers)) * shape.d_model
+    forward_mem = _gpu_memory(shape, "forward", batch, g) if run.on_gpu else 0.0
+
+    def activations(rule: str, records: int) -> Job:
+        job = Job(
+            "extract", rule, m, ds, disk={"activation stores": store_bytes(records, width, dtype)}
+        )
+        run.cost.model_job(job, "extract_activations", shape, records, 2 * n * T * records)
+        job.gpu_mem = forward_mem
+        return job
+
+    jobs = [activations("extract_activations", mad)]
+    for feature in ("attribution", "probe_shift"):
+        if feature not in run.config["features"]:
+            continue
+        fl = run.feature_layers(feature, shape.n_layers)
+        mean_cap = min((run.config["features"][feature] or {}).get("mean_cap", 1200), trusted)
+        mu = len(fl) * shape.d_model * 4  # trusted_mean (layer, d_attn) float32
+        if feature == "attribution":  # one array beside the activation store's
+            values, extra, probes = len(fl) * shape.n_heads, mu + STORE_BYTES_PER_ARRAY, 0
+        else:  # (probe layer, column) zero-padded to H·|L|; mask, column names, float64 probes
+            cols = shape.n_heads * len(fl)
+            values, probes = (len(fl) - 1) * cols, len(fl) - 1
+            extra = mu + probes * (cols + shape.d_model * 8) + cols * 16
+            extra += 7 * STORE_BYTES_PER_ARRAY
+        kind = f"{feature.replace('_', '-')} stores"
+        job = Job(
+            "extract",
+            f"extract_{feature}",
+            m,
+            ds,
+            disk={kind: store_bytes(mad, values, dtype, extra)},
+        )
+        # μ pass + forward over all records + one-token backward per record and probe.
+        flops = 2 * n * T * (mad + mean_cap) + 4 * n * mad * (1 + probes)
+        run.cost.model_job(job, f"extract_{feature}", shape, mad, flops)
+        job.gpu_mem = _gpu_memory(shape, "attribution", batch, g) if run.on_gpu else 0.0
+        jobs.append(job)
+    if run.t_features and any(s["train_on"] == "base" for s in run.transforms.values()):
+        jobs.append(activations("extract_base_activations", trusted))
+    return jobs
+
+
+def _quirkiness_job(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> Job:
+    """`evaluate_quirkiness`: hard test records per character (capped), own + opposing prompt."""
+    cap = run.config["diagnostics"]["max_per_character"]
+    prompts = 2 * 2 * min(size.hard_test_per_character, cap)
+    job = Job(
+        "diagnostics", "evaluate_quirkiness", m, ds, disk={"diagnostics": prompts * 50.0 + 20_000}
+    )
+    flops = 2 * shape.params * run.options.tokens_per_example * prompts
+    run.cost.model_job(job, "evaluate_quirkiness", shape, prompts, flops)
+    if run.on_gpu:
+        job.gpu_mem = _gpu_memory(
+            shape, "forward", run.config["extract"]["batch_size"], run.options.gpu
+        )
+    return job
+
+
+def _transform_jobs(run: _Run, m: str, ds: str, shape: ModelShape) -> list[Job]:
+    """`fit_transform` per (transformed feature, transform); on the CPU (transforms/ never moves
+    to CUDA), costed as 6 × parameters FLOPs per training example at the calibration's
+    per-core forward rate (an estimate)."""
+    rate = 2 * run.cost.ref_params * 3000 / 254.0 * 50 / CPU_CALIBRATION["cores"]
+    d, jobs = shape.d_model, []
+    for _ in run.t_features:
+        for t, spec in run.transforms.items():
+            tl = transform_layers(spec["layers"], shape.n_layers)
+            if t == "sae":  # encoder + bias, decoder + bias
+                n_lat = spec["expansion"] * d
+                per_layer = 2 * d * n_lat + n_lat + d
+            else:  # MAF: per transform a MADE d -> h -> h -> 2d
+                h = spec["hidden"]
+                per_layer = spec["transforms"] * (3 * d * h + h * h + 2 * h + 2 * d)
+            train_flops = 6 * per_layer * spec["steps"] * spec["batch_size"] * len(tl)
+            jobs.append(
+                Job(
+                    "transforms",
+                    "fit_transform",
+                    m,
+                    ds,
+                    cpu_core_s=CPU_SMALL_JOB_S + train_flops / rate,
+                    disk={"transforms": per_layer * 4 * len(tl) + 10_000},
+                )
+            )
+    return jobs
+
+
+def _score_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> list[Job]:
+    """`score_detector` per (feature, transform, detector), on the CPU, scaled by the values
+    the detector reads (records × layers × width)."""
+    jobs = []
+    n_test = 2 * size.roles["test_normal"]
+    for f in run.config["features"]:
+        fl = run.feature_layers(f, shape.n_layers)
+        if f == "activations":
+            per_record, scored_layers = len(fl) * shape.d_model, len(fl)
+        elif f == "attribution":
+            per_record, scored_layers = len(fl) * shape.n_heads, len(fl)
+        else:
+            per_record, scored_layers = (len(fl) - 1) * shape.n_heads * len(fl), len(fl) - 1
+        for t, _ in run.scores:
+            if t != "none" and f not in run.t_features:
+                continue
+            scores = SCORE_FIXED_BYTES + n_test * (scored_layers + 1) * SCORE_BYTES_PER_VALUE
+            job = Job("scoring", "score_detector", m, ds, disk={"scores": scores})
+            run.cost.score_job(job, size.n_mad * per_record)
+            jobs.append(job)
+    return jobs
+
+
+def _small(stage: str, rule: str, kind: str | None = None) -> Job:
+    return Job(
+        stage,
+        rule,
+        cpu_core_s=CPU_SMALL_JOB_S,
+        disk={kind: SMALL_OUTPUT_BYTES[kind]} if kind else {},
+    )
+
+
+def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], dict]:
+    """Every job of the workflow (the rules of rules/*.smk, as `snakemake -n` lists them) with
+    its cost, GPU memory and disk; plus facts for the header."""
+    from quirkymad.config import OFFLINE_DETECTORS, transform_specs
+
+    transforms = transform_specs(config)
+    scores = [("none", d) for d in config["detectors"]] + [
+        (t, d) for t, spec in transforms.items() for d in spec["detectors"]
+    ]
+    on_gpu = str(config["device"]).startswith("cuda")
+    run = _Run(config, options, CostModel(options, on_gpu), transforms, scores)
+    sizes = {ds: dataset_size(ds, config, options.results) for ds in config["datasets"]}
+    shapes = {m: model_shape(m, s) for m, s in config["models"].items()}
+    jobs = [
+        Job(
+            "models",
+            "prepare_model",
+            m,
+            cpu_core_s=CPU_SMALL_JOB_S,
+            disk={"models": shape.params * shape.prepared_bytes_per_param},
+        )
+        for m, shape in shapes.items()
+    ]
+    jobs += [
+        Job(
+            "datasets",
+            "build_dataset",
+            None,
+            ds,
+            cpu_core_s=CPU_SMALL_JOB_S,
+            disk={"datasets": size.n_records * DATASET_BYTES_PER_RECORD},
+        )
+        for ds, size in sizes.items()
+    ]
+    for m, shape in shapes.items():
+        for ds, size in sizes.items():
+            jobs += _finetune_jobs(run, m, ds, shape, size)
+            jobs += _extract_jobs(run, m, ds, shape, size)
+            jobs.append(_quirkiness_job(run, m, ds, shape, size))
+            jobs += _transform_jobs(run, m, ds, shape)
+            jobs += _score_jobs(run, m, ds, shape, size)
+            jobs.append(
+                Job(
+                    "analysis",
+                    "analyze_separation",
+                    m,
+                    ds,
+                    cpu_core_s=CPU_SMALL_JOB_S,
+                    disk={"tables": 20_000.0},
+                )
+            )
+    jobs.append(_small("diagnostics", "collect_quirkiness", "tables"))
+    jobs.append(_small("analysis", "collect_separation", "tables"))
+    if config["features"]:
+        for _ in sorted({"offline" if d in OFFLINE_DETECTORS else "online" for _, d in scores}):
+            jobs.append(_small("scoring", "collect_auroc_setting", "tables"))
+    jobs.append(_small("scoring", "collect_auroc", "tables"))
+    jobs.append(_small("scoring", "summarize_auroc", "tables"))
+    jobs += [_small("figures", f"plot_{fig}", "figures") for fig in config["figures"]]
+    jobs.append(Job("figures", "all"))
+    facts = {
+        "device": str(config["device"]),
+        "on_gpu": on_gpu,
+        "sizes": sizes,
+        "models": list(shapes),
+        "datasets": list(sizes),
+    }
+    return jobs, facts
+
+
+# ---------------------------------------------------------------------------------------------
+# Output.
+
+
+def fmt_bytes(n: float) -> str:
+    for unit, size in (("TiB", 2**40), ("GiB", GiB), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n:.0f} B"
+
+
+def summarise(jobs: Sequence[Job]) -> dict[str, dict[str, Any]]:
+    """Per stage: jobs, GPU-hours, CPU core-hours, max GPU memory of a job, disk bytes."""
+    out: dict[str, dict[str, Any]] = {}
+    for stage in STAGES:
+        own = [j for j in jobs if j.stage == stage]
+        out[stage] = {
+            "jobs": len(own),
+            "gpu_h": sum(j.gpu_s for j in own) / 3600,
+            "cpu_h": sum(j.cpu_core_s for j in own) / 3600,
+            "gpu_mem": max((j.gpu_mem for j in own), default=0.0),
+            "disk": sum(sum(j.disk.values()) for j in own),
+        }
+    return out
+
+
+def disk_by_kind(jobs: Sequence[Job]) -> dict[str, float]:
+    kinds: dict[str, float] = {}
+    for j in jobs:
+        for k, v in j.disk.items():
+            kinds[k] = kinds.get(k, 0.0) + v
+    return kinds
+
+
+def warnings_for(jobs: Sequence[Job], options: PlanOptions, free: float | None) -> list[str]:
+    """Jobs that will not fit the GPU memory; a total that will not fit the free disk."""
+    limit = options.gpu.memory_gib * GiB
+    worst: dict[tuple[str, str], Job] = {}
+    for j in jobs:
+        if j.gpu_mem > limit:
+            key = (j.rule, j.model or "")
+            if key not in worst or j.gpu_mem > worst[key].gpu_mem:
+                worst[key] = j
+    out = [
+        f"WARNING: {rule} on {m} needs ~{fmt_bytes(j.gpu_mem)} of GPU memory > "
+        f"{options.gpu.memory_gib:g} GiB (--gpu-mem-gib); lower its micro_batch_size / "
+        f"extract.batch_size or use a bigger GPU"
+        for (rule, m), j in sorted(worst.items())
+    ]
+    total = sum(disk_by_kind(jobs).values())
+    if free is not None and total > free:
+        out.append(
+            f"WARNING: artifacts need ~{fmt_bytes(total)} but only {fmt_bytes(free)} "
+            f"is free under {options.results}"
+        )
+    return out
+
+
+def free_disk(path: Path) -> float | None:
+    """Free bytes on the filesystem that will hold `path` (its nearest existing parent)."""
+    p = path.resolve()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    try:
+        return float(shutil.disk_usage(p).free)
+    except OSError:
+        return None
+
+
+def render(
+    config_name: str, jobs: Sequence[Job], facts: dict, options: PlanOptions, free: float | None
+) -> str:
+    g = options.gpu
+    sizes: dict[str, DatasetSize] = facts["sizes"]
+    lines = [
+        f"quirkymad plan: {config_name}: {len(facts['models'])} model(s) x "
+        f"{len(facts['datasets'])} dataset(s), device {facts['device']}",
+        "",
+        f"{'stage':<12} {'jobs':>5} {'GPU-h':>8} {'CPU-h':>8} {'GPU mem/job':>12} {'disk':>10}",
+    ]
+    table = summarise(jobs)
+    for stage, row in table.items():
+        mem = fmt_bytes(row["gpu_mem"]) if row["gpu_mem"] else "-"
+        lines.append(
+            f"{stage:<12} {row['jobs']:>5} {row['gpu_h']:>8.1f} {row['cpu_h']:>8.1f} "
+            f"{mem:>12} {fmt_bytes(row['disk']):>10}"
+        )
+    tot = {k: sum(r[k] for r in table.values()) for k in ("jobs", "gpu_h", "cpu_h", "disk")}
+    peak = max(r["gpu_mem"] for r in table.values())
+    lines.append(
+        f"{'total':<12} {tot['jobs']:>5} {tot['gpu_h']:>8.1f} {tot['cpu_h']:>8.1f} "
+        f"{fmt_bytes(peak) if peak else '-':>12} {fmt_bytes(tot['disk']):>10}"
+    )
+    lines += ["", "disk by artifact kind:"]
+    for kind, n in sorted(disk_by_kind(jobs).items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {kind:<24} {fmt_bytes(n):>10}")
+    lines += ["", "MAD records per (model, dataset) store (trusted / untrusted / test):"]
+    for ds, s in sizes.items():
+        r = s.roles
+        how = "counted in data.parquet" if s.exact else "estimated from n_base"
+        lines.append(
+            f"  {ds:<16} {s.n_mad:>6} ({r['trusted']} / "
+            f"{r['untrusted_alice'] + r['untrusted_bob']} / "
+            f"{r['test_normal'] + r['test_anomalous']}), {how}"
+        )
+    lines += ["", "calibration:"]
+    lines.append(
+        f"  CPU: {CPU_CALIBRATION['source']}; scaled by parameters x examples x "
+        f"tokens ({options.tokens_per_example} tokens/example assumed); CPU-h = "
+        f"core-hours"
+    )
+    if facts["on_gpu"]:
+        lines.append(
+            f"  GPU: estimate, unverified on GPU: FLOPs (training 4N, forward 2N per "
+            f"token) at {g.utilisation:.0%} of {g.peak_tflops:g} TFLOP/s bf16 + weights "
+            f"read at {g.load_gb_per_s:g} GB/s; memory: bf16 weights + activations "
+            f"for {g.peak_tokens}-token prompts"
+        )
+    lines.append(
+        "  not counted: early stopping (fine-tuning is costed at its maximum epochs); "
+        "finite sources with fewer questions than n_base when not yet built"
+    )
+    warn = warnings_for(jobs, options, free)
+    if free is not None:
+        lines.append(f"  free disk under {options.results}: {fmt_bytes(free)}")
+    return "\n".join(lines + ([""] + warn if warn else [])) + "\n"
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Parse and validate a config, with the schema's defaults filled (models not checked)."""
+    from quirkymad.config import check_config
+
+    try:
+        config = yaml.load(
+            Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+        )
+    except OSError as exc:
+        raise QuirkyError(f"plan: cannot read {path}: {exc.strerror}") from None
+    check_config(config, source=str(path), check_models=False, set_defaults=True)
+    return config
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    d, g = PlanOptions(), GpuAssumptions()
+    p.add_argument("--configfile", default="config.yaml", help="the config to plan")
+    p.add_argument(
+        "--results",
+        default=str(d.results),
+        help="results folder (built datasets are counted exactly; free disk)",
+    )
+    p.add_argument(
+        "--gpu-mem-gib",
+        type=float,
+        default=g.memory_gib,
+        help="GPU memory per job, for the fit warning",
+    )
+    p.add_argument(
+        "--gpu-tflops", type=float, default=g.peak_tflops, help="bf16 peak of the GPU, TFLOP/s"
+    )
+    p.add_argument(
+        "--gpu-utilisation",
+        type=float,
+        default=g.utilisation,
+        help="assumed fraction of the peak reached",
+    )
+    p.add_argument("--tokens-per-example", type=int, default=d.tokens_per_example)
+
+
+def run(args: argparse.Namespace, out=None) -> int:
+    out = out or sys.stdout
+    config = load_config(args.configfile)
+    gpu = GpuAssumptions(
+        peak_tflops=args.gpu_tflops, utilisation=args.gpu_utilisation, memory_gib=args.gpu_mem_gib
+    )
+    options = PlanOptions(args.tokens_per_example, gpu, Path(args.results))
+    jobs, facts = plan_jobs(config, options)
+    free = free_disk(options.results)
+    out.write(render(args.configfile, jobs, facts, options, free))
+    return 0
+
+
+def artifact_bytes(path: str | Path) -> int:
+    """Bytes of an artifact: a file's size, or the sum of the files under a directory (what
+    the estimates model; directory entries and block rounding are not counted)."""
+    p = Path(path)
+    if p.is_dir():
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    return p.stat().st_size
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="quirkymad plan", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

@@ -1,0 +1,183 @@
+"""`quirkymad plan`: job counts equal the DAG's, no torch, disk estimates near real artifacts."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from quirkymad import plan
+from tests.smk import REPO, planned_jobs, write_config
+
+PAPER = REPO / "config" / "paper.yaml"
+TINY = REPO / "tests" / "data" / "tiny.yaml"
+
+
+def _by_rule(rules) -> Counter:
+    """Rule counts with the figure rules pooled (their names are a detail of rules/figures.smk)."""
+    out: Counter = Counter()
+    for rule, n in rules.items():
+        out["figures" if rule.startswith("plot_") and rule != "plot_loss_curve" else rule] += n
+    return out
+
+
+@pytest.mark.parametrize("configfile", [TINY, PAPER], ids=["tiny", "paper"])
+def test_job_counts_equal_the_dry_run(configfile, tmp_path, monkeypatch):
+    monkeypatch.setenv("QUIRKYMAD_SKIP_MODEL_CHECK", "1")  # paper weights are not here
+    dag = planned_jobs(tmp_path, configfile)
+    jobs, _ = plan.plan_jobs(plan.load_config(configfile), plan.PlanOptions(results=tmp_path))
+    assert _by_rule(Counter(j.rule for j in jobs)) == _by_rule(dag)
+
+
+def test_paper_plan_without_torch():
+    code = (
+        "import sys; from quirkymad.cli import main; "
+        f"rc = main(['plan', '--configfile', {str(PAPER)!r}, '--results', '/nonexistent/r']); "
+        "assert 'torch' not in sys.modules, 'torch imported'; sys.exit(rc)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert re.search(r"^total\s+731\s", text, re.M), text  # every job of the paper DAG
+    for kind in ("activation stores", "attribution stores", "probe-shift stores", "adapters"):
+        assert kind in text
+    assert "estimate, unverified on GPU" in text and "cpu_levers.md" in text
+
+
+def test_warns_when_a_job_does_not_fit_the_gpu_or_the_disk():
+    config = plan.load_config(PAPER)
+    small = plan.PlanOptions(gpu=plan.GpuAssumptions(memory_gib=16))
+    jobs, _ = plan.plan_jobs(config, small)
+    warn = plan.warnings_for(jobs, small, free=1e9)
+    assert any("finetune_adapter on mistral-7b" in w for w in warn)
+    assert any("only 953.7 MiB is free" in w for w in warn)
+    big = plan.PlanOptions(gpu=plan.GpuAssumptions(memory_gib=141))
+    assert plan.warnings_for(plan.plan_jobs(config, big)[0], big, free=1e15) == []
+
+
+def test_model_shapes_give_the_published_parameter_counts():
+    # Mistral-7B-v0.1: 7.24 B; Llama-3.1-8B: 8.03 B; SmolLM2-135M: 134.5 M (model cards).
+    assert plan.model_shape("mistral-7b", {}).params == pytest.approx(7.24e9, rel=0.005)
+    assert plan.model_shape("llama-3.1-8b", {}).params == pytest.approx(8.03e9, rel=0.005)
+    assert plan.model_shape("smollm2-135m", {}).params == pytest.approx(134.5e6, rel=0.005)
+
+
+def test_disk_estimate_matches_a_tiny_run(tmp_path):
+    """Build a tiny run's artifacts with the library (a shape and dtype other than the ones the
+    constants were read from) and compare each with its estimate: within 20 %."""
+    from quirkymad.datasets import BuildSettings, write_dataset
+    from quirkymad.extract import (
+        AttributionSettings,
+        ExtractSettings,
+        extract_activation_store,
+        extract_attribution_store,
+    )
+    from quirkymad.finetune import FinetuneSettings, finetune
+    from quirkymad.models import prepare_model
+
+    config = {
+        "seed": 0,
+        "device": "cpu",
+        "models": {"tiny-random": {"n_layers": 3, "d_model": 48}},
+        "datasets": {"addition": {"n_base": 1200}},
+        "finetune": {
+            "epochs": 1,
+            "batch_size": 16,
+            "max_train_examples": 16,
+            "max_val_examples": 8,
+        },
+        "layers": "all",
+        "extract": {"batch_size": 64, "max_per_role": 24, "store_dtype": "float16"},
+        "features": {"activations": {}, "attribution": {}, "probe_shift": {"layers": [1, 3]}},
+        "detectors": {"mahalanobis": {}},
+        "figures": {},
+    }
+    config = plan.load_config(write_config(tmp_path / "c.yaml", config))
+    res = tmp_path / "results"
+    data = res / "datasets/addition/data.parquet"
+    write_dataset("addition", {"n_base": 1200}, BuildSettings(), data, data.with_name("card.json"))
+    model = res / "models/tiny-random"
+    prepare_model("tiny-random", config["models"]["tiny-random"], model)
+    run = res / "tiny-random/addition"
+    ft = FinetuneSettings(
+        epochs=1, batch_size=16, max_train_examples=16, max_val_examples=8, device="cpu"
+    )
+    finetune(model, data, run / "adapter", run / "finetune/training_log.csv", ft)
+    ex = {"batch_size": 64, "max_per_role": 24, "store_dtype": "float16", "device": "cpu"}
+    extract_activation_store(
+        model, run / "adapter", data, run / "features/activations.zarr", ExtractSettings(**ex)
+    )
+    extract_attribution_store(
+        model, run / "adapter", data, run / "features/attribution.zarr", AttributionSettings(**ex)
+    )
+    extract_attribution_store(
+        model,
+        run / "adapter",
+        data,
+        run / "features/probe_shift.zarr",
+        AttributionSettings(**ex, layers=[1, 3]),
+        feature="probe_shift",
+    )
+
+    jobs, facts = plan.plan_jobs(config, plan.PlanOptions(results=res))
+    assert facts["sizes"]["addition"].exact
+    paths = {
+        "prepare_model": model,
+        "build_dataset": data,
+        "finetune_adapter": run / "adapter",
+        "extract_activations": run / "features/activations.zarr",
+        "extract_attribution": run / "features/attribution.zarr",
+        "extract_probe_shift": run / "features/probe_shift.zarr",
+    }
+    ratios = {}
+    for job in jobs:
+        if job.rule in paths:
+            ratios[job.rule] = sum(job.disk.values()) / plan.artifact_bytes(paths[job.rule])
+    assert set(ratios) == set(paths)
+    assert all(0.8 <= r <= 1.2 for r in ratios.values()), ratios
+
+    # The estimate from n_base alone (no data.parquet yet) is near the counted roles.
+    counted = facts["sizes"]["addition"]
+    guess = plan.estimate_dataset(1200, config["data"], 24)
+    assert guess.n_mad == pytest.approx(counted.n_mad, rel=0.2)
+
+
+def test_cli_prints_one_line_on_a_bad_config(tmp_path, capsys):
+    import yaml
+
+    from quirkymad.cli import main
+
+    config = yaml.safe_load(TINY.read_text())
+    config["extract"]["max_per_rol"] = 3
+    bad = write_config(tmp_path / "bad.yaml", config)
+    assert main(["plan", "--configfile", str(bad)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("quirkymad: ") and "max_per_rol" in err[0]
+    assert main(["plan", "--configfile", str(tmp_path / "missing.yaml")]) == 1
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_render_lists_every_stage():
+    config = plan.load_config(TINY)
+    options = plan.PlanOptions(results=Path("/nonexistent"))
+    jobs, facts = plan.plan_jobs(config, options)
+    text = plan.render("tiny", jobs, facts, options, free=None)
+    for stage in plan.STAGES:
+        assert f"\n{stage} " in text
+    assert plan.summarise(jobs)["scoring"]["jobs"] == 19 + 2 + 1 + 1
+
+
+def test_default_config_costs_what_its_measured_run_took():
+    """The calibration run itself: config.yaml took 36.5 min on 2 cores (spec/cpu_levers.md),
+    i.e. 1.22 core-hours; the plan (per-stage rates x that run's counts + small jobs) is within
+    30 % of it."""
+    config = plan.load_config(REPO / "config.yaml")
+    jobs, facts = plan.plan_jobs(config, plan.PlanOptions(results=Path("/nonexistent")))
+    assert not facts["on_gpu"]
+    cpu_h = sum(j.cpu_core_s for j in jobs) / 3600
+    assert cpu_h == pytest.approx(2 * 36.5 / 60, rel=0.3)
+    assert all(j.gpu_s == 0 and j.gpu_mem == 0 for j in jobs)
