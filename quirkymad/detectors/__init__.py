@@ -9,6 +9,7 @@ from quirkymad.detectors import (  # noqa: E402,F401  isort: skip
     isolation_forest,
     lof,
     mahalanobis,
+    pca_mahalanobis,
     que,
     sae_l0,
 )
