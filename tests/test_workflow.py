@@ -54,6 +54,8 @@ def test_outputs(run):
         assert info["train_store"].endswith(train_store) and info["n_train"] > 0
         assert info["params"]["steps"] == TINY["transforms"][transform]["steps"]
     assert set(table.loc[table["detector"] == "que", "setting"]) == {"offline"}
+    for name in ("likelihood_ratio", "gaussian_em"):
+        assert set(table.loc[table["detector"] == name, "setting"]) == {"offline"}
     for name in TINY["figures"]:
         png = (wd / f"results/figures/{name}.png").read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 10_000, name
@@ -224,6 +226,19 @@ def test_bad_config_fails_before_any_job_and_keeps_results(run, tmp_path, edit, 
     )
     after = {p: p.stat().st_mtime_ns for p in (wd / "results").rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_adding_detectors_plans_only_their_scoring_jobs(tmp_path):
+    """Planned from scratch with and without the Gaussian-family detectors (one online, two
+    offline): the difference is their scoring jobs (one per feature each; they are no
+    transform's detectors) and nothing else (tables and figures are planned either way)."""
+    added = {"pca_mahalanobis", "likelihood_ratio", "gaussian_em"}
+    without = {**TINY, "detectors": {k: v for k, v in TINY["detectors"].items() if k not in added}}
+    base = planned_jobs(tmp_path, write_config(tmp_path / "without.yaml", without))
+    more = planned_jobs(tmp_path, write_config(tmp_path / "with.yaml", TINY))
+    diff = {rule: more.get(rule, 0) - base.get(rule, 0) for rule in more.keys() | base.keys()}
+    want = {"score_detector": len(added) * len(TINY["features"])}
+    assert {rule: n for rule, n in diff.items() if n} == want
 
 
 def test_default_config_plans_the_embedded_model(tmp_path):

@@ -10,6 +10,11 @@ trusted `[L, n, d]`, test `[L, m, d]` -> scores `[L, m]`, each with the per-laye
 - QUE (spec §6.6, `que.py`): W = V·diag(λ^{−1/2}) (columns with λ < rcond·λ_max zeroed),
   C = Wᵀ Σ_U W, s = z · expm(α C/λ_max(C)) · zᵀ with z = (x − μ)W.
 - PCA-Mahalanobis (`pca_mahalanobis.py`): s = (1/k) Σ_{j≤k} ((x − μ)·v_j)²/λ_j, top k of Σ.
+
+The Gaussian offline detectors keep their all-layer functions beside their formulas, since
+their per-layer paths are the same functions at L = 1 (`gaussian.py`): likelihood ratio
+(`likelihood_ratio.py: likelihood_ratio_all_layers`) and two-Gaussian EM
+(`gaussian_em.py: gaussian_em_all_layers`).
 """
 
 from __future__ import annotations
