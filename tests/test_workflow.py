@@ -60,6 +60,11 @@ def test_outputs(run):
         png = (wd / f"results/figures/{name}.png").read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 10_000, name
         assert (wd / f"results/figures/{name}.pdf").read_bytes().startswith(b"%PDF"), name
+    cmp = pd.read_csv(wd / "results/tables/reference_comparison.csv")
+    ours = cmp[cmp["status"] == "ok"]
+    assert set(ours["model"]) == {"tiny-random"} and ours["our_auroc"].between(0, 1).all()
+    assert {"activations-PCA-Mahalanobis", "activations-QUE"} <= set(ours["b1_name"])
+    assert set(cmp.loc[cmp["combination"] == "concat", "status"]) == {"not implemented"}
     sep = pd.read_csv(wd / "results/tables/separation_summary.csv")
     assert list(sep["dataset"]) == ["addition"] and (sep["S_layer_mean"] > 0).all()
     ds = xr.open_zarr(wd / "results/tiny-random/addition/features/activations.zarr")
@@ -95,7 +100,7 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     # the flow is not refitted), the tables, and the figures that show Mahalanobis scores.
     assert jobs == {
         "score_detector": len(TINY["features"]) + 1, "collect_auroc_setting": 1,
-        "collect_auroc": 1, "summarize_auroc": 1,
+        "collect_auroc": 1, "summarize_auroc": 1, "reference_comparison": 1,
         "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
         "plot_auroc_vs_separation": 1, "plot_auroc_vs_quirkiness": 1,
         "plot_attribution_auroc_vs_quirkiness": 1, "all": 1,
@@ -109,7 +114,7 @@ def test_offline_detector_setting_redraws_only_offline_figures(run, tmp_path):
     # QUE is offline: its scores, the offline table, and the offline figures only.
     assert jobs == {
         "score_detector": len(TINY["features"]), "collect_auroc_setting": 1, "collect_auroc": 1,
-        "summarize_auroc": 1, "plot_offline_auroc_per_layer": 1,
+        "summarize_auroc": 1, "reference_comparison": 1, "plot_offline_auroc_per_layer": 1,
         "plot_offline_auroc_aggregated": 1, "all": 1,
     }  # fmt: skip
 
@@ -138,7 +143,7 @@ def test_transform_setting_refits_only_that_transform(run, tmp_path):
     assert jobs == {
         "fit_transform": 1, "score_detector": 2, "collect_auroc_setting": 1, "collect_auroc": 1,
         "summarize_auroc": 1, "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
-        "all": 1,
+        "reference_comparison": 1, "all": 1,
     }  # fmt: skip
 
 
