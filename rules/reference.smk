@@ -3,7 +3,8 @@ rule reference_comparison:
     # are one data file in the repo, so editing it reruns only this job.
     input:
         auroc="results/tables/auroc.parquet",
-        reference="config/reference_b1.csv",
+        # in the repository, not the run's working directory
+        reference=os.path.join(workflow.basedir, "config", "reference_b1.csv"),
     output:
         report(
             "results/tables/reference_comparison.csv",
