@@ -35,25 +35,27 @@ def ledoit_wolf(x: torch.Tensor, ridge: float) -> tuple[torch.Tensor, torch.Tens
     shrink = torch.where((beta > 0) & (delta > 0), beta / delta.clamp_min(1e-300), 0.0)
     if d == 1:  # scikit-learn: one feature, no shrinkage
         shrink = torch.zeros_like(shrink)
-    eye = torch.eye(d, dtype=x.dtype, device=x.device)
-    cov = (1 - shrink)[:, None, None] * s + ((shrink + ridge) * m)[:, None, None] * eye
-    return mu, cov, shrink
+    return mu, shrink_to(s, shrink, ridge), shrink
 
 
 def shrink_to(s: torch.Tensor, shrink: torch.Tensor, ridge: float) -> torch.Tensor:
-    """(1 − δ)·S + (δ + ridge)·(tr S / d)·I for covariances `s` `[L, d, d]`, δ `[L]` given."""
+    """(1 − δ)·S + (δ + ridge)·(tr S / d)·I for covariances `s` `[L, d, d]`, δ `[L]` given
+    (ridge at scale 1 where tr S = 0)."""
     d = s.shape[-1]
     m = s.diagonal(dim1=1, dim2=2).sum(-1) / d
+    # A layer with no variance at all (every record equal) gets the ridge at unit scale, so its
+    # Gaussian is still defined (and every record scores alike) instead of failing.
+    lift = shrink * m + ridge * torch.where(m > 0, m, torch.ones_like(m))
     eye = torch.eye(d, dtype=s.dtype, device=s.device)
-    return (1 - shrink)[:, None, None] * s + ((shrink + ridge) * m)[:, None, None] * eye
+    return (1 - shrink)[:, None, None] * s + lift[:, None, None] * eye
 
 
 def cholesky(cov: torch.Tensor) -> torch.Tensor:
-    """Lower Cholesky factor `[L, d, d]`; ValueError naming the problem if not positive
-    definite (only when a layer's features are all constant)."""
+    """Lower Cholesky factor `[L, d, d]`; ValueError if not positive definite (`ridge` = 0
+    with a singular, unshrunk covariance)."""
     chol, info = torch.linalg.cholesky_ex(cov)
     if (info != 0).any():
-        raise ValueError("covariance not positive definite (constant features?); raise `ridge`")
+        raise ValueError("covariance not positive definite; set a `ridge` > 0")
     return chol
 
 

@@ -195,3 +195,15 @@ def test_batched_offline_gaussians_match_per_layer(name):
         ref = make_detector(name, {}).fit(trusted[layer], untrusted[layer]).score(test[layer])
         np.testing.assert_allclose(got[layer], ref, rtol=1e-6)
     assert got.shape == (3, 30) and np.isfinite(got).all()
+
+
+@pytest.mark.parametrize("name", ["likelihood_ratio", "gaussian_em"])
+def test_offline_gaussians_survive_constant_and_rank_deficient_layers(name):
+    """n < d, a constant dimension, and a layer with no variance at all: finite scores."""
+    rng = np.random.default_rng(3)
+    trusted, untrusted, test = (rng.normal(size=(k, 40)) for k in (15, 12, 10))
+    trusted[:, 0] = untrusted[:, 0] = 1.0
+    got = make_detector(name, {}).fit(trusted, untrusted).score(test)
+    assert np.isfinite(got).all()
+    flat = make_detector(name, {}).fit(np.ones((15, 40)), np.ones((12, 40))).score(test)
+    assert np.isfinite(flat).all()
