@@ -21,7 +21,7 @@ SCHEMA = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
 
 # Detectors that also see unlabelled untrusted data; known at DAG-building time without
 # importing the detector classes (tests/test_config.py checks it against the registry).
-OFFLINE_DETECTORS = frozenset({"que"})
+OFFLINE_DETECTORS = frozenset({"que", "likelihood_ratio", "gaussian_em"})
 
 # Detectors that score one transform's outputs only (detector -> transform); also checked
 # against the registry (`Detector.transform`).

@@ -260,6 +260,7 @@ def final_outputs():
         "results/tables/auroc_summary_overall.csv",
         "results/tables/separation_summary.csv",
         "results/tables/quirkiness.csv",
+        "results/tables/reference_comparison.csv",  # detectors helper (issue 19)
     ]
     loss_curves = expand(
         "results/{model}/{dataset}/finetune/loss_curve.{ext}", model=MODELS, dataset=DATASETS, ext=["png", "pdf"]

@@ -199,7 +199,10 @@ def test_transform_specs_fill_schema_defaults():
 
 def test_figure_without_its_scores_is_a_one_line_error():
     base = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
-    no_que = {**base, "detectors": {k: v for k, v in base["detectors"].items() if k != "que"}}
+    from quirkymad.config import OFFLINE_DETECTORS
+
+    online = {k: v for k, v in base["detectors"].items() if k not in OFFLINE_DETECTORS}
+    no_que = {**base, "detectors": online}
     no_que["figures"] = {"offline_auroc_per_layer": {}}
     with pytest.raises(QuirkyError, match=r"^config: figures.offline_auroc_per_layer needs an"):
         check_config(no_que, check_models=False)

@@ -30,8 +30,11 @@ def store(tmp_path):
 
 @pytest.mark.parametrize(
     "detector, hparams",
-    [("mahalanobis", {}), ("diag_mahalanobis", {}), ("que", {}), ("que", {"untrusted": "easy"})],
-)
+    [("mahalanobis", {}), ("diag_mahalanobis", {}), ("que", {}), ("que", {"untrusted": "easy"}),
+     ("pca_mahalanobis", {"n_components": 5}), ("pca_mahalanobis", {"n_components": 0.5}),
+     ("likelihood_ratio", {}), ("likelihood_ratio", {"untrusted": "easy"}),
+     ("gaussian_em", {}), ("gaussian_em", {"untrusted": "easy"})],
+)  # fmt: skip
 def test_batched_equals_per_layer(tmp_path, store, detector, hparams, monkeypatch):
     def run(batched, tag):
         score_store(store, "activations", detector, hparams, tmp_path / f"s{tag}.parquet",

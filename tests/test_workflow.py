@@ -54,10 +54,17 @@ def test_outputs(run):
         assert info["train_store"].endswith(train_store) and info["n_train"] > 0
         assert info["params"]["steps"] == TINY["transforms"][transform]["steps"]
     assert set(table.loc[table["detector"] == "que", "setting"]) == {"offline"}
+    for name in ("likelihood_ratio", "gaussian_em"):
+        assert set(table.loc[table["detector"] == name, "setting"]) == {"offline"}
     for name in TINY["figures"]:
         png = (wd / f"results/figures/{name}.png").read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 10_000, name
         assert (wd / f"results/figures/{name}.pdf").read_bytes().startswith(b"%PDF"), name
+    cmp = pd.read_csv(wd / "results/tables/reference_comparison.csv")
+    ours = cmp[cmp["status"] == "ok"]
+    assert set(ours["model"]) == {"tiny-random"} and ours["our_auroc"].between(0, 1).all()
+    assert {"activations-PCA-Mahalanobis", "activations-QUE"} <= set(ours["b1_name"])
+    assert set(cmp.loc[cmp["combination"] == "concat", "status"]) == {"not implemented"}
     sep = pd.read_csv(wd / "results/tables/separation_summary.csv")
     assert list(sep["dataset"]) == ["addition"] and (sep["S_layer_mean"] > 0).all()
     ds = xr.open_zarr(wd / "results/tiny-random/addition/features/activations.zarr")
@@ -93,7 +100,7 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     # the flow is not refitted), the tables, and the figures that show Mahalanobis scores.
     assert jobs == {
         "score_detector": len(TINY["features"]) + 1, "collect_auroc_setting": 1,
-        "collect_auroc": 1, "summarize_auroc": 1, "plot_figure": 5, "all": 1,
+        "collect_auroc": 1, "summarize_auroc": 1, "reference_comparison": 1, "plot_figure": 5, "all": 1,
     }  # fmt: skip
     assert figures == {
         "online_auroc_per_layer", "online_auroc_aggregated", "auroc_vs_separation",
@@ -108,7 +115,7 @@ def test_offline_detector_setting_redraws_only_offline_figures(run, tmp_path):
     # QUE is offline: its scores, the offline table, and the offline figures only.
     assert jobs == {
         "score_detector": len(TINY["features"]), "collect_auroc_setting": 1, "collect_auroc": 1,
-        "summarize_auroc": 1, "plot_figure": 2, "all": 1,
+        "summarize_auroc": 1, "reference_comparison": 1, "plot_figure": 2, "all": 1,
     }  # fmt: skip
     assert figures == {"offline_auroc_per_layer", "offline_auroc_aggregated"}
 
@@ -136,7 +143,7 @@ def test_transform_setting_refits_only_that_transform(run, tmp_path):
     # show raw-activation Mahalanobis only). Not the SAE, nor any extraction.
     assert jobs == {
         "fit_transform": 1, "score_detector": 2, "collect_auroc_setting": 1, "collect_auroc": 1,
-        "summarize_auroc": 1, "plot_figure": 2, "all": 1,
+        "summarize_auroc": 1, "reference_comparison": 1, "plot_figure": 2, "all": 1,
     }  # fmt: skip
     assert figures == {"online_auroc_per_layer", "online_auroc_aggregated"}
 
@@ -233,6 +240,19 @@ def test_bad_config_fails_before_any_job_and_keeps_results(run, tmp_path, edit, 
     )
     after = {p: p.stat().st_mtime_ns for p in (wd / "results").rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_adding_detectors_plans_only_their_scoring_jobs(tmp_path):
+    """Planned from scratch with and without the Gaussian-family detectors (one online, two
+    offline): the difference is their scoring jobs (one per feature each; they are no
+    transform's detectors) and nothing else (tables and figures are planned either way)."""
+    added = {"pca_mahalanobis", "likelihood_ratio", "gaussian_em"}
+    without = {**TINY, "detectors": {k: v for k, v in TINY["detectors"].items() if k not in added}}
+    base = planned_jobs(tmp_path, write_config(tmp_path / "without.yaml", without))
+    more = planned_jobs(tmp_path, write_config(tmp_path / "with.yaml", TINY))
+    diff = {rule: more.get(rule, 0) - base.get(rule, 0) for rule in more.keys() | base.keys()}
+    want = {"score_detector": len(added) * len(TINY["features"])}
+    assert {rule: n for rule, n in diff.items() if n} == want
 
 
 def test_default_config_plans_the_embedded_model(tmp_path):

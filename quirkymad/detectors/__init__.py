@@ -6,9 +6,12 @@ from quirkymad.detectors.base import DETECTORS, Detector, make_detector, registe
 from quirkymad.detectors import (  # noqa: E402,F401  isort: skip
     diag_mahalanobis,
     flow_prior,
+    gaussian_em,
     isolation_forest,
+    likelihood_ratio,
     lof,
     mahalanobis,
+    pca_mahalanobis,
     que,
     sae_l0,
 )

@@ -9,6 +9,12 @@ trusted `[L, n, d]`, test `[L, m, d]` -> scores `[L, m]`, each with the per-laye
   population std clamped at `min_std`.
 - QUE (spec §6.6, `que.py`): W = V·diag(λ^{−1/2}) (columns with λ < rcond·λ_max zeroed),
   C = Wᵀ Σ_U W, s = z · expm(α C/λ_max(C)) · zᵀ with z = (x − μ)W.
+- PCA-Mahalanobis (`pca_mahalanobis.py`): s = (1/k) Σ_{j≤k} ((x − μ)·v_j)²/λ_j, top k of Σ.
+
+The Gaussian offline detectors keep their all-layer functions beside their formulas, since
+their per-layer paths are the same functions at L = 1 (`gaussian.py`): likelihood ratio
+(`likelihood_ratio.py: likelihood_ratio_all_layers`) and two-Gaussian EM
+(`gaussian_em.py: gaussian_em_all_layers`).
 """
 
 from __future__ import annotations
@@ -80,3 +86,20 @@ def que_all_layers(
     weight = torch.linalg.matrix_exp(alpha * c / norm)
     z = (test.to(device, torch.float64) - mu) @ w  # [L, m, d]
     return ((z @ weight) * z).sum(-1).cpu()
+
+
+def pca_mahalanobis_all_layers(
+    trusted: torch.Tensor,
+    test: torch.Tensor,
+    n_components: float = 10,
+    device: torch.device | None = None,
+) -> torch.Tensor:
+    """PCA-Mahalanobis scores `[L, m]` of `test` `[L, m, d]` against `trusted` `[L, n, d]`:
+    s = (1/k) Σ_{j≤k} ((x − μ)·v_j)²/λ_j over the top k principal components (spec §6,
+    `pca_mahalanobis.py`)."""
+    from quirkymad.detectors.pca_mahalanobis import pca_whitening
+
+    device = device or default_device()
+    mu, w, k = pca_whitening(trusted.to(device, torch.float64), n_components)
+    z = (test.to(device, torch.float64) - mu) @ w  # [L, m, d]
+    return ((z**2).sum(-1) / k[:, None]).cpu()

@@ -88,7 +88,17 @@ def test_que_is_offline_and_needs_untrusted(data):
 
 
 @pytest.mark.parametrize(
-    "name", ["mahalanobis", "diag_mahalanobis", "lof", "isolation_forest", "que"]
+    "name",
+    [
+        "mahalanobis",
+        "diag_mahalanobis",
+        "lof",
+        "isolation_forest",
+        "que",
+        "pca_mahalanobis",
+        "likelihood_ratio",
+        "gaussian_em",
+    ],
 )
 def test_every_detector_separates_a_shift(name):
     from quirkymad.metrics import auroc

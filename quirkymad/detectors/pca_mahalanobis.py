@@ -1,0 +1,90 @@
+"""PCA-Mahalanobis: Mahalanobis distance in the span of the trusted set's top principal
+components ([B1] "activations-PCA-Mahalanobis"; spec §6, PC count unknown there, C13).
+
+With Σ = VΛVᵀ the trusted sample covariance (÷(n−1)), λ₁ ≥ λ₂ ≥ …, and the top k eigenpairs:
+s(x) = (1/k) Σ_{j≤k} ((x − μ)·v_j)² / λ_j, the mean squared whitened coordinate (≈ 1 on
+trusted data, so layers with different k average on one scale). Equivalent to scikit-learn's
+`PCA(n_components=k, whiten=True)` followed by the mean of squares (tests/detectors).
+
+How it differs from `mahalanobis` (spec §6.1): that one keeps every direction with
+λ ≥ rcond·λ_max (with n trusted < d, at most n − 1 of them) and weights each by 1/λ, so its
+score is dominated by the *low*-variance directions the trusted set barely moves in; this one
+keeps only the k *highest*-variance directions and ignores everything else. A shift that lives
+off the top-k subspace is invisible to it (docs/detectors.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from quirkymad.detectors.base import Detector, register_detector
+
+# Eigenvalues below this fraction of λ_max are numerically zero (n − 1 < d): never kept.
+RANK_TOL = 1e-10
+
+
+@dataclass(frozen=True)
+class PCAMahalanobisParams:
+    n_components: float = 10
+    """k: an integer ≥ 1 = that many components; 0 < value < 1 = the fewest components whose
+    eigenvalues reach that fraction of the trusted variance (scikit-learn PCA's convention).
+    Capped at the covariance's numerical rank. Default 10: [B1]'s one stated PC count (its
+    attribution *pcs* variant), see docs/detectors.md."""
+
+    def __post_init__(self) -> None:
+        k = self.n_components
+        if not (0 < k < 1 or (k >= 1 and float(k).is_integer())):
+            raise ValueError(f"n_components must be an integer >= 1 or in (0, 1), got {k}")
+
+
+def n_kept(lam: torch.Tensor, n_components: float) -> torch.Tensor:
+    """Components kept per layer `[L]` (int64) for eigenvalues `lam` `[L, d]`, descending."""
+    rank = (lam > RANK_TOL * lam[:, :1]).sum(-1)
+    if n_components >= 1:
+        k = torch.full_like(rank, int(n_components))
+    else:
+        frac = lam.clamp_min(0).cumsum(-1) / lam.clamp_min(0).sum(-1, keepdim=True)
+        # fewest components with cumulative fraction ≥ n_components (sklearn: searchsorted, +1)
+        k = (frac < n_components).sum(-1) + 1
+    return torch.minimum(k, rank).clamp_min(1)
+
+
+def pca_whitening(
+    x: torch.Tensor, n_components: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean `[L, 1, d]`, whitening `[L, d, r]` (columns v_j / √λ_j for the top k_ℓ components,
+    others zero; r = min(n, d)) and k `[L]` of trusted `x` `[L, n, d]` (float64).
+
+    From the thin SVD of the centred data (λ_j = s_j² / (n − 1)): O(n²d) rather than the
+    O(d³) of an eigendecomposition of Σ, which matters with n trusted < d."""
+    mu = x.mean(1, keepdim=True)
+    _, sv, vh = torch.linalg.svd(x - mu, full_matrices=False)  # descending
+    lam = sv**2 / max(x.shape[1] - 1, 1)
+    k = n_kept(lam, n_components)
+    keep = torch.arange(lam.shape[-1], device=lam.device)[None, :] < k[:, None]
+    scale = torch.where(keep, lam.clamp_min(1e-300).rsqrt(), torch.zeros_like(lam))
+    return mu, vh.transpose(-1, -2) * scale.unsqueeze(-2), k
+
+
+@register_detector
+class PCAMahalanobis(Detector):
+    name = "pca_mahalanobis"
+    Params = PCAMahalanobisParams
+
+    def fit(self, trusted: np.ndarray, untrusted: np.ndarray | None = None) -> PCAMahalanobis:
+        x = torch.as_tensor(trusted, dtype=torch.float64)[None]
+        mu, w, k = pca_whitening(x, self.params.n_components)
+        self.mu, self.w, self.k = mu[0, 0], w[0], int(k[0])
+        return self
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        z = (torch.as_tensor(x, dtype=torch.float64) - self.mu) @ self.w
+        return ((z**2).sum(1) / self.k).numpy()
+
+    def score_all_layers(self, trusted, test, untrusted=None):
+        from quirkymad.detectors.batched import pca_mahalanobis_all_layers
+
+        return pca_mahalanobis_all_layers(trusted, test, n_components=self.params.n_components)
