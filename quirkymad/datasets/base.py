@@ -189,16 +189,34 @@ def assign_roles(df: pd.DataFrame) -> pd.Series:
 def build_dataset(
     name: str, settings: dict[str, Any] | None = None, build: BuildSettings | None = None
 ) -> pd.DataFrame:
-    """All records of dataset `name`: two per base question (Alice and Bob), `COLUMNS`."""
+    """All records of dataset `name`: two per base question (Alice and Bob), `COLUMNS`.
+
+    The random draws happen in this order (one seeded generator): the source's base
+    questions, the split shuffle, the difficulty tie-breaks, then per character its names and
+    templates; changing the order would change every dataset."""
     build = build or BuildSettings()
     ds = get_dataset(name, settings)
     rng = dataset_rng(name, build.seed)
     base = ds.base_questions(rng).reset_index(drop=True)
-    n = len(base)
-    if n == 0:
+    if len(base) == 0:
         raise QuirkyError(f"dataset {name}: no base questions were produced")
-    # Split by question group (rows sharing `group`, e.g. one question's answer candidates,
-    # stay in one split); without a `group` column every row is its own group.
+    base = _split_by_group(base, rng, build.split_fractions)
+    base = _bucket_by_difficulty(base, rng, build)
+    df = _alice_and_bob(base, rng, len(ds.templates))
+    fields = [c for c in base.columns if c not in {"alice_label", "bob_label", "difficulty"}]
+    df = _render_records(df, ds, name, fields)
+    out = df[COLUMNS].copy()
+    out.attrs = {"card_extras": ds.card_extras()}  # facts learnt while building, for the card
+    return out
+
+
+def _split_by_group(
+    base: pd.DataFrame, rng: np.random.Generator, fractions: tuple[float, float, float]
+) -> pd.DataFrame:
+    """`base` shuffled by question group, numbered (`base_id`) and cut into train / val /
+    test by `fractions` of the groups. Rows sharing `group` (e.g. one question's answer
+    candidates) stay in one split; without a `group` column every row is its own group."""
+    n = len(base)
     groups = base["group"] if "group" in base else pd.Series(np.arange(n))
     codes, uniques = pd.factorize(groups, sort=False)
     order = np.empty(len(uniques), dtype=np.int64)
@@ -206,19 +224,32 @@ def build_dataset(
     base["_rank"] = order[codes]
     base = base.sort_values("_rank", kind="stable").reset_index(drop=True)
     base["base_id"] = np.arange(n)
-    bounds = np.round(np.cumsum(build.split_fractions) * len(uniques)).astype(int)
+    bounds = np.round(np.cumsum(fractions) * len(uniques)).astype(int)
     base["split"] = np.select(
         [base["_rank"] < bounds[0], base["_rank"] < bounds[1]], ["train", "val"], "test"
     )
-    base = base.drop(columns="_rank")
-    # Ties in difficulty are broken by an independent random key, not by source or split order.
-    base["quantile"] = difficulty_quantiles(base["difficulty"].to_numpy(dtype=float), rng.random(n))
+    return base.drop(columns="_rank")
+
+
+def _bucket_by_difficulty(
+    base: pd.DataFrame, rng: np.random.Generator, build: BuildSettings
+) -> pd.DataFrame:
+    """Difficulty `quantile` and `bucket` (easy < easy_quantile <= medium < hard_quantile <=
+    hard). Ties in difficulty are broken by an independent random key, not by source or
+    split order."""
+    difficulty = base["difficulty"].to_numpy(dtype=float)
+    base["quantile"] = difficulty_quantiles(difficulty, rng.random(len(base)))
     base["bucket"] = np.where(
         base["quantile"] < build.easy_quantile,
         "easy",
         np.where(base["quantile"] >= build.hard_quantile, "hard", "medium"),
     )
+    return base
 
+
+def _alice_and_bob(base: pd.DataFrame, rng: np.random.Generator, n_templates: int):
+    """Two records per base question, Alice's (label = `alice_label`) and Bob's, each with a
+    random name of its side and a random template; ordered by question, then character."""
     records = []
     for character, names, label_col in (
         ("Alice", ALICE_NAMES, "alice_label"),
@@ -226,15 +257,20 @@ def build_dataset(
     ):
         rec = base.copy()
         rec["character"] = character
-        rec["name_index"] = rng.integers(0, len(names), size=n)
+        rec["name_index"] = rng.integers(0, len(names), size=len(base))
         rec["name"] = [names[i] for i in rec["name_index"]]
-        rec["template_id"] = rng.integers(0, len(ds.templates), size=n)
+        rec["template_id"] = rng.integers(0, n_templates, size=len(base))
         rec["label"] = rec[label_col]
         records.append(rec)
     df = pd.concat(records).sort_values(["base_id", "character"], kind="stable")
-    df = df.reset_index(drop=True)
+    return df.reset_index(drop=True)
 
-    fields = [c for c in base.columns if c not in {"alice_label", "bob_label", "difficulty"}]
+
+def _render_records(
+    df: pd.DataFrame, ds: QuirkyDataset, name: str, fields: list[str]
+) -> pd.DataFrame:
+    """Statements, contexts and prompts from each record's template (filled from `fields`),
+    record ids, typed label columns and MAD roles."""
     statements, contexts, prompts = [], [], []
     for row in df[fields + ["template_id", "name"]].to_dict("records"):
         tpl = ds.templates[row["template_id"]]
@@ -246,16 +282,13 @@ def build_dataset(
     df["statement"], df["context"], df["prompt"] = statements, contexts, prompts
     df["dataset"] = name
     df["id"] = [f"{name}-{b:06d}-{c[0]}" for b, c in zip(df["base_id"], df["character"])]
-    df["alice_label"] = df["alice_label"].astype(bool)
-    df["bob_label"] = df["bob_label"].astype(bool)
-    df["label"] = df["label"].astype(bool)
+    for col in ("alice_label", "bob_label", "label"):
+        df[col] = df[col].astype(bool)
     df["agree"] = df["alice_label"] == df["bob_label"]
     df["name_index"] = df["name_index"].astype("int16")
     df["template_id"] = df["template_id"].astype("int16")
     df["role"] = assign_roles(df)
-    out = df[COLUMNS].copy()
-    out.attrs = {"card_extras": ds.card_extras()}  # facts learnt while building, for the card
-    return out
+    return df
 
 
 def dataset_card(name: str, df: pd.DataFrame, settings: dict[str, Any], build: BuildSettings):

@@ -1,0 +1,58 @@
+"""Each stage's settings dataclass and config/schema.yaml agree on every default BY VALUE
+(a default written twice must at least be the same number), and the schema's cross-field
+rules are the dataclasses' `__post_init__` checks, run by the config check before any job."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from quirkymad.config import _resolve, load_schema
+
+SCHEMA = load_schema()
+PROPS = SCHEMA["properties"]
+# Keys whose default deliberately lives elsewhere: a feature's `layers` inherits the global
+# `layers`; a transform's `layers` / `train_on` are wiring read by the rules, not Params.
+INHERITED = {("features", "layers"), ("transforms", "layers"), ("transforms", "train_on")}
+
+
+def _dataclass_defaults(cls) -> dict:
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return out
+
+
+def _contracts():
+    from quirkymad.datasets import BuildSettings
+    from quirkymad.detectors import DETECTORS
+    from quirkymad.extract import AttributionSettings, ExtractSettings
+    from quirkymad.finetune import FinetuneSettings
+    from quirkymad.transforms import TRANSFORMS
+
+    yield "data", PROPS["data"], BuildSettings
+    yield "finetune", PROPS["finetune"], FinetuneSettings
+    yield "extract", PROPS["extract"], ExtractSettings
+    for feature in ("attribution", "probe_shift"):
+        yield "features", PROPS["features"]["properties"][feature], AttributionSettings
+    for name, cls in DETECTORS.items():
+        yield "detectors", PROPS["detectors"]["properties"][name], cls.Params
+    for name, kind in TRANSFORMS.items():
+        yield "transforms", PROPS["transforms"]["properties"][name], kind.Params
+
+
+@pytest.mark.parametrize("section, node, cls", list(_contracts()))
+def test_schema_defaults_equal_dataclass_defaults(section, node, cls):
+    ours = _dataclass_defaults(cls)
+    for key, sub in _resolve(SCHEMA, node).get("properties", {}).items():
+        sub = _resolve(SCHEMA, sub)
+        if (section, key) in INHERITED:
+            continue
+        assert ("default" in sub) == (key in ours), f"{section}.{key}: default in one place only"
+        if key in ours:
+            want = list(ours[key]) if isinstance(ours[key], tuple) else ours[key]
+            assert sub["default"] == want, f"{section}.{key}: {sub['default']} != {want}"
