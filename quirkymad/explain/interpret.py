@@ -7,7 +7,7 @@ All pure functions of arrays; the test mix is `x` `[m, d]` with `is_anomalous` `
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
@@ -91,6 +91,3 @@ def top_k(contrib: np.ndarray, k: int) -> np.ndarray:
     order = np.argsort(-np.take_along_axis(contrib, idx, 1), axis=1, kind="stable")
     return np.take_along_axis(idx, order, 1)
 
-
-def join_tokens(tokens: Sequence[str]) -> str:
-    return " | ".join(repr(t) for t in tokens)

@@ -247,8 +247,7 @@ def explain_store(
         rows["cos_alice_bob"] = it.cosines(write, it.alice_bob_direction(space[test], is_anom))
         if lens is not None:
             up, down, yes_no = lens.read(write, ell, settings.n_tokens)
-            rows["promoted"] = [it.join_tokens(t) for t in up]
-            rows["suppressed"] = [it.join_tokens(t) for t in down]
+            rows["promoted"], rows["suppressed"] = up, down
             rows["yes_minus_no"] = yes_no
         directions.append(rows)
     # Layer aggregation: the `all` score is the mean of every scored layer's score.
