@@ -137,3 +137,25 @@ def test_tiny_model_scores_split_exactly(tiny_stores, tiny_model_dir, tmp_path, 
         assert "promoted" not in dirs or dirs["promoted"].isna().all()
     if feature != "activations":
         assert rec.loc[rec["layer"] != "all", "component"].str.match(r"L\d+\.H\d+$").all()
+
+
+def test_cli_figure_and_config_agree_with_the_stage(planted_store, tmp_path, capsys):
+    from quirkymad.cli import main
+    from quirkymad.config import EXPLAIN_DETECTORS
+    from quirkymad.explain.stage import DECOMPOSABLE
+    from quirkymad.figures.explain import draw_explanation
+
+    assert tuple(EXPLAIN_DETECTORS) == DECOMPOSABLE
+    store, _ = planted_store
+    scores = _score(store, "activations", "mahalanobis", {}, tmp_path / "s")
+    explain_store(store, scores, "activations", "mahalanobis", {}, SETTINGS, tmp_path / "e",
+                  LABELS)  # fmt: skip
+    assert main(["explain", "e459", "--store", str(tmp_path / "e")]) == 0
+    text = capsys.readouterr().out
+    assert "record e459: Bob, anomalous" in text and "layer 2: score" in text
+    assert "excess rank 1, cos(A–B) +0.9" in text  # its top component is the planted one
+    assert main(["explain", "nope", "--store", str(tmp_path / "e")]) == 2
+    assert "no test record 'nope'" in capsys.readouterr().err
+    draw_explanation(tmp_path / "e", scores, tmp_path / "f.png", tmp_path / "f.pdf")
+    assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "f.pdf").read_bytes().startswith(b"%PDF")
