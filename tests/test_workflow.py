@@ -70,6 +70,41 @@ def test_outputs(run):
     assert (wd / "results/tiny-random/addition/adapter/adapter_model.safetensors").is_file()
 
 
+def test_explanations(run, capsys):
+    """Every explained job wrote both tables; one figure per model x dataset; the CLI prints a
+    record (the stage itself refuses components that do not sum to the job's scores)."""
+    from quirkymad.cli import main
+
+    wd, _ = run
+    for job in TINY["explain"]["scores"]:
+        out = wd / "results/tiny-random/addition/explain" / job
+        rec = pd.read_parquet(out / "explanations.parquet")
+        dirs = pd.read_parquet(out / "directions.parquet")
+        assert rec["rank"].max() == TINY["explain"]["top_k"] and "all" in set(rec["layer"])
+        assert dirs["cos_alice_bob"].notna().any()
+    png = wd / "results/figures/explain/tiny-random/addition.png"
+    assert png.read_bytes().startswith(b"\x89PNG") and png.with_suffix(".pdf").is_file()
+    job = wd / "results/tiny-random/addition/explain/activations/none/mahalanobis"
+    record = pd.read_parquet(job / "explanations.parquet")["example"].iloc[0]
+    assert main(["explain", record, "--store", str(job)]) == 0
+    assert f"record {record}" in capsys.readouterr().out
+
+
+def test_explain_setting_reruns_only_explanations(run, tmp_path):
+    wd, _ = run
+    changed = {**TINY, "explain": {**TINY["explain"], "top_k": 4}}
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    n = len(TINY["explain"]["scores"])
+    assert jobs == {"explain_scores": n, "plot_explanation": 1, "all": 1}
+    # Another job on the list: that job only.
+    more = {
+        **TINY["explain"],
+        "scores": [*TINY["explain"]["scores"], "activations/none/diag_mahalanobis"],
+    }
+    jobs = planned_jobs(wd, write_config(tmp_path / "m.yaml", {**TINY, "explain": more}))
+    assert jobs == {"explain_scores": 1, "all": 1}
+
+
 def test_report_has_every_figure_and_the_table(run):
     wd, cfg = run
     out = snakemake(wd, cfg, "--report", "report.html", timeout=300)
@@ -96,7 +131,10 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
         "collect_auroc": 1, "summarize_auroc": 1,
         "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
         "plot_auroc_vs_separation": 1, "plot_auroc_vs_quirkiness": 1,
-        "plot_attribution_auroc_vs_quirkiness": 1, "all": 1,
+        "plot_attribution_auroc_vs_quirkiness": 1,
+        # explanations of Mahalanobis scores (activations raw and flow, attribution) and the
+        # explanation figure (it shows activations/none/mahalanobis)
+        "explain_scores": 3, "plot_explanation": 1, "all": 1,
     }  # fmt: skip
 
 
@@ -108,7 +146,7 @@ def test_offline_detector_setting_redraws_only_offline_figures(run, tmp_path):
     assert jobs == {
         "score_detector": len(TINY["features"]), "collect_auroc_setting": 1, "collect_auroc": 1,
         "summarize_auroc": 1, "plot_offline_auroc_per_layer": 1,
-        "plot_offline_auroc_aggregated": 1, "all": 1,
+        "plot_offline_auroc_aggregated": 1, "explain_scores": 1, "all": 1,
     }  # fmt: skip
 
 
@@ -136,7 +174,7 @@ def test_transform_setting_refits_only_that_transform(run, tmp_path):
     assert jobs == {
         "fit_transform": 1, "score_detector": 2, "collect_auroc_setting": 1, "collect_auroc": 1,
         "summarize_auroc": 1, "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
-        "all": 1,
+        "explain_scores": 1, "all": 1,
     }  # fmt: skip
 
 

@@ -90,4 +90,3 @@ def top_k(contrib: np.ndarray, k: int) -> np.ndarray:
     idx = np.argpartition(-contrib, k - 1, axis=1)[:, :k]
     order = np.argsort(-np.take_along_axis(contrib, idx, 1), axis=1, kind="stable")
     return np.take_along_axis(idx, order, 1)
-

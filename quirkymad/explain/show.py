@@ -30,7 +30,9 @@ def show_record(record: str, store: str | Path, layer: str | None = None, out=No
         rec = pd.read_parquet(store / EXPLANATIONS_FILE)
         dirs = pd.read_parquet(store / DIRECTIONS_FILE)
     except FileNotFoundError:
-        raise QuirkyError(f"{store}: not an explanation directory (no {EXPLANATIONS_FILE})") from None
+        raise QuirkyError(
+            f"{store}: not an explanation directory (no {EXPLANATIONS_FILE})"
+        ) from None
     mine = rec[rec["example"] == record]
     if mine.empty:
         some = ", ".join(rec["example"].drop_duplicates().head(3))
