@@ -30,20 +30,6 @@ TRANSFORM_ONLY_DETECTORS = {"flow_prior": "flow", "sae_l0": "sae"}
 # Keys of a `transforms.<name>` entry that are not the transform's Params fields.
 TRANSFORM_WIRING_KEYS = ("layers", "detectors", "train_on")
 
-# What each figure reads besides the always-present diagnostics and separation tables:
-# (feature, detector) pairs it needs scored without a transform, or "online"/"offline" = at
-# least one detector of that setting. A figure enabled without them is a config that makes the
-# DAG inconsistent (a figure job with no input); rules/figures.smk requests the same scores.
-FIGURE_NEEDS: dict[str, tuple[str, ...]] = {
-    "online_auroc_per_layer": ("online",),
-    "online_auroc_aggregated": ("online",),
-    "offline_auroc_per_layer": ("offline",),
-    "offline_auroc_aggregated": ("offline",),
-    "auroc_vs_quirkiness": ("activations/mahalanobis",),
-    "attribution_auroc_vs_quirkiness": ("attribution/mahalanobis",),
-    "auroc_vs_separation": ("activations/mahalanobis",),
-}
-
 # Depth of each registered model, for checking explicit layer lists before any job runs.
 MODEL_DEPTH = {"smollm2-135m": 30, "mistral-7b": 32, "llama-3.1-8b": 32}
 
@@ -160,6 +146,7 @@ def check_config(
                 raise QuirkyError(f"{source}: models.{name}: {exc}") from None
     _check_transform_detectors(config, source)
     _check_figure_inputs(config, source)
+    _check_cross_field(config, source)
     _check_explain(config, source)
     # Raw data of every enabled dataset must be in the install-time cache (before any job).
     from quirkymad.datasets import get_dataset
@@ -172,11 +159,19 @@ def check_config(
 
 
 def _check_figure_inputs(config: dict[str, Any], source: str) -> None:
-    """Each enabled figure has the scores it plots (FIGURE_NEEDS), named in one line."""
+    """Each enabled figure is in the figure catalogue and has the scores it plots (its
+    `needs`), named in one line: a figure without them would be a job with no input."""
+    from quirkymad.figure_catalogue import FIGURE_CATALOGUE
+
     detectors = set(config.get("detectors") or {})
     features = set(config.get("features") or {})
     for figure in config.get("figures") or {}:
-        for need in FIGURE_NEEDS.get(figure, ()):
+        if figure not in FIGURE_CATALOGUE:
+            raise QuirkyError(
+                f"{source}: unknown key figures.{figure} (allowed here:"
+                f" {', '.join(sorted(FIGURE_CATALOGUE))})"
+            )
+        for need in FIGURE_CATALOGUE[figure].needs:
             if need in ("online", "offline"):
                 have = {d for d in detectors if (d in OFFLINE_DETECTORS) == (need == "offline")}
                 if not have:
@@ -192,6 +187,18 @@ def _check_figure_inputs(config: dict[str, Any], source: str) -> None:
                     f"{source}: figures.{figure} needs features.{feature} and"
                     f" detectors.{detector}; enable both or remove the figure"
                 )
+
+
+def _check_cross_field(config: dict[str, Any], source: str) -> None:
+    """Constraints between keys, which JSON Schema does not express: the stage settings'
+    own `__post_init__` checks, run here so that they stop the run before any job."""
+    from quirkymad.datasets import BuildSettings
+
+    seed = {"seed": config["seed"]} if "seed" in config else {}
+    try:
+        BuildSettings.from_params({**seed, **(config.get("data") or {})})
+    except QuirkyError as exc:
+        raise QuirkyError(f"{source}: {exc}") from None
 
 
 def _check_transform_layers(config: dict[str, Any], model: str, settings: Any, source: str):
@@ -290,6 +297,11 @@ def _check_explain(config: dict[str, Any], source: str) -> None:
         if not scored:
             raise QuirkyError(f"{key}: this config does not score it (see detectors: and "
                               f"transforms.<name>.detectors; transforms read activations only)")  # fmt: skip
+    if "explanations" in (config.get("figures") or {}) and (
+        ("activations", "none", "mahalanobis") not in explain_jobs(config)
+    ):
+        raise QuirkyError(f"{source}: figures.explanations needs activations/none/mahalanobis "
+                          f"in explain.scores; add it or remove the figure")  # fmt: skip
     layers = (config.get("explain") or {}).get("layers", "all")
     if isinstance(layers, list):
         from quirkymad.layers import resolve_layers

@@ -17,6 +17,7 @@ from quirkymad.config import (
     transform_specs,
 )
 from quirkymad.errors import QuirkyError
+from quirkymad.figure_catalogue import FIGURE_CATALOGUE, Scores
 from quirkymad.layers import transform_layers
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -60,6 +61,7 @@ wildcard_constraints:
     feature=_alt(FEATURES),
     detector=_alt(sorted({d for _, d in SCORES})),
     transform=_alt(TRANSFORMS),
+    figure=_alt(config["figures"]),
 
 
 def heavy_threads():
@@ -212,6 +214,25 @@ def score_dirs(setting=None, features=None, detectors=None, transforms=None):
     ]
 
 
+def figure_inputs(wc):
+    """The tables of the figure's catalogue entry: a results table's Parquet file, or the
+    scoring directories of one feature and detector (untransformed) for `Scores`."""
+    return {
+        name: score_dirs(features=[src.feature], detectors=[src.detector], transforms=["none"])
+        if isinstance(src, Scores)
+        else f"results/tables/{src}.parquet"
+        for name, src in FIGURE_CATALOGUE[wc.figure].tables.items()
+    }
+
+
+def figure_category(wc):
+    return FIGURE_CATALOGUE[wc.figure].category
+
+
+def figure_caption(wc):
+    return FIGURE_CATALOGUE[wc.figure].caption
+
+
 def auroc_settings():
     """The settings ("online", "offline") with at least one scoring job."""
     return [s for s in ("online", "offline") if score_dirs(s)]
@@ -277,21 +298,12 @@ def explain_inputs(wc):
     }
 
 
-def explain_figure_job(kind):
-    """Input function: the first explained job's `explain` or `scores` directory."""
-    feature, transform, detector = EXPLAIN[0]
-    return lambda wc: f"results/{wc.model}/{wc.dataset}/{kind}/{feature}/{transform}/{detector}"
+def explain_dirs(jobs):
+    return [f"results/{m}/{ds}/explain/{f}/{t}/{d}" for m in MODELS for ds in DATASETS
+            for f, t, d in jobs]  # fmt: skip
 
 
 def explain_outputs():
-    if not EXPLAIN:
-        return []
-    jobs = [
-        f"results/{m}/{ds}/explain/{f}/{t}/{d}"
-        for m in MODELS
-        for ds in DATASETS
-        for f, t, d in EXPLAIN
-    ]
-    figures = expand("results/figures/explain/{model}/{dataset}.{ext}", model=MODELS,
-                     dataset=DATASETS, ext=["png", "pdf"])  # fmt: skip
-    return [*jobs, *figures]
+    """Every explanation job's directory and the collected directions table of each kind."""
+    tables = [f"results/tables/explain/{f}/{t}/{d}.parquet" for f, t, d in EXPLAIN]
+    return [*explain_dirs(EXPLAIN), *tables]

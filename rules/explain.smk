@@ -1,5 +1,5 @@
 # Explanations (issue 21, docs/explain.md): which components carry a decomposable detector's
-# score. One job per explained scoring job; one figure per model x dataset.
+# score. One job per explained scoring job; their directions collected per job kind.
 
 
 rule explain_scores:
@@ -22,21 +22,18 @@ rule explain_scores:
         "../workflow_scripts/explain_scores.py"
 
 
-rule plot_explanation:
+rule collect_explanations:
+    # One table per explained job kind over every model x dataset; the `explanations` figure
+    # (figure catalogue) reads activations/none/mahalanobis's.
     input:
-        explain=explain_figure_job("explain"),
-        scores=explain_figure_job("scores"),
+        lambda wc: explain_dirs([(wc.feature, wc.transform, wc.detector)]),
     output:
-        png=report(
-            "results/figures/explain/{model}/{dataset}.png",
-            caption="../report/explanation.rst",
-            category="Explanations",
-            subcategory="{model}",
-        ),
-        pdf="results/figures/explain/{model}/{dataset}.pdf",
+        "results/tables/explain/{feature}/{transform}/{detector}.parquet",
+    wildcard_constraints:
+        detector=_alt(EXPLAIN_DETECTORS),
     conda:
-        "../envs/figures.yaml"
+        "../envs/detect.yaml"
     log:
-        "logs/plot_explanation/{model}/{dataset}.log",
+        "logs/collect_explanations/{feature}/{transform}/{detector}.log",
     script:
-        "../workflow_scripts/plot_explanation.py"
+        "../workflow_scripts/collect_explanations.py"

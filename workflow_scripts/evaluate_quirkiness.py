@@ -4,7 +4,7 @@ from quirkymad.diagnostics import evaluate_quirkiness
 from quirkymad.logs import job_log
 
 sm = snakemake  # noqa: F821
-with job_log(sm.log[0], sm.threads):
+with job_log(sm.log[0], sm.threads, device=sm.params.settings["device"]):
     evaluate_quirkiness(
         sm.input.model,
         sm.input.adapter,

@@ -6,7 +6,7 @@ from quirkymad.extract import ExtractSettings, extract_activation_store
 from quirkymad.logs import job_log
 
 sm = snakemake  # noqa: F821
-with job_log(sm.log[0], sm.threads):
+with job_log(sm.log[0], sm.threads, device=sm.params.settings["device"]):
     extract_activation_store(
         sm.input.model,
         getattr(sm.input, "adapter", None),

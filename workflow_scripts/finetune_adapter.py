@@ -8,7 +8,7 @@ sm = snakemake  # noqa: F821
 # params hold what determines the adapter; the run-only keys come from the config.
 merged = finetune_settings(sm.config, sm.wildcards.dataset)
 run_only = {k: merged[k] for k in FINETUNE_RUN_KEYS}
-with job_log(sm.log[0], sm.threads):
+with job_log(sm.log[0], sm.threads, device=sm.params.settings["device"]):
     finetune(
         sm.input.model,
         sm.input.data,

@@ -1,71 +1,84 @@
-"""The explanation figure (issue 21): for one model × dataset, the best layer's top
-directions by excess score, with the mean share of the score they carry on anomalous (Bob)
-and normal (Alice) test records, annotated with their cosine with the Alice–Bob direction and
-the tokens their logit lens promotes; beside it, each layer's part of the aggregated score's
-excess. Not in the FIGURES registry: one figure per model × dataset, drawn by the
-`plot_explanation` rule from an `explain_scores` job's directory."""
+"""The explanation figure (issue 21; catalogue entry `explanations`): one row of panels per
+model × dataset. Left: at the explained layer with the best AUROC of activations ×
+Mahalanobis, the top directions by excess score with the mean share of the score they carry
+on anomalous (Bob) and normal (Alice) records, labelled with their cosine with the Alice–Bob
+direction and the tokens their logit lens promotes. Right: each layer's part of the
+aggregated score's excess (Bob mean − Alice mean)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from quirkymad.figures.common import plt, save_figure
-from quirkymad.tables import AUROC_FILE
+from quirkymad.figures.registry import register_figure
 
-N_SHOWN = 6
+N_SHOWN = 5
+JOB = {"feature": "activations", "transform": "none", "detector": "mahalanobis"}
 
 
-def best_layer(auroc: pd.DataFrame, among: set[str]) -> str:
-    """The layer among `among` (not `all`) with the highest AUROC."""
+def best_layer(auroc: pd.DataFrame, among: set[str]) -> tuple[str, float]:
+    """The layer among `among` (not `all`) with the highest AUROC, and that AUROC."""
     per = auroc[auroc["layer"].astype(str).isin(among - {"all"})]
-    return str(per.loc[per["auroc"].idxmax(), "layer"])
+    row = per.loc[per["auroc"].idxmax()]
+    return str(row["layer"]), float(row["auroc"])
 
 
 def _label(row: pd.Series) -> str:
     text = f"cos(A–B) {row['cos_alice_bob']:+.2f}"
     promoted = row.get("promoted")
-    if promoted is not None and not (isinstance(promoted, float) and np.isnan(promoted)):
-        text += "  ↑ " + " ".join(repr(t) for t in list(promoted)[:4])
+    if isinstance(promoted, list | np.ndarray) and len(promoted):
+        text += "  ↑ " + " ".join(repr(str(t)) for t in list(promoted)[:4])
     return text
 
 
-def draw_explanation(explain_dir: str | Path, scores_dir: str | Path, png, pdf) -> None:
-    """Read an `explain_scores` job's directions.parquet and its scoring job's AUROC table;
-    draw the best explained layer (highest AUROC) and the layer aggregate."""
-    dirs = pd.read_parquet(Path(explain_dir) / "directions.parquet")
-    auroc = pd.read_parquet(Path(scores_dir) / AUROC_FILE)
-    layer = best_layer(auroc, set(dirs["layer"]))
-    value = float(auroc.loc[auroc["layer"].astype(str) == layer, "auroc"].iloc[0])
-    top = dirs[dirs["layer"] == layer].sort_values("excess_rank").head(N_SHOWN)
-    agg = dirs[dirs["layer"] == "all"].copy()
-    agg["ell"] = agg["component"].str.removeprefix("layer ").astype(int)
-    agg = agg.sort_values("ell")
-    first = dirs.iloc[0]
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 0.55 * len(top) + 2.2),
-                                  gridspec_kw={"width_ratios": [2.2, 1]})  # fmt: skip
+def _select(df: pd.DataFrame) -> pd.DataFrame:
+    keep = np.ones(len(df), dtype=bool)
+    for key, value in JOB.items():
+        if key in df:
+            keep &= df[key].to_numpy() == value
+    return df[keep]
+
+
+def _directions_panel(ax, top: pd.DataFrame, title: str) -> None:
     y = np.arange(len(top))
     ax.barh(y - 0.2, top["share_anomalous"], 0.4, label="anomalous (Bob)", color="C3")
     ax.barh(y + 0.2, top["share_normal"], 0.4, label="normal (Alice)", color="C0")
     ax.set_yticks(y, top["component"])
     ax.invert_yaxis()
-    ax.set_xlabel("mean share of the record's score")
-    right = float(np.nanmax([top["share_anomalous"].max(), top["share_normal"].max(), 0.01]))
+    ax.set_xlabel("mean share of a record's score")
+    shares = top[["share_anomalous", "share_normal"]].to_numpy(dtype=float)
+    right = float(np.nanmax([np.nanmax(shares), 0.01]))
     for yi, (_, row) in zip(y, top.iterrows()):
         ax.text(right * 1.03, yi, _label(row), va="center", fontsize=7)
-    ax.set_xlim(min(0.0, float(top[["share_anomalous", "share_normal"]].min().min())),
-                right * 2.4)  # fmt: skip
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(f"layer {layer} (best AUROC {value:.2f}): top directions by excess score",
-                 fontsize=9)  # fmt: skip
-    ax2.bar(agg["ell"], agg["excess"], color="C2")
-    ax2.axhline(0, color="k", lw=0.5)
-    ax2.set_xlabel("layer")
-    ax2.set_ylabel("excess of the aggregated score (Bob − Alice)")
-    ax2.set_title("each layer's part of the aggregate", fontsize=9)
-    fig.suptitle(f"{first['model']} / {first['dataset']}: {first['feature']}, "
-                 f"{first['transform']}, {first['detector']}", fontsize=10)  # fmt: skip
+    ax.set_xlim(min(0.0, float(np.nanmin(shares))), right * 2.6)
+    ax.legend(loc="lower right", fontsize=7)
+    ax.set_title(title, fontsize=9)
+
+
+@register_figure("explanations")
+def plot_explanations(directions: pd.DataFrame, auroc: pd.DataFrame, png, pdf) -> None:
+    dirs, auroc = _select(directions), _select(auroc)
+    pairs = list(dirs.groupby(["model", "dataset"], sort=True).groups)
+    if not pairs:
+        raise ValueError("no explanations of activations/none/mahalanobis to draw")
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(13, 3.3 * len(pairs)), squeeze=False,
+                             gridspec_kw={"width_ratios": [2.3, 1]})  # fmt: skip
+    for (model, dataset), (ax, ax2) in zip(pairs, axes):
+        d = dirs[(dirs["model"] == model) & (dirs["dataset"] == dataset)]
+        a = auroc[(auroc["model"] == model) & (auroc["dataset"] == dataset)]
+        layer, value = best_layer(a, set(d["layer"]))
+        top = d[d["layer"] == layer].sort_values("excess_rank").head(N_SHOWN)
+        _directions_panel(ax, top, f"{model} / {dataset}, layer {layer} (best AUROC "
+                                   f"{value:.2f}): top directions by excess score")  # fmt: skip
+        agg = d[d["layer"] == "all"].copy()
+        agg["ell"] = agg["component"].str.removeprefix("layer ").astype(int)
+        agg = agg.sort_values("ell")
+        ax2.bar(agg["ell"], agg["excess"], color="C2")
+        ax2.axhline(0, color="k", lw=0.5)
+        ax2.set_xlabel("layer")
+        ax2.set_ylabel("excess (Bob − Alice)")
+        ax2.set_title("each layer's part of the aggregated score", fontsize=9)
+    fig.suptitle("Why Bob is flagged: activations, Mahalanobis (explain_scores)", fontsize=10)
     fig.tight_layout()
     save_figure(fig, png, pdf)

@@ -143,7 +143,7 @@ def test_cli_figure_and_config_agree_with_the_stage(planted_store, tmp_path, cap
     from quirkymad.cli import main
     from quirkymad.config import EXPLAIN_DETECTORS
     from quirkymad.explain.stage import DECOMPOSABLE
-    from quirkymad.figures.explain import draw_explanation
+    from quirkymad.figures.explain import plot_explanations
 
     assert tuple(EXPLAIN_DETECTORS) == DECOMPOSABLE
     store, _ = planted_store
@@ -156,6 +156,8 @@ def test_cli_figure_and_config_agree_with_the_stage(planted_store, tmp_path, cap
     assert "excess rank 1, cos(A–B) +0.9" in text  # its top component is the planted one
     assert main(["explain", "nope", "--store", str(tmp_path / "e")]) == 2
     assert "no test record 'nope'" in capsys.readouterr().err
-    draw_explanation(tmp_path / "e", scores, tmp_path / "f.png", tmp_path / "f.pdf")
+    dirs = pd.read_parquet(tmp_path / "e" / DIRECTIONS_FILE)
+    auroc = pd.read_parquet(scores / "auroc.parquet").assign(transform="none")
+    plot_explanations(dirs.assign(transform="none"), auroc, tmp_path / "f.png", tmp_path / "f.pdf")
     assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
     assert (tmp_path / "f.pdf").read_bytes().startswith(b"%PDF")
