@@ -51,7 +51,7 @@ def _directions_panel(ax, top: pd.DataFrame, title: str) -> None:
     right = float(np.nanmax([np.nanmax(shares), 0.01]))
     for yi, (_, row) in zip(y, top.iterrows()):
         ax.text(right * 1.03, yi, _label(row), va="center", fontsize=7)
-    ax.set_xlim(min(0.0, float(np.nanmin(shares))), right * 2.6)
+    ax.set_xlim(min(0.0, float(np.nanmin(shares))), right * 2.2)
     ax.legend(loc="lower right", fontsize=7)
     ax.set_title(title, fontsize=9)
 
