@@ -27,6 +27,7 @@ include: "rules/detect.smk"
 include: "rules/analysis.smk"
 include: "rules/reference.smk"
 include: "rules/figures.smk"
+include: "rules/explain.smk"
 
 
 rule all:

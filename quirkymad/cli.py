@@ -1,5 +1,6 @@
 """Command line: `quirkymad inspect PATH [--layer N]` describes a feature store;
-`quirkymad plan --configfile CONFIG` prints what a run will cost (quirkymad/plan.py).
+`quirkymad plan --configfile CONFIG` prints what a run will cost (quirkymad/plan.py);
+`quirkymad explain RECORD_ID --store DIR [--layer N]` prints one record's explanation.
 
 Prints the store's arrays (dims, shape, dtype, chunks), coordinates, attributes, and for each
 per-layer array (dims `(example, layer, ...)`) the mean L2 norm of its per-example vectors and
@@ -110,6 +111,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     plan_arguments(p)
     # -- end plan --
+    # --- explain (issue 21) ---
+    e = sub.add_parser("explain", help="print one test record's explanation (docs/explain.md)")
+    e.add_argument("record", help="record id (the store's `example` coordinate)")
+    e.add_argument("--store", required=True,
+                   help="results/<model>/<dataset>/explain/<feature>/<transform>/<detector>")  # fmt: skip
+    e.add_argument("--layer", help="layer to detail (default: the largest part of its score)")
     args = parser.parse_args(argv)
     if args.command == "plan":
         from quirkymad.plan import run as run_plan
@@ -119,6 +126,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         except QuirkyError as exc:
             print(f"quirkymad: {exc}", file=sys.stderr)
             return 1
+    if args.command == "explain":
+        from quirkymad.explain.show import show_record
+
+        try:
+            show_record(args.record, args.store, args.layer)
+        except QuirkyError as exc:
+            print(f"quirkymad explain: {exc}", file=sys.stderr)
+            return EXIT_NOT_A_STORE
+        return 0
     # A store without consolidated metadata opens anyway; zarr's warning would be noise here.
     warnings.filterwarnings("ignore", message="Failed to open Zarr store with consolidated")
     try:

@@ -144,6 +144,7 @@ def check_config(
     _check_transform_detectors(config, source)
     _check_figure_inputs(config, source)
     _check_cross_field(config, source)
+    _check_explain(config, source)
     # Raw data of every enabled dataset must be in the install-time cache (before any job).
     from quirkymad.datasets import get_dataset
 
@@ -259,3 +260,52 @@ def transform_specs(config: dict[str, Any], schema: dict[str, Any] | None = None
         }
         out[name] = {**defaults, **spec}
     return out
+
+
+# --- explain (issue 21) ---
+# Detectors whose score splits exactly over components (quirkymad/explain/decompose.py;
+# tests/test_config.py checks it against quirkymad.explain.stage.DECOMPOSABLE).
+EXPLAIN_DETECTORS = ("mahalanobis", "diag_mahalanobis", "que")
+
+
+def explain_jobs(config: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(feature, transform, detector) of each entry of `explain.scores`."""
+    return [tuple(s.split("/")) for s in (config.get("explain") or {}).get("scores", [])]
+
+
+def _check_explain(config: dict[str, Any], source: str) -> None:
+    """Each explained job is scored by this config and its detector decomposes; explicit
+    explanation layers are extracted."""
+    features = set(config.get("features") or {"activations": {}})
+    transforms = config.get("transforms") or {}
+    for feature, transform, detector in explain_jobs(config):
+        key = f"{source}: explain.scores: {feature}/{transform}/{detector}"
+        if detector not in EXPLAIN_DETECTORS:
+            raise QuirkyError(f"{key}: {detector} has no exact decomposition "
+                              f"(explainable: {', '.join(EXPLAIN_DETECTORS)})")  # fmt: skip
+        if feature not in features:
+            raise QuirkyError(f"{key}: features.{feature} is not enabled")
+        if transform == "none":
+            scored = detector in config["detectors"]
+        else:
+            scored = feature == "activations" and detector in (
+                (transforms.get(transform) or {}).get("detectors") or ()
+            )
+        if not scored:
+            raise QuirkyError(f"{key}: this config does not score it (see detectors: and "
+                              f"transforms.<name>.detectors; transforms read activations only)")  # fmt: skip
+    if "explanations" in (config.get("figures") or {}) and (
+        ("activations", "none", "mahalanobis") not in explain_jobs(config)
+    ):
+        raise QuirkyError(f"{source}: figures.explanations needs activations/none/mahalanobis "
+                          f"in explain.scores; add it or remove the figure")  # fmt: skip
+    layers = (config.get("explain") or {}).get("layers", "all")
+    if isinstance(layers, list):
+        from quirkymad.layers import resolve_layers
+
+        for name, settings in config["models"].items():
+            extracted = resolve_layers(config.get("layers", "all"), model_depth(name, settings))
+            bad = sorted(set(layers) - set(extracted))
+            if bad:
+                raise QuirkyError(f"{source}: explain.layers: {bad} are not extracted for "
+                                  f"model {name} (config layers: {config.get('layers', 'all')})")  # fmt: skip

@@ -174,4 +174,18 @@ FIGURE_CATALOGUE: dict[str, FigureSpec] = {
         "Follow-up Figure 14: Alice-Bob logit separation (mean_Alice l - mean_Bob l)^2 against"
         " the layer-averaged separation; one point per model x dataset; R^2 (paper: 0.18).",
     ),
+    # --- explain (issue 21; docs/explain.md) ---
+    "explanations": FigureSpec(
+        "issue 21",
+        "Explanations",
+        {"directions": "explain/activations/none/mahalanobis", "auroc": _MAHALANOBIS_ACTIVATIONS},
+        "Why Bob's records are flagged (rule explain_scores; docs/explain.md), one row per model x"
+        " dataset. Left: at the explained layer with the best AUROC of activations x Mahalanobis,"
+        " the eigendirections of the trusted covariance that carry most of the anomalous (Bob)"
+        " records' excess score over the normal (Alice) ones; bars = mean share of a record's"
+        " score each carries on anomalous and on normal test records; labels = cosine of the"
+        " direction (oriented towards Bob) with the Alice-Bob mean difference of the test mix, and"
+        " the tokens it promotes most (logit lens through the final norm and unembedding). Right:"
+        " each layer's part of the layer-aggregated score's excess (Bob mean - Alice mean).",
+    ),
 }

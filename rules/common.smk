@@ -6,10 +6,12 @@ import sys
 from snakemake.exceptions import WorkflowError
 
 from quirkymad.config import (
+    EXPLAIN_DETECTORS,
     FINETUNE_RUN_KEYS,
     OFFLINE_DETECTORS,
     TRANSFORM_WIRING_KEYS,
     check_config,
+    explain_jobs,
     finetune_settings,
     transform_specs,
 )
@@ -265,4 +267,33 @@ def final_outputs():
     loss_curves = expand(
         "results/{model}/{dataset}/finetune/loss_curve.{ext}", model=MODELS, dataset=DATASETS, ext=["png", "pdf"]
     )
-    return [*intermediate_outputs(), *tables, *figures, *loss_curves]
+    return [*intermediate_outputs(), *tables, *figures, *loss_curves, *explain_outputs()]
+
+
+# --- explain (issue 21; rules/explain.smk) ---
+EXPLAIN = explain_jobs(config)
+
+
+def explain_settings():
+    """`explain` minus its job list: adding a job to the list reruns no other job."""
+    return {k: v for k, v in config["explain"].items() if k != "scores"}
+
+
+def explain_inputs(wc):
+    """The scoring job's inputs, its scores, and the prepared model (logit lens)."""
+    return {
+        **score_inputs(wc),
+        "scores": f"results/{wc.model}/{wc.dataset}/scores/{wc.feature}/{wc.transform}/{wc.detector}",
+        "model": f"results/models/{wc.model}",
+    }
+
+
+def explain_dirs(jobs):
+    return [f"results/{m}/{ds}/explain/{f}/{t}/{d}" for m in MODELS for ds in DATASETS
+            for f, t, d in jobs]  # fmt: skip
+
+
+def explain_outputs():
+    """Every explanation job's directory and the collected directions table of each kind."""
+    tables = [f"results/tables/explain/{f}/{t}/{d}.parquet" for f, t, d in EXPLAIN]
+    return [*explain_dirs(EXPLAIN), *tables]

@@ -236,3 +236,30 @@ def test_cross_field_data_settings_are_one_line_errors(data, message):
     with pytest.raises(QuirkyError, match=message) as err:
         check_config({**base, "data": data}, check_models=False)
     assert "\n" not in str(err.value)
+
+
+# --- explain (issue 21) ---
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c["explain"]["scores"].append("activations/none/lof"),
+         "config: explain.scores: activations/none/lof: lof has no exact decomposition"),
+        (lambda c: c["explain"]["scores"].append("attribution/flow/mahalanobis"),
+         "config: explain.scores: attribution/flow/mahalanobis: this config does not score it"),
+        (lambda c: c["explain"]["scores"].append("activations/sae/que"),
+         "config: explain.scores: activations/sae/que: this config does not score it"),
+        (lambda c: c["features"].pop("probe_shift"),
+         "config: explain.scores: probe_shift/none/diag_mahalanobis: features.probe_shift is not"),
+        (lambda c: c["explain"].update({"layers": [2, 3]}),
+         r"config: explain.layers: \[3\] are not extracted for model tiny-random"),
+        (lambda c: c["explain"].update({"flag_quantile": 1}), "config: explain.flag_quantile"),
+        (lambda c: c["explain"]["scores"].append("activations"), "config: explain.scores.6"),
+        (lambda c: c["explain"]["scores"].remove("activations/none/mahalanobis"),
+         "config: figures.explanations needs activations/none/mahalanobis in explain.scores"),
+    ],
+)  # fmt: skip
+def test_explain_config_errors_name_the_key(edit, message):
+    cfg = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    edit(cfg)
+    with pytest.raises(QuirkyError, match=message):
+        check_config(cfg, check_models=False)

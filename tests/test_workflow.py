@@ -77,6 +77,42 @@ def test_outputs(run):
     assert (wd / "results/tiny-random/addition/adapter/adapter_model.safetensors").is_file()
 
 
+def test_explanations(run, capsys):
+    """Every explained job wrote both tables; one figure per model x dataset; the CLI prints a
+    record (the stage itself refuses components that do not sum to the job's scores)."""
+    from quirkymad.cli import main
+
+    wd, _ = run
+    for job in TINY["explain"]["scores"]:
+        out = wd / "results/tiny-random/addition/explain" / job
+        rec = pd.read_parquet(out / "explanations.parquet")
+        dirs = pd.read_parquet(out / "directions.parquet")
+        assert rec["rank"].max() == TINY["explain"]["top_k"] and "all" in set(rec["layer"])
+        assert dirs["cos_alice_bob"].notna().any()
+    table = pd.read_parquet(wd / "results/tables/explain/activations/none/mahalanobis.parquet")
+    assert set(table["dataset"]) == set(TINY["datasets"])
+    job = wd / "results/tiny-random/addition/explain/activations/none/mahalanobis"
+    record = pd.read_parquet(job / "explanations.parquet")["example"].iloc[0]
+    assert main(["explain", record, "--store", str(job)]) == 0
+    assert f"record {record}" in capsys.readouterr().out
+
+
+def test_explain_setting_reruns_only_explanations(run, tmp_path):
+    wd, _ = run
+    changed = {**TINY, "explain": {**TINY["explain"], "top_k": 4}}
+    jobs, figures = planned_jobs_and_figures(wd, write_config(tmp_path / "c.yaml", changed))
+    n = len(TINY["explain"]["scores"])
+    assert jobs == {"explain_scores": n, "collect_explanations": n, "plot_figure": 1, "all": 1}
+    assert figures == {"explanations"}
+    # Another job on the list: that job only.
+    more = {
+        **TINY["explain"],
+        "scores": [*TINY["explain"]["scores"], "activations/none/diag_mahalanobis"],
+    }
+    jobs = planned_jobs(wd, write_config(tmp_path / "m.yaml", {**TINY, "explain": more}))
+    assert jobs == {"explain_scores": 1, "collect_explanations": 1, "all": 1}
+
+
 def test_report_has_every_figure_and_the_table(run):
     wd, cfg = run
     out = snakemake(wd, cfg, "--report", "report.html", timeout=300)
@@ -100,11 +136,14 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     # the flow is not refitted), the tables, and the figures that show Mahalanobis scores.
     assert jobs == {
         "score_detector": len(TINY["features"]) + 1, "collect_auroc_setting": 1,
-        "collect_auroc": 1, "summarize_auroc": 1, "reference_comparison": 1, "plot_figure": 5, "all": 1,
+        "collect_auroc": 1, "summarize_auroc": 1, "reference_comparison": 1, "plot_figure": 6,
+        # explanations of Mahalanobis scores (activations raw and flow, attribution), their
+        # collected tables, and the explanation figure (activations/none/mahalanobis)
+        "explain_scores": 3, "collect_explanations": 3, "all": 1,
     }  # fmt: skip
     assert figures == {
         "online_auroc_per_layer", "online_auroc_aggregated", "auroc_vs_separation",
-        "auroc_vs_quirkiness", "attribution_auroc_vs_quirkiness",
+        "auroc_vs_quirkiness", "attribution_auroc_vs_quirkiness", "explanations",
     }  # fmt: skip
 
 
@@ -115,7 +154,8 @@ def test_offline_detector_setting_redraws_only_offline_figures(run, tmp_path):
     # QUE is offline: its scores, the offline table, and the offline figures only.
     assert jobs == {
         "score_detector": len(TINY["features"]), "collect_auroc_setting": 1, "collect_auroc": 1,
-        "summarize_auroc": 1, "reference_comparison": 1, "plot_figure": 2, "all": 1,
+        "summarize_auroc": 1, "reference_comparison": 1, "plot_figure": 2, "explain_scores": 1, "collect_explanations": 1,
+        "all": 1,
     }  # fmt: skip
     assert figures == {"offline_auroc_per_layer", "offline_auroc_aggregated"}
 
@@ -143,7 +183,8 @@ def test_transform_setting_refits_only_that_transform(run, tmp_path):
     # show raw-activation Mahalanobis only). Not the SAE, nor any extraction.
     assert jobs == {
         "fit_transform": 1, "score_detector": 2, "collect_auroc_setting": 1, "collect_auroc": 1,
-        "summarize_auroc": 1, "reference_comparison": 1, "plot_figure": 2, "all": 1,
+        "summarize_auroc": 1, "reference_comparison": 1, "plot_figure": 2, "explain_scores": 1, "collect_explanations": 1,
+        "all": 1,
     }  # fmt: skip
     assert figures == {"online_auroc_per_layer", "online_auroc_aggregated"}
 

@@ -59,6 +59,22 @@ def tables(tmp_path_factory):
     pd.concat([online, offline, attribution]).to_parquet(paths["auroc"])
     per_layer.to_parquet(paths["per_layer"])
     summary.to_parquet(paths["summary"])
+    paths["directions"] = d / "directions.parquet"  # explain_scores' table (issue 21)
+    dirs = []
+    for model in ("m1", "m2"):
+        for dataset in ("addition", "hemisphere", "sentiment"):
+            for layer in [*map(str, range(1, 5)), "all"]:
+                k = 4
+                comp = [f"layer {i}" for i in range(1, 5)] if layer == "all" else [
+                    f"eig{i}" for i in range(k)]  # fmt: skip
+                dirs.append(pd.DataFrame({
+                    "model": model, "dataset": dataset, "feature": "activations",
+                    "transform": "none", "detector": "mahalanobis", "layer": layer,
+                    "component": comp, "excess_rank": range(1, k + 1),
+                    "excess": rng.normal(0, 1, k), "share_anomalous": rng.uniform(0, 0.5, k),
+                    "share_normal": rng.uniform(0, 0.5, k), "cos_alice_bob": rng.uniform(0, 1, k),
+                    "promoted": [[" Yes", " 7", "ing"]] * k}))  # fmt: skip
+    pd.concat(dirs).to_parquet(paths["directions"])
     return paths
 
 
