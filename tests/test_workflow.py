@@ -40,7 +40,10 @@ def test_outputs(run):
         assert transform == "none" or feature == "activations"
         assert list(g["layer"].astype(str)) == want
     assert table["auroc"].between(0, 1).all()
-    assert (table["ci_low"] <= table["auroc"]).all() and (table["auroc"] <= table["ci_high"]).all()
+    lo, hi = table["ci_low_example"], table["ci_high_example"]
+    assert (lo <= table["auroc"]).all() and (table["auroc"] <= hi).all()
+    assert (table["ci_low_name"] <= table["ci_high_name"]).all()
+    assert table["p_chance"].between(0, 1, inclusive="right").all()
     assert set(table["model"]) == {"tiny-random"}
     pairs = set(zip(table["transform"], table["detector"]))
     assert pairs == {("none", d) for d in TINY["detectors"]} | {

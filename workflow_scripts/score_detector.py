@@ -18,6 +18,7 @@ with job_log(sm.log[0], sm.threads):
             "transform": sm.wildcards.transform,
         },  # fmt: skip
         n_boot=sm.params.n_bootstrap,
+        n_perm=sm.params.n_permutations,
         seed=sm.params.seed,
         transform_dir=getattr(sm.input, "transform", None),
     )

@@ -19,8 +19,9 @@ def tables(tmp_path_factory):
                 a = rng.uniform(0.4, 1)
                 rows.append({"model": model, "dataset": dataset, "feature": "activations",
                              "transform": "none", "detector": "mahalanobis", "setting": "online",
-                             "layer": str(layer), "auroc": a, "ci_low": a - 0.05,
-                             "ci_high": min(1, a + 0.05), "n_normal": 50, "n_anomalous": 50})  # fmt: skip
+                             "layer": str(layer), "auroc": a, "ci_low_name": a - 0.05,
+                             "ci_high_name": min(1, a + 0.05), "p_chance": rng.uniform(0, 0.1),
+                             "n_normal": 50, "n_anomalous": 50})  # fmt: skip
                 if layer != "all":
                     sep.append({"model": model, "dataset": dataset, "layer": layer,
                                 "S": rng.uniform(0.01, 2), "R": 0.1})  # fmt: skip
