@@ -25,6 +25,7 @@ include: "rules/diagnostics.smk"
 include: "rules/transforms.smk"
 include: "rules/detect.smk"
 include: "rules/analysis.smk"
+include: "rules/stats.smk"
 include: "rules/figures.smk"
 
 

@@ -289,3 +289,23 @@ rule plot_ab_logit_separation_vs_separation:  # Fig. 14
         "logs/plot_ab_logit_separation_vs_separation/plot_ab_logit_separation_vs_separation.log",
     script:
         "../workflow_scripts/plot_figure.py"
+
+
+rule plot_comparisons_forest:  # paired comparisons (issue 18)
+    input:
+        comparisons="results/tables/comparisons.parquet",
+    output:
+        png=report(
+            "results/figures/comparisons_forest.png",
+            caption="../report/comparisons_forest.rst",
+            category="AUROC",
+        ),
+        pdf="results/figures/comparisons_forest.pdf",
+    params:
+        figure="comparisons_forest",
+    conda:
+        "../envs/figures.yaml"
+    log:
+        "logs/plot_comparisons_forest/plot_comparisons_forest.log",
+    script:
+        "../workflow_scripts/plot_figure.py"

@@ -99,7 +99,8 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
         "collect_auroc": 1, "summarize_auroc": 1,
         "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
         "plot_auroc_vs_separation": 1, "plot_auroc_vs_quirkiness": 1,
-        "plot_attribution_auroc_vs_quirkiness": 1, "all": 1,
+        "plot_attribution_auroc_vs_quirkiness": 1, "compare_scores": 1,
+        "plot_comparisons_forest": 1, "all": 1,
     }  # fmt: skip
 
 
@@ -111,7 +112,8 @@ def test_offline_detector_setting_redraws_only_offline_figures(run, tmp_path):
     assert jobs == {
         "score_detector": len(TINY["features"]), "collect_auroc_setting": 1, "collect_auroc": 1,
         "summarize_auroc": 1, "plot_offline_auroc_per_layer": 1,
-        "plot_offline_auroc_aggregated": 1, "all": 1,
+        "plot_offline_auroc_aggregated": 1, "compare_scores": 1, "plot_comparisons_forest": 1,
+        "all": 1,
     }  # fmt: skip
 
 
@@ -139,7 +141,7 @@ def test_transform_setting_refits_only_that_transform(run, tmp_path):
     assert jobs == {
         "fit_transform": 1, "score_detector": 2, "collect_auroc_setting": 1, "collect_auroc": 1,
         "summarize_auroc": 1, "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
-        "all": 1,
+        "compare_scores": 1, "plot_comparisons_forest": 1, "all": 1,
     }  # fmt: skip
 
 

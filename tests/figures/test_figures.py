@@ -60,6 +60,12 @@ def tables(tmp_path_factory):
     pd.concat([online, offline, attribution]).to_parquet(paths["auroc"])
     per_layer.to_parquet(paths["per_layer"])
     summary.to_parquet(paths["summary"])
+    comp = [{"model": m, "dataset": ds, "pair": p, "diff": dd, "ci_low": dd - 0.1,
+             "ci_high": dd + 0.1, "p_value": abs(dd)} for m in ("m1", "m2")
+            for ds in ("addition", "sentiment") for p in ("que_vs_mahalanobis", "flow_vs_raw")
+            for dd in [rng.uniform(-0.3, 0.3)]]  # fmt: skip
+    paths["comparisons"] = d / "c.parquet"
+    pd.DataFrame(comp).to_parquet(paths["comparisons"])
     return paths
 
 
