@@ -7,7 +7,7 @@ then, per detector, measures the process CPU time of `score_store` with the stat
 1000 name relabellings). Also times, on the same job's 31 rows, the example-level bootstrap as
 it was before issue 18 (a Python loop of 1000 sorts per row) as the naive baseline.
 
-    .venv/bin/python bench/stats_cost.py [--repeat 3]
+    .venv/bin/python bench/stats_cost.py [--repeat 3] [--dims 576 9] [--detectors ...]
 
 Prints per detector and feature width: scoring CPU s, statistics CPU s, their ratio, and the old
 loop's CPU s. Not a test: timings depend on the machine. Process start-up and imports (several
@@ -71,14 +71,18 @@ def old_loop_bootstrap(y: np.ndarray, s: np.ndarray, n_boot: int = 1000) -> None
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dims", type=int, nargs="+", default=[576, 9])
+    ap.add_argument("--detectors", nargs="+", default=DETECTORS)
     args = ap.parse_args()
     labels = {"model": "m", "dataset": "d", "transform": "none"}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        print("d    detector           scoring_cpu_s  stats_cpu_s  ratio  old_loop_cpu_s")
-        for d in (576, 9):
+        print(
+            "d    detector           scoring_cpu_s  stats_cpu_s  ratio  old_loop_cpu_s", flush=True
+        )
+        for d in args.dims:
             store = make_store(tmp / f"s{d}.zarr", d)
-            for det in DETECTORS:
+            for det in args.detectors:
 
                 def run(n_boot, n_perm, det=det, store=store):
                     score_store(store, "f", det, {}, tmp / "s.parquet", tmp / "a.parquet",

@@ -19,6 +19,8 @@ import torch
 from quirkymad.atomic import atomic_path
 from quirkymad.detectors import make_detector
 from quirkymad.errors import QuirkyError
+from quirkymad.metrics import auroc
+from quirkymad.selection import SELECT_ROLES
 from quirkymad.stats.rows import auroc_rows
 from quirkymad.store import open_store, strings
 from quirkymad.tables import AUROC_FILE, SCORES_FILE
@@ -94,7 +96,8 @@ def score_store(
     transform) are copied into the AUROC table. Returns that table; its last row per run is the
     layer-aggregated score (`layer = "all"`: mean of raw layer scores, spec §6.8). Each row
     carries the example-level and name-clustered intervals (`n_boot` resamples) and p_chance
-    (`n_perm` name relabellings): `quirkymad.stats.rows`.
+    (`n_perm` name relabellings): `quirkymad.stats.rows`, and `auroc_select`, the AUROC on the
+    store's selection records (NaN if it has none), which the summary's honest best layer uses.
 
     Detectors with a batched path (`Detector.score_all_layers`: Mahalanobis, diagonal
     Mahalanobis, QUE) score many layers at once, on the GPU when present, unless `batched` is
@@ -105,6 +108,10 @@ def score_store(
     role = strings(ds, "role")
     trusted = role == "trusted"
     test = np.isin(role, TEST_ROLES)
+    # Selection records (quirkymad/selection.py) are scored beside the test mix, for the honest
+    # best layer only; they never enter the scores table nor the offline detectors' fit.
+    select = np.isin(role, SELECT_ROLES)
+    evaluated = test | select
     probe = make_detector(detector, hparams)
     kind, modules = None, {}
     if transform_dir is not None:
@@ -141,7 +148,7 @@ def score_store(
     mask_name = ds.attrs.get("valid_mask")
     stacked = None
     if kind is None and batched and not mask_name:
-        stacked = _batched_scores(probe, data, layer_ids, trusted, untrusted, test)
+        stacked = _batched_scores(probe, data, layer_ids, trusted, untrusted, evaluated)
     if stacked is None:
         for ell in layer_ids:
             x = np.asarray(data.sel(layer=ell).values, dtype=np.float64)
@@ -154,13 +161,17 @@ def score_store(
                 x = x.double().numpy()
                 det.use_transform(modules[ell])
             det.fit(x[trusted], x[untrusted] if det.offline else None)
-            per_layer.append(det.score(x[test]))
-        stacked = np.stack(per_layer)  # [n_layers, n_test]
+            per_layer.append(det.score(x[evaluated]))
+        stacked = np.stack(per_layer)  # [n_layers, n_evaluated]
+    stacked, stacked_select = stacked[:, test[evaluated]], stacked[:, select[evaluated]]
     layers = [str(ell) for ell in layer_ids]
     frames = [meta.assign(layer=ell, score=s) for ell, s in zip(layers, stacked)]
     frames.append(meta.assign(layer="all", score=stacked.mean(0)))
     scores = pd.concat(frames, ignore_index=True)
     table = pd.DataFrame(auroc_rows(scores, n_boot=n_boot, n_perm=n_perm, seed=seed))
+    is_bob = role[select] == "select_anomalous"
+    sel = [*stacked_select, stacked_select.mean(0)] if select.any() else [None] * len(table)
+    table["auroc_select"] = [auroc(is_bob, s) if s is not None else np.nan for s in sel]
     setting = "offline" if probe.offline else "online"
     head = {**labels, "feature": feature, "detector": detector, "setting": setting}
     for k, v in reversed(head.items()):
