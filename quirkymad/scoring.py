@@ -82,6 +82,7 @@ def score_store(
     n_boot: int = 1000,
     seed: int = 0,
     n_perm: int = 1000,
+    name_bootstrap: str = "keep",
     transform_dir: str | Path | None = None,
     batched: bool = True,
 ) -> pd.DataFrame:
@@ -168,7 +169,9 @@ def score_store(
     frames = [meta.assign(layer=ell, score=s) for ell, s in zip(layers, stacked)]
     frames.append(meta.assign(layer="all", score=stacked.mean(0)))
     scores = pd.concat(frames, ignore_index=True)
-    table = pd.DataFrame(auroc_rows(scores, n_boot=n_boot, n_perm=n_perm, seed=seed))
+    table = pd.DataFrame(
+        auroc_rows(scores, n_boot=n_boot, n_perm=n_perm, seed=seed, within=name_bootstrap)
+    )
     is_bob = role[select] == "select_anomalous"
     sel = [*stacked_select, stacked_select.mean(0)] if select.any() else [None] * len(table)
     table["auroc_select"] = [auroc(is_bob, s) if s is not None else np.nan for s in sel]

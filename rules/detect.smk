@@ -8,6 +8,7 @@ rule score_detector:
         hparams=detector_hparams,
         n_bootstrap=config["scoring"]["n_bootstrap"],
         n_permutations=config["scoring"]["n_permutations"],
+        name_bootstrap=config["scoring"]["name_bootstrap"],
         seed=config["seed"],
     conda:
         "../envs/detect.yaml"

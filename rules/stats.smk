@@ -15,6 +15,7 @@ rule compare_scores:
         jobs=comparison_jobs(),
         skipped=COMPARISONS_SKIPPED,
         n_bootstrap=config["scoring"]["n_bootstrap"],
+        name_bootstrap=config["scoring"]["name_bootstrap"],
         seed=config["seed"],
     conda:
         "../envs/detect.yaml"

@@ -19,6 +19,7 @@ with job_log(sm.log[0], sm.threads):
         },  # fmt: skip
         n_boot=sm.params.n_bootstrap,
         n_perm=sm.params.n_permutations,
+        name_bootstrap=sm.params.name_bootstrap,
         seed=sm.params.seed,
         transform_dir=getattr(sm.input, "transform", None),
     )

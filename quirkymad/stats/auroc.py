@@ -34,14 +34,14 @@ def weighted_auroc(score: np.ndarray, is_anomalous: np.ndarray, weights: np.ndar
     out = np.empty(len(w_all))
     step = max(1, CHUNK_ELEMENTS // max(len(s), 1))
     for lo in range(0, len(w_all), step):
-        w = w_all[lo : lo + step][:, order].astype(np.int64, copy=False)
+        w = w_all[lo : lo + step][:, order].astype(np.int32, copy=False)
         wn = w * neg_sorted
         wp = w - wn
         if tied:
             wp, wn = np.add.reduceat(wp, starts, axis=1), np.add.reduceat(wn, starts, axis=1)
         below2 = 2 * np.cumsum(wn, axis=1) - wn  # 2 × (negatives strictly below) + ties
-        num2 = np.einsum("ij,ij->i", wp, below2)
-        den = wp.sum(axis=1) * wn.sum(axis=1)
+        num2 = (wp * below2).sum(axis=1, dtype=np.int64)
+        den = wp.sum(axis=1, dtype=np.int64) * wn.sum(axis=1, dtype=np.int64)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[lo : lo + step] = np.where(den > 0, num2 / (2.0 * den), np.nan)
     return out

@@ -60,6 +60,7 @@ def paired_difference(
     score_b: np.ndarray,
     n_boot: int = 1000,
     seed: int = 0,
+    within: str = "keep",
 ) -> dict[str, float]:
     """Δ = AUROC(a) − AUROC(b) over the same records `[n]`, its paired name-clustered
     percentile interval and bootstrap p-value."""
@@ -68,7 +69,7 @@ def paired_difference(
     out = {"auroc_a": auc_a, "auroc_b": auc_b, "diff": auc_a - auc_b}
     if not n_boot:
         return out | {"ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan}
-    w = name_weights(y, name, n_boot, resampling_streams(seed)[1])
+    w = name_weights(y, name, n_boot, resampling_streams(seed)[1], within)
     d = weighted_auroc(score_a, y, w) - weighted_auroc(score_b, y, w)
     d = d[np.isfinite(d)]
     lo, hi = percentile_interval(d, LEVEL)
@@ -85,7 +86,11 @@ def _aggregate(scores: pd.DataFrame, layers: Sequence[str]) -> pd.DataFrame:
 
 
 def compare_jobs(
-    scores_a: pd.DataFrame, scores_b: pd.DataFrame, n_boot: int = 1000, seed: int = 0
+    scores_a: pd.DataFrame,
+    scores_b: pd.DataFrame,
+    n_boot: int = 1000,
+    seed: int = 0,
+    within: str = "keep",
 ) -> dict[str, Any]:
     """One comparison row from two scoring jobs' per-example tables (scores.parquet) of the
     same test mix."""
@@ -99,13 +104,13 @@ def compare_jobs(
         raise ValueError("the two scores are not on the same test records")
     b = b.loc[a.index]
     row = paired_difference(a["is_anomalous"].to_numpy(), a["name"].to_numpy(),
-                            a["score"].to_numpy(), b["score"].to_numpy(), n_boot, seed)  # fmt: skip
+                            a["score"].to_numpy(), b["score"].to_numpy(), n_boot, seed, within)  # fmt: skip
     same = len(shared) == len(la) == len(lb)
     return {"layers": "all" if same else ",".join(shared), **row}
 
 
 def comparisons_table(
-    jobs: Sequence[Mapping[str, str]], n_boot: int = 1000, seed: int = 0
+    jobs: Sequence[Mapping[str, str]], n_boot: int = 1000, seed: int = 0, within: str = "keep"
 ) -> pd.DataFrame:
     """Rows for `jobs` (model, dataset, pair, a, b, a_dir, b_dir: the two scoring jobs'
     directories)."""
@@ -114,7 +119,7 @@ def comparisons_table(
         sa = pd.read_parquet(Path(job["a_dir"]) / SCORES_FILE)
         sb = pd.read_parquet(Path(job["b_dir"]) / SCORES_FILE)
         head = {k: job[k] for k in ("model", "dataset", "pair", "a", "b")}
-        rows.append(head | compare_jobs(sa, sb, n_boot=n_boot, seed=seed))
+        rows.append(head | compare_jobs(sa, sb, n_boot=n_boot, seed=seed, within=within))
     columns = ["model", "dataset", "pair", "a", "b", "layers", "auroc_a", "auroc_b", "diff",
                "ci_low", "ci_high", "p_value"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
@@ -127,10 +132,11 @@ def write_comparisons(
     skipped: Mapping[str, str] | None = None,
     n_boot: int = 1000,
     seed: int = 0,
+    within: str = "keep",
 ) -> pd.DataFrame:
     for pair, reason in (skipped or {}).items():
         log.info("comparison %s skipped: %s", pair, reason)
-    df = comparisons_table(jobs, n_boot=n_boot, seed=seed)
+    df = comparisons_table(jobs, n_boot=n_boot, seed=seed, within=within)
     with atomic_path(out_parquet) as tmp:
         df.to_parquet(tmp, index=False)
     with atomic_path(out_csv) as tmp:

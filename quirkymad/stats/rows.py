@@ -28,10 +28,15 @@ def resampling_streams(seed: int) -> tuple[np.random.Generator, ...]:
 
 
 def auroc_rows(
-    scores: pd.DataFrame, n_boot: int = 1000, n_perm: int = 1000, seed: int = 0
+    scores: pd.DataFrame,
+    n_boot: int = 1000,
+    n_perm: int = 1000,
+    seed: int = 0,
+    within: str = "keep",
 ) -> list[dict[str, Any]]:
     """One row per layer of `scores` (columns layer, score, is_anomalous, agree, name; the same
-    records, in the same order, for every layer)."""
+    records, in the same order, for every layer). `within`: the name-clustered draw's second
+    stage (`quirkymad.stats.resample.name_weights`)."""
     layers = list(dict.fromkeys(scores["layer"]))
     first = scores[scores["layer"] == layers[0]]
     y = first["is_anomalous"].to_numpy(dtype=bool)
@@ -39,7 +44,7 @@ def auroc_rows(
     name = first["name"].to_numpy().astype(str)
     rng_ex, rng_name, rng_perm = resampling_streams(seed)
     w_ex = example_weights(y, n_boot, rng_ex)
-    w_name = name_weights(y, name, n_boot, rng_name)
+    w_name = name_weights(y, name, n_boot, rng_name, within)
     labels = name_relabellings(y, name, n_perm, rng_perm) if n_perm else None
     rows = []
     for layer in layers:
