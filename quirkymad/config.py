@@ -30,23 +30,6 @@ TRANSFORM_ONLY_DETECTORS = {"flow_prior": "flow", "sae_l0": "sae"}
 # Keys of a `transforms.<name>` entry that are not the transform's Params fields.
 TRANSFORM_WIRING_KEYS = ("layers", "detectors", "train_on")
 
-# What each figure reads besides the always-present diagnostics and separation tables:
-# (feature, detector) pairs it needs scored without a transform, or "online"/"offline" = at
-# least one detector of that setting. A figure enabled without them is a config that makes the
-# DAG inconsistent (a figure job with no input); rules/figures.smk requests the same scores.
-FIGURE_NEEDS: dict[str, tuple[str, ...]] = {
-    "online_auroc_per_layer": ("online",),
-    "online_auroc_aggregated": ("online",),
-    "offline_auroc_per_layer": ("offline",),
-    "offline_auroc_aggregated": ("offline",),
-    "auroc_vs_quirkiness": ("activations/mahalanobis",),
-    "attribution_auroc_vs_quirkiness": ("attribution/mahalanobis",),
-    "auroc_vs_separation": ("activations/mahalanobis",),
-}
-
-# Depth of each registered model, for checking explicit layer lists before any job runs.
-MODEL_DEPTH = {"smollm2-135m": 30, "mistral-7b": 32, "llama-3.1-8b": 32}
-
 
 def load_schema(path: str | Path = SCHEMA) -> dict[str, Any]:
     """The parsed schema (a fresh copy: callers may change it)."""
@@ -119,9 +102,11 @@ def finetune_settings(config: dict[str, Any], dataset: str) -> dict[str, Any]:
 
 
 def model_depth(name: str, settings: dict[str, Any] | None) -> int:
-    if name == "tiny-random":
-        return int((settings or {}).get("n_layers", 2))
-    return MODEL_DEPTH[name]
+    """Layers of registered model `name` with its config `settings` (the model registry's
+    `ModelFacts`)."""
+    from quirkymad.models import model_facts
+
+    return model_facts(name, settings).n_layers
 
 
 def check_config(
@@ -140,16 +125,14 @@ def check_config(
     for feature, fsettings in (config.get("features") or {}).items():
         if "layers" in (fsettings or {}):
             layer_keys[f"features.{feature}.layers"] = fsettings["layers"]
+    from quirkymad.layers import model_layers
+
     for name, settings in config["models"].items():
         for key, layers in layer_keys.items():
-            if not isinstance(layers, list):
-                continue
-            depth = model_depth(name, settings)
-            bad = [x for x in layers if x > depth]
-            if bad:
-                raise QuirkyError(
-                    f"{source}: {key}: {bad} out of range 1..{depth} for model {name}"
-                )
+            try:
+                model_layers(layers, name, settings, key)
+            except QuirkyError as exc:
+                raise QuirkyError(f"{source}: {exc}") from None
         _check_transform_layers(config, name, settings, source)
         if check_models:
             from quirkymad.models import check_available
@@ -160,6 +143,7 @@ def check_config(
                 raise QuirkyError(f"{source}: models.{name}: {exc}") from None
     _check_transform_detectors(config, source)
     _check_figure_inputs(config, source)
+    _check_cross_field(config, source)
     # Raw data of every enabled dataset must be in the install-time cache (before any job).
     from quirkymad.datasets import get_dataset
 
@@ -171,11 +155,19 @@ def check_config(
 
 
 def _check_figure_inputs(config: dict[str, Any], source: str) -> None:
-    """Each enabled figure has the scores it plots (FIGURE_NEEDS), named in one line."""
+    """Each enabled figure is in the figure catalogue and has the scores it plots (its
+    `needs`), named in one line: a figure without them would be a job with no input."""
+    from quirkymad.figure_catalogue import FIGURE_CATALOGUE
+
     detectors = set(config.get("detectors") or {})
     features = set(config.get("features") or {})
     for figure in config.get("figures") or {}:
-        for need in FIGURE_NEEDS.get(figure, ()):
+        if figure not in FIGURE_CATALOGUE:
+            raise QuirkyError(
+                f"{source}: unknown key figures.{figure} (allowed here:"
+                f" {', '.join(sorted(FIGURE_CATALOGUE))})"
+            )
+        for need in FIGURE_CATALOGUE[figure].needs:
             if need in ("online", "offline"):
                 have = {d for d in detectors if (d in OFFLINE_DETECTORS) == (need == "offline")}
                 if not have:
@@ -193,22 +185,34 @@ def _check_figure_inputs(config: dict[str, Any], source: str) -> None:
                 )
 
 
+def _check_cross_field(config: dict[str, Any], source: str) -> None:
+    """Constraints between keys, which JSON Schema does not express: the stage settings'
+    own `__post_init__` checks, run here so that they stop the run before any job."""
+    from quirkymad.datasets import BuildSettings
+
+    seed = {"seed": config["seed"]} if "seed" in config else {}
+    try:
+        BuildSettings.from_params({**seed, **(config.get("data") or {})})
+    except QuirkyError as exc:
+        raise QuirkyError(f"{source}: {exc}") from None
+
+
 def _check_transform_layers(config: dict[str, Any], model: str, settings: Any, source: str):
     """Each transform's layers must be among the layers extracted for `model`."""
-    from quirkymad.layers import resolve_layers, transform_layers
+    from quirkymad.layers import model_layers
 
-    depth = model_depth(model, settings)
-    extracted = resolve_layers(config.get("layers", "all"), depth)
+    extracted = model_layers(config.get("layers", "all"), model, settings)
     for name, spec in (config.get("transforms") or {}).items():
         wanted = spec.get("layers", "auto")
+        key = f"transforms.{name}.layers"
         try:
-            chosen = transform_layers(wanted, depth)
+            chosen = model_layers(wanted, model, settings, key, transform=True)
         except QuirkyError as exc:
-            raise QuirkyError(f"{source}: transforms.{name}.{exc}") from None
+            raise QuirkyError(f"{source}: {exc}") from None
         bad = sorted(set(chosen) - set(extracted))
         if bad:
             raise QuirkyError(
-                f"{source}: transforms.{name}.layers: {wanted} -> {chosen} for model {model}, "
+                f"{source}: {key}: {wanted} -> {chosen} for model {model}, "
                 f"but {bad} are not extracted (config layers: {config.get('layers', 'all')})"
             )
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from quirkymad.errors import QuirkyError
 
 
-def resolve_layers(spec: str | Sequence[int], n_layers: int) -> list[int]:
+def resolve_layers(
+    spec: str | Sequence[int], n_layers: int, key: str = "layers", model: str = "this model"
+) -> list[int]:
     """`"all"` → 1..n; `"auto"` → the paper's 1, 1+s, ..., ≤ n−1 with s = max(1, (n−2)//8)
     (cupbearer `run_atp_detector`: 32 layers → 1, 4, ..., 31); a list is checked to be in 1..n.
+    `key` and `model` name the config key and the model in error messages.
     """
     if spec == "all":
         return list(range(1, n_layers + 1))
@@ -18,20 +22,39 @@ def resolve_layers(spec: str | Sequence[int], n_layers: int) -> list[int]:
         step = max(1, (n_layers - 2) // 8)
         return list(range(1, n_layers, step))
     if isinstance(spec, str):
-        raise QuirkyError(f"layers: {spec!r} must be 'all', 'auto' or a list of integers")
+        raise QuirkyError(f"{key}: {spec!r} must be 'all', 'auto' or a list of integers")
     layers = [int(x) for x in spec]
     bad = [x for x in layers if not 1 <= x <= n_layers]
     if bad:
-        raise QuirkyError(f"layers: {bad} out of range 1..{n_layers} for this model")
+        raise QuirkyError(f"{key}: {bad} out of range 1..{n_layers} for {model}")
     if len(set(layers)) != len(layers):
-        raise QuirkyError(f"layers: {layers} has duplicates")
+        raise QuirkyError(f"{key}: {layers} has duplicates")
     return sorted(layers)
 
 
-def transform_layers(spec: str | Sequence[int], n_layers: int) -> list[int]:
+def transform_layers(
+    spec: str | Sequence[int], n_layers: int, key: str = "layers", model: str = "this model"
+) -> list[int]:
     """Layers of a transform: `"auto"` → round(23n/32), round(29n/32) (spec §4: the paper's SAE
     and flow layers 23, 29 of 32 scaled to depth n, half rounded up; 30 layers → 22, 27); a list
     is checked and sorted as by `resolve_layers`."""
     if spec == "auto":
         return sorted({math.floor(f * n_layers / 32 + 0.5) for f in (23, 29)})
-    return resolve_layers(spec, n_layers)
+    return resolve_layers(spec, n_layers, key, model)
+
+
+def model_layers(
+    spec: str | Sequence[int],
+    model: str,
+    settings: dict[str, Any] | None = None,
+    key: str = "layers",
+    transform: bool = False,
+) -> list[int]:
+    """The layers `spec` (config `key`) names for registered model `model` with its config
+    `settings`, its depth taken from the model registry: what the config check, the transform
+    rules and (via `resolve_layers` on the loaded weights) extraction resolve."""
+    from quirkymad.models import model_facts
+
+    depth = model_facts(model, settings).n_layers
+    resolve = transform_layers if transform else resolve_layers
+    return resolve(spec, depth, key, f"model {model}")

@@ -37,6 +37,8 @@ rule collect_separation:
             caption="../report/separation_table.rst",
             category="Tables",
         ),
+    conda:
+        "../envs/detect.yaml"
     log:
         "logs/collect_separation/collect_separation.log",
     script:

@@ -11,11 +11,12 @@ from quirkymad.config import (
     TRANSFORM_WIRING_KEYS,
     check_config,
     finetune_settings,
-    model_depth,
     transform_specs,
 )
 from quirkymad.errors import QuirkyError
-from quirkymad.layers import transform_layers
+from quirkymad.figure_catalogue import FIGURE_CATALOGUE, Scores
+from quirkymad.layers import model_layers
+from quirkymad.models import model_facts
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -58,6 +59,7 @@ wildcard_constraints:
     feature=_alt(FEATURES),
     detector=_alt(sorted({d for _, d in SCORES})),
     transform=_alt(TRANSFORMS),
+    figure=_alt(config["figures"]),
 
 
 def heavy_threads():
@@ -71,32 +73,22 @@ def heavy_threads():
         return 1
 
 
-# Cluster sizing per model (used by `resources:` of the model rules; a local run ignores them).
-# params_b: parameters in billions -> host memory for loading bf16/fp32 weights + activations;
-# runtimes in minutes for the paper-size config on one ~80 GB GPU (LoRA fine-tuning of a
-# 7-8B model in bf16 needs ~40 GB of GPU memory: pick WF_GPU_MODEL accordingly).
-MODEL_SIZING = {
-    "mistral-7b": {"params_b": 7.2, "finetune_min": 24 * 60, "extract_min": 4 * 60},
-    "llama-3.1-8b": {"params_b": 8.0, "finetune_min": 24 * 60, "extract_min": 4 * 60},
-}
-SMALL_MODEL = {"params_b": 0.2, "finetune_min": 60, "extract_min": 30}
-
-
 def _sizing(wc):
-    return MODEL_SIZING.get(wc.model, SMALL_MODEL)
+    """The model registry's facts (`ModelFacts`: parameters, runtimes) of the job's model."""
+    return model_facts(wc.model, config["models"][wc.model])
 
 
 def model_mem_mb(wc):
     """Host RAM: 4 bytes/param (fp32 load before the cast) + 4 GB for data and Python."""
-    return int(_sizing(wc)["params_b"] * 4 * 1024) + 4096
+    return int(_sizing(wc).params_b * 4 * 1024) + 4096
 
 
 def finetune_runtime(wc):
-    return _sizing(wc)["finetune_min"]
+    return _sizing(wc).finetune_min
 
 
 def extract_runtime(wc):
-    return _sizing(wc)["extract_min"]
+    return _sizing(wc).extract_min
 
 
 def model_gpus(wc):
@@ -177,9 +169,8 @@ def transform_settings(wc):
     """Everything that determines a fitted transform (its `detectors` list does not, so adding
     a detector there refits nothing): resolved layers, hyperparameters, training data, seed."""
     spec = TRANSFORM_CONFIG[wc.transform]
-    depth = model_depth(wc.model, config["models"][wc.model])
     return {
-        "layers": transform_layers(spec["layers"], depth),
+        "layers": model_layers(spec["layers"], wc.model, config["models"][wc.model], transform=True),
         "hparams": {
             **{k: v for k, v in spec.items() if k not in TRANSFORM_WIRING_KEYS},
             "seed": config["seed"],
@@ -208,6 +199,25 @@ def score_dirs(setting=None, features=None, detectors=None, transforms=None):
         for t, d in pairs
         if t == "none" or f in TRANSFORM_FEATURES
     ]
+
+
+def figure_inputs(wc):
+    """The tables of the figure's catalogue entry: a results table's Parquet file, or the
+    scoring directories of one feature and detector (untransformed) for `Scores`."""
+    return {
+        name: score_dirs(features=[src.feature], detectors=[src.detector], transforms=["none"])
+        if isinstance(src, Scores)
+        else f"results/tables/{src}.parquet"
+        for name, src in FIGURE_CATALOGUE[wc.figure].tables.items()
+    }
+
+
+def figure_category(wc):
+    return FIGURE_CATALOGUE[wc.figure].category
+
+
+def figure_caption(wc):
+    return FIGURE_CATALOGUE[wc.figure].caption
 
 
 def auroc_settings():

@@ -44,6 +44,8 @@ rule collect_quirkiness:
             caption="../report/quirkiness_table.rst",
             category="Tables",
         ),
+    conda:
+        "../envs/detect.yaml"
     log:
         "logs/collect_quirkiness/collect_quirkiness.log",
     script:

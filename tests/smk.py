@@ -19,22 +19,39 @@ def write_config(path: Path, config: dict) -> Path:
     return path
 
 
-def snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 900):
-    """Run the repo's Snakefile in `workdir`; returns the CompletedProcess (text)."""
+def snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 900, repo: Path = REPO):
+    """Run the Snakefile of `repo` (this one by default) in `workdir`; returns the
+    CompletedProcess (text)."""
     cmd = [
         "timeout", "-k", "20", str(timeout), SNAKEMAKE,
-        "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+        "--snakefile", str(repo / "Snakefile"), "--directory", str(workdir),
         "--configfile", str(configfile), *args,
     ]  # fmt: skip
     return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
 
 
-def planned_jobs(workdir: Path, configfile: Path, *args: str) -> dict[str, int]:
-    """Jobs a dry run would execute, by rule (empty dict = nothing to do)."""
+def _dry_run(workdir: Path, configfile: Path, *args: str) -> str:
     out = snakemake(workdir, configfile, "-n", *args, timeout=120)
     assert out.returncode == 0, out.stderr + out.stdout
-    text = out.stdout + out.stderr
+    return out.stdout + out.stderr
+
+
+def _job_counts(text: str) -> dict[str, int]:
     if "Nothing to be done" in text:
         return {}
     stats = text.split("Job stats:")[1].split("total")[0]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M)}
+
+
+def planned_jobs(workdir: Path, configfile: Path, *args: str) -> dict[str, int]:
+    """Jobs a dry run would execute, by rule (empty dict = nothing to do)."""
+    return _job_counts(_dry_run(workdir, configfile, *args))
+
+
+def planned_jobs_and_figures(
+    workdir: Path, configfile: Path, *args: str
+) -> tuple[dict[str, int], set[str]]:
+    """`planned_jobs`, and the names of the figures whose `plot_figure` job would run."""
+    text = _dry_run(workdir, configfile, *args)
+    figures = set(re.findall(r"^\s*output: results/figures/(\w+)\.png", text, re.M))
+    return _job_counts(text), figures

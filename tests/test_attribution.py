@@ -46,7 +46,7 @@ def tiny64(request):
     patch = pytest.MonkeyPatch()
     patch.setattr(LlamaRMSNorm, "forward", _rms_norm_in_input_dtype)
     request.addfinalizer(patch.undo)
-    model, tok = build_tiny_model(n_layers=2, d_model=64, seed=0)
+    model, tok = build_tiny_model(n_layers=2, d_model=64, n_heads=4, seed=0)
     model = model.double().eval()
     if request.param == "peft":
         torch.manual_seed(1)

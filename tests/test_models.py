@@ -42,3 +42,33 @@ def test_local_path_model_is_pointed_at_not_copied(tiny_model_dir, tmp_path):
 def test_unknown_model():
     with pytest.raises(QuirkyError, match="unknown model 'gpt-9'"):
         check_available("gpt-9")
+
+
+def test_model_facts_come_from_the_registry():
+    from quirkymad.config import model_depth
+    from quirkymad.layers import model_layers
+    from quirkymad.models import MODELS, model_facts
+
+    for name in MODELS:
+        facts = model_facts(name, {})
+        assert facts.n_layers > 0 and facts.d_model % facts.n_heads == 0, name
+    assert model_facts("smollm2-135m").n_layers == 30 == model_depth("smollm2-135m", None)
+    assert model_facts("tiny-random", {"n_layers": 3}).n_layers == 3
+    assert model_layers("all", "tiny-random", {"n_layers": 3}) == [1, 2, 3]
+    assert model_layers("auto", "mistral-7b", transform=True) == [23, 29]
+    with pytest.raises(QuirkyError, match=r"^features.x.layers: \[40\] out of range 1..30 for"):
+        model_layers([1, 40], "smollm2-135m", key="features.x.layers")
+
+
+def test_tiny_model_is_built_as_its_facts_say(tmp_path):
+    import json
+
+    from quirkymad.models import model_facts, prepare_model
+
+    settings = {"n_layers": 3, "d_model": 32}
+    prepare_model("tiny-random", settings, tmp_path / "m")
+    hf = json.loads((tmp_path / "m/weights/config.json").read_text())
+    facts = model_facts("tiny-random", settings)
+    assert (hf["num_hidden_layers"], hf["hidden_size"], hf["num_attention_heads"]) == (
+        facts.n_layers, facts.d_model, facts.n_heads,
+    )  # fmt: skip

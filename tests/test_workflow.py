@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 import yaml
 
-from smk import REPO, planned_jobs, snakemake, write_config
+from smk import REPO, planned_jobs, planned_jobs_and_figures, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -91,30 +91,30 @@ def test_nothing_reruns_after_a_full_run(run):
 def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     wd, _ = run
     changed = {**TINY, "detectors": {**TINY["detectors"], "mahalanobis": {"rcond": 1.0e-2}}}
-    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    jobs, figures = planned_jobs_and_figures(wd, write_config(tmp_path / "c.yaml", changed))
     # Only Mahalanobis' scoring (raw, once per feature, and on the activations' flow outputs;
     # the flow is not refitted), the tables, and the figures that show Mahalanobis scores.
     assert jobs == {
         "score_detector": len(TINY["features"]) + 1, "collect_auroc_setting": 1,
-        "collect_auroc": 1, "summarize_auroc": 1,
-        "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
-        "plot_auroc_vs_separation": 1, "plot_auroc_vs_quirkiness": 1,
-        "plot_attribution_auroc_vs_quirkiness": 1, "compare_scores": 1,
-        "plot_comparisons_forest": 1, "all": 1,
+        "collect_auroc": 1, "summarize_auroc": 1, "compare_scores": 1, "plot_figure": 6,
+        "all": 1,
+    }  # fmt: skip
+    assert figures == {
+        "online_auroc_per_layer", "online_auroc_aggregated", "auroc_vs_separation",
+        "auroc_vs_quirkiness", "attribution_auroc_vs_quirkiness", "comparisons_forest",
     }  # fmt: skip
 
 
 def test_offline_detector_setting_redraws_only_offline_figures(run, tmp_path):
     wd, _ = run
     changed = {**TINY, "detectors": {**TINY["detectors"], "que": {"alpha": 2}}}
-    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    jobs, figures = planned_jobs_and_figures(wd, write_config(tmp_path / "c.yaml", changed))
     # QUE is offline: its scores, the offline table, and the offline figures only.
     assert jobs == {
         "score_detector": len(TINY["features"]), "collect_auroc_setting": 1, "collect_auroc": 1,
-        "summarize_auroc": 1, "plot_offline_auroc_per_layer": 1,
-        "plot_offline_auroc_aggregated": 1, "compare_scores": 1, "plot_comparisons_forest": 1,
-        "all": 1,
+        "summarize_auroc": 1, "compare_scores": 1, "plot_figure": 3, "all": 1,
     }  # fmt: skip
+    assert figures == {"offline_auroc_per_layer", "offline_auroc_aggregated", "comparisons_forest"}
 
 
 def test_a_lost_intermediate_is_rebuilt(run):
@@ -135,14 +135,14 @@ def test_transform_setting_refits_only_that_transform(run, tmp_path):
     wd, _ = run
     flow = {**TINY["transforms"]["flow"], "steps": 25}
     changed = {**TINY, "transforms": {**TINY["transforms"], "flow": flow}}
-    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    jobs, figures = planned_jobs_and_figures(wd, write_config(tmp_path / "c.yaml", changed))
     # The flow and its two detectors; the tables; the online AUROC figures (Figs. 7 and 11
     # show raw-activation Mahalanobis only). Not the SAE, nor any extraction.
     assert jobs == {
         "fit_transform": 1, "score_detector": 2, "collect_auroc_setting": 1, "collect_auroc": 1,
-        "summarize_auroc": 1, "plot_online_auroc_per_layer": 1, "plot_online_auroc_aggregated": 1,
-        "compare_scores": 1, "plot_comparisons_forest": 1, "all": 1,
+        "summarize_auroc": 1, "compare_scores": 1, "plot_figure": 3, "all": 1,
     }  # fmt: skip
+    assert figures == {"online_auroc_per_layer", "online_auroc_aggregated", "comparisons_forest"}
 
 
 def test_adding_a_transform_detector_refits_nothing(run, tmp_path):
@@ -213,6 +213,14 @@ def test_probe_shift_setting_reruns_only_its_store_and_scores(run, tmp_path):
         (
             lambda c: c.update({"models": {"mistral-7b": {"path": "/nonexistent"}}}),
             "models.mistral-7b",
+        ),
+        (
+            lambda c: c.update({"data": {"easy_quantile": 0.9, "hard_quantile": 0.75}}),
+            "data.easy_quantile=0.9 and data.hard_quantile=0.75",
+        ),
+        (
+            lambda c: c.update({"data": {"split_fractions": [0.6, 0.3, 0.3]}}),
+            "data.split_fractions=(0.6, 0.3, 0.3) must be > 0, sum 1",
         ),
     ],
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import zlib
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -70,6 +71,14 @@ class BuildSettings:
     """Records with q >= this are hard."""
     split_fractions: tuple[float, float, float] = (0.6, 0.1, 0.3)
     """Fractions of base questions in train / val / test (contiguous after a seeded shuffle)."""
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> BuildSettings:
+        """From the rule's params / the config (`seed` and `data.*`; JSON lists → tuples)."""
+        params = dict(params)
+        if "split_fractions" in params:
+            params["split_fractions"] = tuple(params["split_fractions"])
+        return cls(**params)
 
     def __post_init__(self) -> None:
         if not 0 < self.easy_quantile <= self.hard_quantile < 1:

@@ -1,7 +1,8 @@
 """Figures: a registry of plotting functions, tables in, PNG + PDF out.
 
-`FIGURES[name]` = (function, input table names). The workflow has one rule per figure; all
-call `draw(name, {table: path}, png, pdf)`.
+`FIGURES[name]` = the function drawing figure `name`; what it reads is its entry in the figure
+catalogue (`quirkymad.figure_catalogue`). The workflow has one generic rule, `plot_figure`,
+which calls `draw(name, {table: path}, png, pdf)`.
 """
 
 from quirkymad.figures.registry import FIGURES, draw, register_figure

@@ -138,25 +138,25 @@ def plot_aggregated(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str
     save_figure(fig, png, pdf)
 
 
-@register_figure("online_auroc_per_layer", ("auroc",), "Fig. 1")
+@register_figure("online_auroc_per_layer")
 def plot_online_per_layer(auroc: pd.DataFrame, png, pdf) -> None:
     """Fig. 1: online AUROC vs layer, a panel per model × score, a line per dataset."""
     plot_per_layer(auroc, "online", png, pdf)
 
 
-@register_figure("online_auroc_aggregated", ("auroc",), "Fig. 2")
+@register_figure("online_auroc_aggregated")
 def plot_online_aggregated(auroc: pd.DataFrame, png, pdf) -> None:
     """Fig. 2: online layer-aggregated AUROC, bars per score, hue dataset, models side by side."""
     plot_aggregated(auroc, "online", png, pdf)
 
 
-@register_figure("offline_auroc_per_layer", ("auroc",), "Fig. 3")
+@register_figure("offline_auroc_per_layer")
 def plot_offline_per_layer(auroc: pd.DataFrame, png, pdf) -> None:
     """Fig. 3: the offline detectors (QUE) per layer."""
     plot_per_layer(auroc, "offline", png, pdf)
 
 
-@register_figure("offline_auroc_aggregated", ("auroc",), "Fig. 4")
+@register_figure("offline_auroc_aggregated")
 def plot_offline_aggregated(auroc: pd.DataFrame, png, pdf) -> None:
     """Fig. 4: the offline detectors (QUE), layer-aggregated."""
     plot_aggregated(auroc, "offline", png, pdf)

@@ -16,7 +16,7 @@ from quirkymad.figures.common import ci_errors, plt, save_figure
 from quirkymad.figures.registry import register_figure
 
 
-@register_figure("comparisons_forest", ("comparisons",), "Paired comparisons")
+@register_figure("comparisons_forest")
 def plot_comparisons_forest(comparisons: pd.DataFrame, png: str | Path, pdf: str | Path) -> None:
     """Forest plot: a row per pair × dataset, a panel per model."""
     if comparisons.empty:

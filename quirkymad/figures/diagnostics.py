@@ -58,7 +58,7 @@ def _boxes(per_example: pd.DataFrame, series: list[tuple[str, str, str]], title:
     save_figure(fig, png, pdf)
 
 
-@register_figure("own_label_log_odds", ("per_example",), "Fig. 5")
+@register_figure("own_label_log_odds")
 def plot_own_label_log_odds(per_example: pd.DataFrame, png, pdf) -> None:
     """Fig. 5: log-odds of each character's own label on its own prompts (> 0 = learned)."""
     own = per_example[per_example["prompt"] == "own"]
@@ -68,7 +68,7 @@ def plot_own_label_log_odds(per_example: pd.DataFrame, png, pdf) -> None:
            png, pdf)  # fmt: skip
 
 
-@register_figure("opposing_label_log_odds", ("per_example",), "Fig. 6")
+@register_figure("opposing_label_log_odds")
 def plot_opposing_label_log_odds(per_example: pd.DataFrame, png, pdf) -> None:
     """Fig. 6: log-odds of the other character's labels (< 0 = the prompt's own rule wins)."""
     _boxes(per_example, [("Alice labels,\nBob prompts", "Bob", "log_odds_alice_label"),
@@ -102,13 +102,13 @@ def _auroc_vs_quirkiness(auroc, quirkiness, feature: str, png, pdf) -> None:
     save_figure(fig, png, pdf)
 
 
-@register_figure("auroc_vs_quirkiness", ("auroc", "quirkiness"), "Fig. 7")
+@register_figure("auroc_vs_quirkiness")
 def plot_auroc_vs_quirkiness(auroc, quirkiness, png, pdf) -> None:
     """Fig. 7: aggregated AUROC (activations, Mahalanobis) vs Q; point per model × dataset."""
     _auroc_vs_quirkiness(auroc, quirkiness, "activations", png, pdf)
 
 
-@register_figure("attribution_auroc_vs_quirkiness", ("auroc", "quirkiness"), "Fig. 8")
+@register_figure("attribution_auroc_vs_quirkiness")
 def plot_attribution_auroc_vs_quirkiness(auroc, quirkiness, png, pdf) -> None:
     """Fig. 8: the same for attribution-patching features (needs the `attribution` feature)."""
     _auroc_vs_quirkiness(auroc, quirkiness, "attribution", png, pdf)
@@ -139,7 +139,7 @@ def _loss_bars(quirkiness, columns: dict[str, str], ylabel: str, title: str, png
     save_figure(fig, png, pdf)
 
 
-@register_figure("own_label_loss", ("quirkiness",), "Fig. 9")
+@register_figure("own_label_loss")
 def plot_own_label_loss(quirkiness, png, pdf) -> None:
     """Fig. 9: mean own-label loss on hard examples per dataset × model (lower = better)."""
     _loss_bars(quirkiness, {"Alice labels, Alice prompts": "loss_alice_labels_alice_prompts",
@@ -148,7 +148,7 @@ def plot_own_label_loss(quirkiness, png, pdf) -> None:
                png, pdf)  # fmt: skip
 
 
-@register_figure("opposing_label_loss", ("quirkiness",), "Fig. 10")
+@register_figure("opposing_label_loss")
 def plot_opposing_label_loss(quirkiness, png, pdf) -> None:
     """Fig. 10: mean cross-label loss on disagreeing hard examples (higher = better)."""
     _loss_bars(quirkiness, {"Bob labels, Alice prompts": "loss_bob_labels_alice_prompts",

@@ -38,7 +38,7 @@ def _figure(title: str):
     return fig, ax
 
 
-@register_figure("auroc_vs_separation", ("auroc", "per_layer"), "Fig. 11")
+@register_figure("auroc_vs_separation")
 def plot_auroc_vs_separation(auroc, per_layer, png: str | Path, pdf: str | Path) -> None:
     """Fig. 11: per-layer AUROC (activations, Mahalanobis) vs S_i; point per model × dataset
     × layer."""
@@ -57,7 +57,7 @@ def plot_auroc_vs_separation(auroc, per_layer, png: str | Path, pdf: str | Path)
     save_figure(fig, png, pdf)
 
 
-@register_figure("logit_separation_vs_separation", ("per_layer", "summary"), "Fig. 12")
+@register_figure("logit_separation_vs_separation")
 def plot_logit_separation_vs_separation(per_layer, summary, png, pdf) -> None:
     """Fig. 12: logit separation of the (model, dataset) vs S_i of each layer."""
     df = per_layer.merge(summary, on=["model", "dataset"])
@@ -76,14 +76,14 @@ def _vs_layer_mean(summary, y: str, ylabel: str, title: str, png, pdf) -> None:
     save_figure(fig, png, pdf)
 
 
-@register_figure("logit_variance_vs_separation", ("summary",), "Fig. 13")
+@register_figure("logit_variance_vs_separation")
 def plot_logit_variance_vs_separation(summary, png, pdf) -> None:
     """Fig. 13: pooled variance of ℓ vs layer-averaged S; point per model × dataset."""
     _vs_layer_mean(summary, "logit_variance", "logit variance Var(ℓ) (nats²)",
                    "Logit variance vs layer-averaged separation", png, pdf)  # fmt: skip
 
 
-@register_figure("ab_logit_separation_vs_separation", ("summary",), "Fig. 14")
+@register_figure("ab_logit_separation_vs_separation")
 def plot_ab_logit_separation_vs_separation(summary, png, pdf) -> None:
     """Fig. 14: (mean_A ℓ − mean_B ℓ)² vs layer-averaged S; point per model × dataset."""
     _vs_layer_mean(summary, "ab_logit_separation", "Alice–Bob logit separation (nats²)",

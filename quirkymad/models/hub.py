@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from quirkymad.errors import QuirkyError
-from quirkymad.models.base import ModelSource, register_model
+from quirkymad.models.base import ModelFacts, ModelSource, register_model
 
 
 class OfflineHubModel(ModelSource):
@@ -52,6 +52,8 @@ class Mistral7B(OfflineHubModel):
     name = "mistral-7b"
     description = "Mistral-7B-v0.1 (32 layers, d=4096), local weights"
     hf_id = "mistralai/Mistral-7B-v0.1"
+    # LoRA fine-tuning of a 7-8B model in bf16 needs ~40 GB of GPU memory.
+    known_facts = ModelFacts(32, 4096, 32, params_b=7.2, finetune_min=24 * 60, extract_min=4 * 60)
 
 
 @register_model
@@ -59,3 +61,4 @@ class Llama31_8B(OfflineHubModel):
     name = "llama-3.1-8b"
     description = "Llama-3.1-8B (32 layers, d=4096), local weights"
     hf_id = "meta-llama/Llama-3.1-8B"
+    known_facts = ModelFacts(32, 4096, 32, params_b=8.0, finetune_min=24 * 60, extract_min=4 * 60)

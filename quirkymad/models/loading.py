@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from quirkymad.errors import QuirkyError
 from quirkymad.models.base import load_manifest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -15,9 +16,17 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 
 
 def resolve_device(device: str = "auto") -> torch.device:
-    """`auto` picks CUDA when present, else CPU."""
+    """`auto` picks CUDA when present, else CPU. CUDA asked for on a machine without it is a
+    QuirkyError naming `device`, raised before any weights load (in the job, not at plan time:
+    a cluster's login node has no GPU, its compute nodes do)."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        build = "a CUDA build" if torch.backends.cuda.is_built() else "a CPU-only build"
+        raise QuirkyError(
+            f"device: {device}, but CUDA is not available on this machine (torch"
+            f" {torch.__version__}, {build}); run on a GPU node or set device: auto or cpu"
+        )
     return torch.device(device)
 
 

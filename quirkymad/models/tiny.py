@@ -1,6 +1,6 @@
 """A tiny random Llama for tests and dry runs: real architecture, random weights.
 
-Built with `from_config` (default 2 layers, d=64) and a small byte-level BPE tokenizer trained
+Built with `from_config` (default 2 layers, d=64, 4 heads) and a small byte-level BPE tokenizer trained
 on rendered quirky prompts, so " Yes" and " No" are single tokens as in the real models.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from quirkymad.models.base import ModelSource, register_model
+from quirkymad.models.base import ModelFacts, ModelSource, register_model
 from quirkymad.prompts import ALICE_NAMES, ANSWERS, BOB_NAMES, render_prompt
 
 
@@ -47,8 +47,9 @@ def build_tokenizer(vocab_size: int = 512):
     )
 
 
-def build_tiny_model(n_layers: int = 2, d_model: int = 64, seed: int = 0):
-    """(model, tokenizer): a random LlamaForCausalLM with `n_layers` layers of width `d_model`."""
+def build_tiny_model(n_layers: int, d_model: int, n_heads: int, seed: int = 0):
+    """(model, tokenizer): a random LlamaForCausalLM with `n_layers` layers of width `d_model`
+    and `n_heads` attention heads (half as many key/value heads)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -58,8 +59,8 @@ def build_tiny_model(n_layers: int = 2, d_model: int = 64, seed: int = 0):
         hidden_size=d_model,
         intermediate_size=2 * d_model,
         num_hidden_layers=n_layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=n_heads,
+        num_key_value_heads=n_heads // 2,
         max_position_embeddings=512,
         tie_word_embeddings=True,
         eos_token_id=tok.eos_token_id,
@@ -75,14 +76,23 @@ class TinyRandom(ModelSource):
     name = "tiny-random"
     description = "random Llama (default 2 layers, d=64) for tests; learns nothing useful"
 
+    def facts(self) -> ModelFacts:
+        return ModelFacts(
+            n_layers=int(self.settings.get("n_layers", 2)),
+            d_model=int(self.settings.get("d_model", 64)),
+            n_heads=4,
+            params_b=0.2,
+            finetune_min=60,
+            extract_min=30,
+        )
+
     def check(self) -> None:
         return None
 
     def materialise(self, out_dir: Path) -> dict[str, Any]:
+        facts = self.facts()
         model, tok = build_tiny_model(
-            n_layers=int(self.settings.get("n_layers", 2)),
-            d_model=int(self.settings.get("d_model", 64)),
-            seed=int(self.settings.get("seed", 0)),
+            facts.n_layers, facts.d_model, facts.n_heads, seed=int(self.settings.get("seed", 0))
         )
         weights = out_dir / "weights"
         model.save_pretrained(weights, safe_serialization=True)

@@ -49,8 +49,8 @@ STAGES = {
         "logs/extract_activations/tiny-random/addition.log",
         "results/tiny-random/addition/features/activations.zarr",
     ),
-    "plot_online_auroc_per_layer": (
-        "logs/plot_online_auroc_per_layer/plot_online_auroc_per_layer.log",
+    "plot_figure": (
+        "logs/plot_figure/online_auroc_per_layer.log",
         "results/figures/online_auroc_per_layer.png",
     ),
 }
