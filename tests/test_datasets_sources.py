@@ -275,3 +275,18 @@ def test_sentiment_bob_word_split_follows_the_reference_by_default():
     a = ours.base_questions(np.random.default_rng(0))
     b = ref.base_questions(np.random.default_rng(0))
     assert b["bob_label"].mean() <= a["bob_label"].mean()  # whitespace can only miss words
+
+
+def test_hemisphere_follows_the_reference_by_default():
+    """Issue 18: reference templates name the city only and do not balance Alice's label."""
+    ref = DATASETS["hemisphere"]({"n_base": 400})
+    ours = DATASETS["hemisphere"]({"n_base": 400, "convention": "ours"})
+    assert not ref.balanced and ours.balanced
+    assert all("{country}" not in t.statement + t.context for t in ref.templates)
+    assert all("{country}" in t.statement + t.context for t in ours.templates)
+    a = ref.base_questions(np.random.default_rng(0))
+    b = ours.base_questions(np.random.default_rng(0))
+    assert a["alice_label"].mean() > 0.6  # most cities are northern
+    assert b["alice_label"].mean() == pytest.approx(0.5, abs=0.02)
+    with pytest.raises(ValueError, match="convention must be"):
+        DATASETS["hemisphere"]({"convention": "bogus"})
