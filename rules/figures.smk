@@ -22,4 +22,3 @@ rule plot_figure:
         "logs/plot_figure/{figure}.log",
     script:
         "../workflow_scripts/plot_figure.py"
-
