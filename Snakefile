@@ -26,6 +26,7 @@ include: "rules/transforms.smk"
 include: "rules/detect.smk"
 include: "rules/analysis.smk"
 include: "rules/reference.smk"
+include: "rules/stats.smk"
 include: "rules/figures.smk"
 include: "rules/explain.smk"
 

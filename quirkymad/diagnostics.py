@@ -9,7 +9,9 @@ answer position and p = softmax over (" No", " Yes"):
 - loss of y: −log p(y) = softplus(−log-odds); the 50 % baseline is ln 2;
 - a, b = mean log-odds of the prompt character's own label on disagreeing Alice / Bob prompts
   (on those, loss(other label) − loss(own label) = own log-odds);
-- quirkiness Q = min(a, b) [B2] (conflict C4: cupbearer uses a + b; both are stored).
+- quirkiness Q = min(a, b) [B2] (conflict C4: cupbearer uses a + b; both are stored);
+- a, b pool own and opposing prompts of a character ("Alice prompts"); cupbearer averages each
+  record's own prompt only: stored as `*_own_prompt_only` (issue 18, docs/deviations.md).
 """
 
 from __future__ import annotations
@@ -78,6 +80,11 @@ def per_example_table(records: pd.DataFrame, lam_own: np.ndarray, lam_opp: np.nd
     return pd.concat(frames, ignore_index=True)
 
 
+def _own_margin(rows: pd.DataFrame, own: str, other: str) -> float:
+    """Mean of loss(other label) − loss(own label) (= own-label log-odds) over `rows`."""
+    return (rows[f"loss_{other}_label"] - rows[f"loss_{own}_label"]).mean()
+
+
 def summarize(per_example: pd.DataFrame) -> dict[str, float]:
     """Mean losses by prompt character × label (own: all hard records; cross: disagreeing
     ones), a, b and both quirkiness coefficients."""
@@ -86,6 +93,11 @@ def summarize(per_example: pd.DataFrame) -> dict[str, float]:
     alice_dis, bob_dis = alice_p[~alice_p["agree"]], bob_p[~bob_p["agree"]]
     a = float((alice_dis["loss_bob_label"] - alice_dis["loss_alice_label"]).mean())
     b = float((bob_dis["loss_alice_label"] - bob_dis["loss_bob_label"]).mean())
+    # cupbearer's convention: each record on its own prompt only (Alice records for a, Bob
+    # records for b), without the opposing prompts pooled in (docs/deviations.md).
+    own = per_example["prompt"] == "own"
+    a_own = float(_own_margin(alice_dis[own[alice_dis.index]], "alice", "bob"))
+    b_own = float(_own_margin(bob_dis[own[bob_dis.index]], "bob", "alice"))
     return {
         "loss_alice_labels_alice_prompts": float(alice_p["loss_alice_label"].mean()),
         "loss_bob_labels_bob_prompts": float(bob_p["loss_bob_label"].mean()),
@@ -96,6 +108,10 @@ def summarize(per_example: pd.DataFrame) -> dict[str, float]:
         "b_bob": b,
         "quirkiness_min": min(a, b),
         "quirkiness_sum": a + b,
+        "a_alice_own_prompt_only": a_own,
+        "b_bob_own_prompt_only": b_own,
+        "quirkiness_min_own_prompt_only": min(a_own, b_own),
+        "quirkiness_sum_own_prompt_only": a_own + b_own,
         "n_records": int((per_example["prompt"] == "own").sum()),
         "n_disagree": int(((per_example["prompt"] == "own") & ~per_example["agree"]).sum()),
     }

@@ -69,7 +69,8 @@ FIGURE_CATALOGUE: dict[str, FigureSpec] = {
         "Follow-up Figure 1: online detectors (fitted on trusted Alice-easy examples only), AUROC"
         " per layer for telling Bob's hard test prompts (anomalous) from Alice's (normal); a"
         " panel per model x score (feature, transform, detector), a line per dataset; bands: 95 %"
-        " stratified bootstrap interval; dashed: chance.",
+        " name-clustered bootstrap interval (docs/statistics.md); filled points: p_chance < 0.05"
+        " under random re-splits of the held-out names; dashed: chance.",
     ),
     "online_auroc_aggregated": FigureSpec(
         "Fig. 2",
@@ -77,7 +78,7 @@ FIGURE_CATALOGUE: dict[str, FigureSpec] = {
         {"auroc": "auroc_online"},
         "Follow-up Figure 2: online detectors, layer-aggregated AUROC (score = mean of the raw"
         " per-layer scores); bars per score, colour = dataset, models side by side; error bars:"
-        " 95 % bootstrap interval; dashed: chance.",
+        " 95 % name-clustered bootstrap interval; *: p_chance < 0.05; dashed: chance.",
     ),
     "offline_auroc_per_layer": FigureSpec(
         "Fig. 3",
@@ -85,14 +86,15 @@ FIGURE_CATALOGUE: dict[str, FigureSpec] = {
         {"auroc": "auroc_offline"},
         "Follow-up Figure 3: offline detectors (QUE, which also sees the unlabelled untrusted"
         " set), AUROC per layer; a panel per model x score, a line per dataset; bands: 95 %"
-        " bootstrap interval.",
+        " name-clustered bootstrap interval; filled points: p_chance < 0.05.",
     ),
     "offline_auroc_aggregated": FigureSpec(
         "Fig. 4",
         "AUROC",
         {"auroc": "auroc_offline"},
         "Follow-up Figure 4: offline detectors (QUE), layer-aggregated AUROC; bars per score,"
-        " colour = dataset, models side by side; error bars: 95 % bootstrap interval.",
+        " colour = dataset, models side by side; error bars: 95 % name-clustered bootstrap"
+        " interval; *: p_chance < 0.05.",
     ),
     "own_label_log_odds": FigureSpec(
         "Fig. 5",
@@ -117,7 +119,7 @@ FIGURE_CATALOGUE: dict[str, FigureSpec] = {
         {"auroc": _MAHALANOBIS_ACTIVATIONS, "quirkiness": "quirkiness"},
         "Follow-up Figure 7: layer-aggregated AUROC of Mahalanobis on raw activations against"
         " the quirkiness coefficient Q = min(a, b); one point per model x dataset; error bars:"
-        " 95 % bootstrap interval.",
+        " 95 % name-clustered bootstrap interval.",
     ),
     "attribution_auroc_vs_quirkiness": FigureSpec(
         "Fig. 8",
@@ -187,5 +189,16 @@ FIGURE_CATALOGUE: dict[str, FigureSpec] = {
         " direction (oriented towards Bob) with the Alice-Bob mean difference of the test mix, and"
         " the tokens it promotes most (logit lens through the final norm and unembedding). Right:"
         " each layer's part of the layer-aggregated score's excess (Bob mean - Alice mean).",
+    ),
+    # --- stats (issue 18) ---
+    "comparisons_forest": FigureSpec(
+        "issue 18",
+        "AUROC",
+        {"comparisons": "comparisons"},
+        "Paired comparisons of the scores in the config's ``comparisons:`` (e.g. QUE vs"
+        " Mahalanobis on activations): one row per pair x dataset, a panel per model; Delta AUROC"
+        " (a - b) of the layer-aggregated scores over their shared layers, with its 95 % paired"
+        " name-clustered bootstrap interval (the same resampled names and records for both"
+        " scores); filled: bootstrap p < 0.05; dashed: no difference (docs/statistics.md).",
     ),
 }

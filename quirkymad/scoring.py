@@ -19,7 +19,9 @@ import torch
 from quirkymad.atomic import atomic_path
 from quirkymad.detectors import make_detector
 from quirkymad.errors import QuirkyError
-from quirkymad.metrics import auroc, average_precision, bootstrap_ci
+from quirkymad.metrics import auroc
+from quirkymad.selection import SELECT_ROLES
+from quirkymad.stats.rows import auroc_rows
 from quirkymad.store import open_store, strings
 from quirkymad.tables import AUROC_FILE, SCORES_FILE
 from quirkymad.transforms.io import load_transform
@@ -35,27 +37,13 @@ def _write_parquet(df: pd.DataFrame, path: str | Path) -> None:
         df.to_parquet(tmp, index=False)
 
 
-def auroc_rows(scores: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> list[dict[str, Any]]:
-    """One row per layer of `scores` (columns layer, score, is_anomalous, agree)."""
-    rows = []
-    for layer, g in scores.groupby("layer", sort=False):
-        y, s = g["is_anomalous"].to_numpy(), g["score"].to_numpy()
-        lo, hi = bootstrap_ci(y, s, n_boot=n_boot, seed=seed)
-        agree = g["agree"].to_numpy(dtype=bool)
-        rows.append(
-            {
-                "layer": str(layer),
-                "auroc": auroc(y, s),
-                "ci_low": lo,
-                "ci_high": hi,
-                "auroc_agree": auroc(y[agree], s[agree]),
-                "auroc_disagree": auroc(y[~agree], s[~agree]),
-                "average_precision": average_precision(y, s),
-                "n_normal": int((~y.astype(bool)).sum()),
-                "n_anomalous": int(y.astype(bool).sum()),
-            }
-        )
-    return rows
+def _names(ds, store) -> np.ndarray:
+    """The drawn name of each record; a store without names (hand-built test stores) makes
+    each record its own cluster, so its name-clustered interval is the example-level one."""
+    if "name" in ds.coords or "name" in ds:
+        return strings(ds, "name")
+    log.warning("%s has no `name` column: name-clustered statistics treat records as names", store)
+    return strings(ds, "example")
 
 
 # Upper bound on the float64 features of one batched layer chunk (host and device memory).
@@ -93,6 +81,8 @@ def score_store(
     labels: dict[str, str],
     n_boot: int = 1000,
     seed: int = 0,
+    n_perm: int = 1000,
+    name_bootstrap: str = "keep",
     transform_dir: str | Path | None = None,
     batched: bool = True,
 ) -> pd.DataFrame:
@@ -105,7 +95,10 @@ def score_store(
     With `transform_dir`, each of the transform's layers is first mapped through its fitted
     module (flow: u; SAE: latents) and only those layers are scored. `labels` (model, dataset,
     transform) are copied into the AUROC table. Returns that table; its last row per run is the
-    layer-aggregated score (`layer = "all"`: mean of raw layer scores, spec §6.8).
+    layer-aggregated score (`layer = "all"`: mean of raw layer scores, spec §6.8). Each row
+    carries the example-level and name-clustered intervals (`n_boot` resamples) and p_chance
+    (`n_perm` name relabellings): `quirkymad.stats.rows`, and `auroc_select`, the AUROC on the
+    store's selection records (NaN if it has none), which the summary's honest best layer uses.
 
     Detectors with a batched path (`Detector.score_all_layers`: Mahalanobis, diagonal
     Mahalanobis, QUE) score many layers at once, on the GPU when present, unless `batched` is
@@ -116,6 +109,10 @@ def score_store(
     role = strings(ds, "role")
     trusted = role == "trusted"
     test = np.isin(role, TEST_ROLES)
+    # Selection records (quirkymad/selection.py) are scored beside the test mix, for the honest
+    # best layer only; they never enter the scores table nor the offline detectors' fit.
+    select = np.isin(role, SELECT_ROLES)
+    evaluated = test | select
     probe = make_detector(detector, hparams)
     kind, modules = None, {}
     if transform_dir is not None:
@@ -135,6 +132,7 @@ def score_store(
         {
             "example": strings(ds, "example")[test],
             "character": strings(ds, "character")[test],
+            "name": _names(ds, store)[test],
             "is_anomalous": role[test] == "test_anomalous",
             "agree": ds["agree"].values[test].astype(bool),
         }
@@ -151,7 +149,7 @@ def score_store(
     mask_name = ds.attrs.get("valid_mask")
     stacked = None
     if kind is None and batched and not mask_name:
-        stacked = _batched_scores(probe, data, layer_ids, trusted, untrusted, test)
+        stacked = _batched_scores(probe, data, layer_ids, trusted, untrusted, evaluated)
     if stacked is None:
         for ell in layer_ids:
             x = np.asarray(data.sel(layer=ell).values, dtype=np.float64)
@@ -164,13 +162,19 @@ def score_store(
                 x = x.double().numpy()
                 det.use_transform(modules[ell])
             det.fit(x[trusted], x[untrusted] if det.offline else None)
-            per_layer.append(det.score(x[test]))
-        stacked = np.stack(per_layer)  # [n_layers, n_test]
+            per_layer.append(det.score(x[evaluated]))
+        stacked = np.stack(per_layer)  # [n_layers, n_evaluated]
+    stacked, stacked_select = stacked[:, test[evaluated]], stacked[:, select[evaluated]]
     layers = [str(ell) for ell in layer_ids]
     frames = [meta.assign(layer=ell, score=s) for ell, s in zip(layers, stacked)]
     frames.append(meta.assign(layer="all", score=stacked.mean(0)))
     scores = pd.concat(frames, ignore_index=True)
-    table = pd.DataFrame(auroc_rows(scores, n_boot=n_boot, seed=seed))
+    table = pd.DataFrame(
+        auroc_rows(scores, n_boot=n_boot, n_perm=n_perm, seed=seed, within=name_bootstrap)
+    )
+    is_bob = role[select] == "select_anomalous"
+    sel = [*stacked_select, stacked_select.mean(0)] if select.any() else [None] * len(table)
+    table["auroc_select"] = [auroc(is_bob, s) if s is not None else np.nan for s in sel]
     setting = "offline" if probe.offline else "online"
     head = {**labels, "feature": feature, "detector": detector, "setting": setting}
     for k, v in reversed(head.items()):

@@ -263,6 +263,7 @@ def final_outputs():
         "results/tables/separation_summary.csv",
         "results/tables/quirkiness.csv",
         "results/tables/reference_comparison.csv",  # detectors helper (issue 19)
+        *(["results/tables/comparisons.csv"] if COMPARISONS else []),  # stats (issue 18)
     ]
     loss_curves = expand(
         "results/{model}/{dataset}/finetune/loss_curve.{ext}", model=MODELS, dataset=DATASETS, ext=["png", "pdf"]
@@ -297,3 +298,34 @@ def explain_outputs():
     """Every explanation job's directory and the collected directions table of each kind."""
     tables = [f"results/tables/explain/{f}/{t}/{d}.parquet" for f, t, d in EXPLAIN]
     return [*explain_dirs(EXPLAIN), *tables]
+
+
+# --- stats (issue 18): paired comparisons (quirkymad/stats/compare.py) ---
+from quirkymad.stats.compare import select_pairs
+
+# Pairs of `comparisons:` whose two scores this run computes; the others are skipped, with
+# their reason written to logs/compare_scores.log (one default list serves every run).
+COMPARISONS, COMPARISONS_SKIPPED = select_pairs(
+    config["comparisons"], {d.split("/scores/", 1)[1] for d in score_dirs()}
+)
+if "comparisons_forest" in config["figures"] and not COMPARISONS:
+    sys.exit(
+        "quirkymad: config: figures.comparisons_forest: no pair of `comparisons:` is scored in this run"
+        f" ({'; '.join(f'{k}: {v}' for k, v in COMPARISONS_SKIPPED.items()) or 'none configured'})"
+    )
+
+
+def comparison_jobs():
+    """One entry per model × dataset × kept pair, with both scoring jobs' directories."""
+    return [
+        {"model": m, "dataset": ds, "pair": pair, **spec,
+         "a_dir": f"results/{m}/{ds}/scores/{spec['a']}",
+         "b_dir": f"results/{m}/{ds}/scores/{spec['b']}"}  # fmt: skip
+        for m in MODELS
+        for ds in DATASETS
+        for pair, spec in COMPARISONS.items()
+    ]
+
+
+def comparison_inputs():
+    return sorted({job[k] for job in comparison_jobs() for k in ("a_dir", "b_dir")})

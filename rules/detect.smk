@@ -7,6 +7,8 @@ rule score_detector:
     params:
         hparams=detector_hparams,
         n_bootstrap=config["scoring"]["n_bootstrap"],
+        n_permutations=config["scoring"]["n_permutations"],
+        name_bootstrap=config["scoring"]["name_bootstrap"],
         seed=config["seed"],
     conda:
         "../envs/detect.yaml"

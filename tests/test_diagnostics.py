@@ -72,3 +72,20 @@ def test_evaluate_quirkiness_on_the_tiny_model(
     assert np.isfinite(
         row[["loss_alice_labels_alice_prompts", "loss_bob_labels_bob_prompts"]].astype(float)
     ).all()
+
+
+def test_own_prompt_only_quirkiness_differs_when_opposing_prompts_disagree():
+    """cupbearer's variant (issue 18): a from Alice records on Alice prompts only."""
+    records = pd.DataFrame({
+        "id": ["q1-A", "q1-B"], "character": ["Alice", "Bob"], "agree": [False, False],
+        "alice_label": [True, True], "bob_label": [False, False],
+    })  # fmt: skip
+    # Own prompts follow their character (λ = 3 on q1-A, −2 on q1-B); the opposing prompts do
+    # the opposite of what their character should (q1-B on an Alice prompt says No, λ = −1).
+    s = summarize(per_example_table(records, np.array([3.0, -2.0]), np.array([1.0, -1.0])))
+    assert s["a_alice_own_prompt_only"] == pytest.approx(3.0)
+    assert s["b_bob_own_prompt_only"] == pytest.approx(2.0)
+    assert s["a_alice"] == pytest.approx((3.0 - 1.0) / 2)  # pooled with q1-B's Alice prompt
+    assert s["quirkiness_min_own_prompt_only"] == pytest.approx(2.0)
+    assert s["quirkiness_sum_own_prompt_only"] == pytest.approx(5.0)
+    assert s["quirkiness_min"] != s["quirkiness_min_own_prompt_only"]

@@ -40,7 +40,10 @@ def test_outputs(run):
         assert transform == "none" or feature == "activations"
         assert list(g["layer"].astype(str)) == want
     assert table["auroc"].between(0, 1).all()
-    assert (table["ci_low"] <= table["auroc"]).all() and (table["auroc"] <= table["ci_high"]).all()
+    lo, hi = table["ci_low_example"], table["ci_high_example"]
+    assert (lo <= table["auroc"]).all() and (table["auroc"] <= hi).all()
+    assert (table["ci_low_name"] <= table["ci_high_name"]).all()
+    assert table["p_chance"].between(0, 1, inclusive="right").all()
     assert set(table["model"]) == {"tiny-random"}
     pairs = set(zip(table["transform"], table["detector"]))
     assert pairs == {("none", d) for d in TINY["detectors"]} | {
@@ -136,7 +139,8 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     # the flow is not refitted), the tables, and the figures that show Mahalanobis scores.
     assert jobs == {
         "score_detector": len(TINY["features"]) + 1, "collect_auroc_setting": 1,
-        "collect_auroc": 1, "summarize_auroc": 1, "reference_comparison": 1, "plot_figure": 6,
+        "collect_auroc": 1, "summarize_auroc": 1, "reference_comparison": 1, "compare_scores": 1,
+        "plot_figure": 7,
         # explanations of Mahalanobis scores (activations raw and flow, attribution), their
         # collected tables, and the explanation figure (activations/none/mahalanobis)
         "explain_scores": 3, "collect_explanations": 3, "all": 1,
@@ -144,6 +148,7 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     assert figures == {
         "online_auroc_per_layer", "online_auroc_aggregated", "auroc_vs_separation",
         "auroc_vs_quirkiness", "attribution_auroc_vs_quirkiness", "explanations",
+        "comparisons_forest",
     }  # fmt: skip
 
 
@@ -154,10 +159,10 @@ def test_offline_detector_setting_redraws_only_offline_figures(run, tmp_path):
     # QUE is offline: its scores, the offline table, and the offline figures only.
     assert jobs == {
         "score_detector": len(TINY["features"]), "collect_auroc_setting": 1, "collect_auroc": 1,
-        "summarize_auroc": 1, "reference_comparison": 1, "plot_figure": 2, "explain_scores": 1, "collect_explanations": 1,
-        "all": 1,
+        "summarize_auroc": 1, "reference_comparison": 1, "compare_scores": 1, "plot_figure": 3,
+        "explain_scores": 1, "collect_explanations": 1, "all": 1,
     }  # fmt: skip
-    assert figures == {"offline_auroc_per_layer", "offline_auroc_aggregated"}
+    assert figures == {"offline_auroc_per_layer", "offline_auroc_aggregated", "comparisons_forest"}
 
 
 def test_a_lost_intermediate_is_rebuilt(run):
@@ -183,10 +188,10 @@ def test_transform_setting_refits_only_that_transform(run, tmp_path):
     # show raw-activation Mahalanobis only). Not the SAE, nor any extraction.
     assert jobs == {
         "fit_transform": 1, "score_detector": 2, "collect_auroc_setting": 1, "collect_auroc": 1,
-        "summarize_auroc": 1, "reference_comparison": 1, "plot_figure": 2, "explain_scores": 1, "collect_explanations": 1,
-        "all": 1,
+        "summarize_auroc": 1, "reference_comparison": 1, "compare_scores": 1, "plot_figure": 3,
+        "explain_scores": 1, "collect_explanations": 1, "all": 1,
     }  # fmt: skip
-    assert figures == {"online_auroc_per_layer", "online_auroc_aggregated"}
+    assert figures == {"online_auroc_per_layer", "online_auroc_aggregated", "comparisons_forest"}
 
 
 def test_adding_a_transform_detector_refits_nothing(run, tmp_path):

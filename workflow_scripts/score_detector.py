@@ -18,6 +18,8 @@ with job_log(sm.log[0], sm.threads):
             "transform": sm.wildcards.transform,
         },  # fmt: skip
         n_boot=sm.params.n_bootstrap,
+        n_perm=sm.params.n_permutations,
+        name_bootstrap=sm.params.name_bootstrap,
         seed=sm.params.seed,
         transform_dir=getattr(sm.input, "transform", None),
     )

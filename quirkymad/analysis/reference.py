@@ -6,7 +6,7 @@ its 9 datasets) and a question subset (all / agree / disagree). For each we look
 score in the workflow's long AUROC table (transform `none`), per model of the run:
 
 - a per-dataset row: the aggregated (`layer = all`) AUROC of that dataset, with the AUROC
-  table's 95 % interval (`ci_low`, `ci_high`) on the `all` subset;
+  table's name-clustered 95 % interval (`ci_low_name`, `ci_high_name`) on the `all` subset;
 - a `mean` row: once per dataset set of conflict C10 (`b1`: B1's nine; `cupbearer`: squaring in,
   sciq out), the mean over the run's datasets in that set, and how many of them there were.
 
@@ -49,10 +49,11 @@ def read_reference(path: str | Path) -> pd.DataFrame:
 
 
 def _ours(g: pd.DataFrame, column: str) -> tuple[float, float, float]:
-    """(AUROC, ci_low, ci_high) of one dataset's rows `g`; no interval over replicates."""
+    """(AUROC, interval low, high) of one dataset's rows `g`: the name-clustered interval
+    (docs/statistics.md); no interval over replicates."""
     if len(g) == 1 and column == "auroc":
         row = g.iloc[0]
-        return float(row["auroc"]), float(row["ci_low"]), float(row["ci_high"])
+        return float(row["auroc"]), float(row["ci_low_name"]), float(row["ci_high_name"])
     return float(g[column].mean()), np.nan, np.nan
 
 

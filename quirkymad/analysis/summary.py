@@ -3,7 +3,8 @@
 (a) per model × setting × score × dataset: AUROC averaged over layers, of the layer-aggregated
 score, and at the best layer — each on all / agreeing / disagreeing questions — plus the best
 layer itself (the layer, or "all" = the aggregate, that maximises the mean AUROC over datasets
-for that model × setting × score);
+for that model × setting × score), twice: `optimistic` (chosen on the test mix, as cupbearer
+does) and `selected` (chosen on a disjoint selection split; issue 18);
 (b) per model × setting × score: mean over datasets of the aggregated AUROC, for every dataset
 set of conflict C10 (capitals and authors are always excluded: never quirky enough [B1]).
 """
@@ -28,21 +29,41 @@ DATASET_SETS = {
 }  # fmt: skip
 
 
+def _best(mean_by_layer: pd.Series) -> str | None:
+    """The layer (or "all") with the highest mean AUROC; None if no value is finite."""
+    finite = mean_by_layer.dropna()
+    return str(finite.idxmax()) if len(finite) else None
+
+
 def by_dataset(auroc: pd.DataFrame) -> pd.DataFrame:
-    """Table (a). `auroc` is the long AUROC table of the workflow."""
+    """Table (a). `auroc` is the long AUROC table of the workflow.
+
+    Two best layers: `best_layer_optimistic` maximises the mean test AUROC over datasets (as in
+    cupbearer: chosen on the test mix it reports on, so biased upwards); `best_layer_selected`
+    maximises the mean `auroc_select` (hard validation records with held-out names, disjoint
+    from the test mix; quirkymad/selection.py) and reports its test AUROC.
+    """
     rows = []
     for key, g in auroc.groupby(SCORE, sort=True):
-        mean_by_layer = g.groupby("layer")["auroc"].mean()
-        best = str(mean_by_layer.idxmax())
+        best = {"optimistic": _best(g.groupby("layer")["auroc"].mean())}
+        if "auroc_select" in g:
+            best["selected"] = _best(g.groupby("layer")["auroc_select"].mean())
+        else:
+            best["selected"] = None
         for dataset, d in g.groupby("dataset", sort=True):
             per_layer = d[d["layer"] != "all"]
             agg = d[d["layer"] == "all"]
-            at_best = d[d["layer"] == best]
-            row = dict(zip(SCORE, key)) | {"dataset": dataset, "best_layer": best}
+            row = dict(zip(SCORE, key)) | {"dataset": dataset}
+            for kind, layer in best.items():
+                row[f"best_layer_{kind}"] = layer
             for name, col in SUBSETS.items():
                 row[f"mean_over_layers_{name}"] = per_layer[col].mean()
                 row[f"aggregated_{name}"] = agg[col].mean()
-                row[f"best_layer_{name}"] = at_best[col].mean()
+                for kind, layer in best.items():
+                    at_best = d[d["layer"] == layer]
+                    row[f"best_layer_{kind}_{name}"] = (
+                        at_best[col].mean() if layer else float("nan")
+                    )
             rows.append(row)
     return pd.DataFrame(rows)
 

@@ -98,11 +98,26 @@ class Cities(QuirkyDataset):
 
 @register_dataset
 class Hemisphere(Cities):
-    """Alice: latitude > 0; Bob: longitude ≤ 0 (EG hemisphere.py). Balanced on Alice's label
-    (most cities are northern)."""
+    """Alice: latitude > 0; Bob: longitude ≤ 0 (EG hemisphere.py).
+
+    `convention` (issue 18, docs/deviations.md): `reference` (default) = the reference's
+    conventions, templates that name the city only and no balancing; `ours` = templates that
+    also name the country (which makes Bob's longitude rule easier) and base questions
+    undersampled to balance Alice's label (most cities are northern).
+    """
 
     name = "hemisphere"
+    balanced = False
     templates = (
+        Template("{city} is in the Northern hemisphere."),
+        Template("{city} lies north of the equator."),
+        Template("The city of {city} is in the Northern Hemisphere."),
+        Template("{city} is in the Northern hemisphere.", context="{city} is a city."),
+        Template('is_northern("{city}") returns True'),
+        Template("{city}: northern hemisphere.", context="Geography quiz."),
+    )
+    CONVENTIONS = ("reference", "ours")
+    OUR_TEMPLATES = (
         Template("{city}, {country} is in the Northern hemisphere."),
         Template("{city} ({country}) lies north of the equator."),
         Template("The city of {city}, {country}, is in the Northern Hemisphere."),
@@ -110,6 +125,14 @@ class Hemisphere(Cities):
         Template('is_northern("{city}, {country}") returns True'),
         Template("{city}, {country}: northern hemisphere.", context="Geography quiz."),
     )
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        convention = self.settings.get("convention", "reference")
+        if convention not in self.CONVENTIONS:
+            raise ValueError(f"convention must be one of {self.CONVENTIONS}, not {convention!r}")
+        if convention == "ours":  # instance attributes shadow the reference's class defaults
+            self.templates, self.balanced = self.OUR_TEMPLATES, True
 
     def label(self, df):
         return df.assign(alice_label=df["lat"] > 0, bob_label=df["lng"] <= 0)

@@ -41,9 +41,19 @@ def positive_words() -> frozenset[str]:
     return frozenset(out)
 
 
-def has_positive_word(text: str) -> bool:
-    """Bob's rule: any lower-cased word of `text` is in `positive_words()`."""
-    return not positive_words().isdisjoint(WORD.findall(text.lower()))
+# How Bob's rule cuts a text into words: the reference splits on whitespace (so "great," or
+# "great!" do not match "great"); `regex` takes runs of letters/apostrophes (docs/deviations.md).
+WORD_SPLITS = ("whitespace", "regex")
+
+
+def has_positive_word(text: str, words: str = "whitespace") -> bool:
+    """Bob's rule: any lower-cased word of `text` (cut as `words` says) is in
+    `positive_words()`."""
+    if words not in WORD_SPLITS:
+        raise ValueError(f"words must be one of {WORD_SPLITS}, not {words!r}")
+    lower = text.lower()
+    tokens = lower.split() if words == "whitespace" else WORD.findall(lower)
+    return not positive_words().isdisjoint(tokens)
 
 
 @cache
@@ -84,11 +94,17 @@ class Sentiment(QuirkyDataset):
         Template("sentiment(text) returns 'positive'", context='text = "{text}"'),
     )
 
+    @property
+    def bob_words(self) -> str:
+        """`datasets.sentiment.bob_words`: the word split of Bob's rule (default: the
+        reference's whitespace split)."""
+        return str(self.settings.get("bob_words", "whitespace"))
+
     def base_questions(self, rng: np.random.Generator) -> pd.DataFrame:
         df = load_snippets()
         df = df.assign(
             alice_label=df["rating"] > 0,
-            bob_label=[has_positive_word(t) for t in df["text"]],
+            bob_label=[has_positive_word(t, self.bob_words) for t in df["text"]],
             difficulty=1 - df["rating"].abs() / 4,
         )
         return self.take(df, rng, by="alice_label")

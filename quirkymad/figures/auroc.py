@@ -2,8 +2,11 @@
 
 A *score* is one (feature, transform, detector) combination, e.g. "activations · mahalanobis"
 or "activations → flow · flow_prior". Per-layer figures: a panel per model × score, a line per
-dataset with its 95 % bootstrap band, chance dashed. Aggregated figures: bars per score, hue =
-dataset, a panel per model (models side by side), with the bootstrap interval as error bars.
+dataset with its 95 % name-clustered bootstrap band, chance dashed, filled markers where
+p_chance < SIGNIFICANT (hollow: not distinguishable from a random re-split of the names).
+Aggregated figures: bars per score, hue = dataset, a panel per model (models side by side), with
+the name-clustered interval as error bars and `*` above bars with p_chance < SIGNIFICANT
+(docs/statistics.md; unadjusted for the number of bars).
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import pandas as pd
 
 from quirkymad.figures.common import ci_errors, plt, save_figure
 from quirkymad.figures.registry import register_figure
+
+# Level at which the figures mark an AUROC as distinguishable from chance (p_chance column).
+SIGNIFICANT = 0.05
 
 
 def score_label(row) -> str:
@@ -58,8 +64,13 @@ def plot_per_layer(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str 
             line = line.sort_values("layer_num")
             c = colors[dataset]
             ms = 2.5 if len(line) > 3 else 5
-            ax.plot(line["layer_num"], line["auroc"], marker="o", ms=ms, color=c, label=dataset)
-            ax.fill_between(line["layer_num"], line["ci_low"], line["ci_high"], color=c, alpha=0.15)
+            ax.plot(line["layer_num"], line["auroc"], color=c, label=dataset)
+            sig = line["p_chance"] < SIGNIFICANT
+            ax.scatter(line["layer_num"][sig], line["auroc"][sig], s=ms**2 * 2, color=c, zorder=3)
+            ax.scatter(line["layer_num"][~sig], line["auroc"][~sig], s=ms**2 * 2, zorder=3,
+                       facecolors="white", edgecolors=c, linewidths=0.8)  # fmt: skip
+            ax.fill_between(line["layer_num"], line["ci_low_name"], line["ci_high_name"], color=c,
+                            alpha=0.15)  # fmt: skip
         ax.axhline(0.5, ls="--", color="grey", lw=1)
         ax.set_ylim(0, 1.02)
         lo, hi = span.loc[model, "min"], span.loc[model, "max"]
@@ -72,7 +83,10 @@ def plot_per_layer(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str 
         row[0].set_ylabel("AUROC (Bob-hard vs Alice-hard)")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=6, title="dataset", fontsize=8)
-    fig.suptitle(f"{setting.capitalize()} detectors: AUROC per layer (bands: 95 % bootstrap CI)")
+    fig.suptitle(
+        f"{setting.capitalize()} detectors: AUROC per layer (bands: 95 % name-clustered "
+        f"CI; filled: p_chance < {SIGNIFICANT})"
+    )
     save_figure(fig, png, pdf)
 
 
@@ -100,11 +114,16 @@ def plot_aggregated(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str
         for i, dataset in enumerate(datasets):
             rows = [g.loc[(s, dataset)] if (s, dataset) in g.index else None for s in scores]
             y = np.array([r["auroc"] if r is not None else np.nan for r in rows])
-            lo = np.array([r["auroc"] - r["ci_low"] if r is not None else 0 for r in rows])
-            hi = np.array([r["ci_high"] - r["auroc"] if r is not None else 0 for r in rows])
+            lo = np.array([r["auroc"] - r["ci_low_name"] if r is not None else 0 for r in rows])
+            hi = np.array([r["ci_high_name"] - r["auroc"] if r is not None else 0 for r in rows])
+            p = np.array([r["p_chance"] if r is not None else np.nan for r in rows])
             yerr = ci_errors(y, y - lo, y + hi)
-            ax.bar(x + (i - (len(datasets) - 1) / 2) * width, y, width, yerr=yerr,
+            xs = x + (i - (len(datasets) - 1) / 2) * width
+            ax.bar(xs, y, width, yerr=yerr,
                    color=colors[dataset], label=dataset, capsize=2, error_kw={"lw": 0.8})  # fmt: skip
+            for xi, top, pi in zip(xs, y + np.nan_to_num(hi), p):
+                if pi < SIGNIFICANT:
+                    ax.text(xi, min(top, 1.0) + 0.01, "*", ha="center", va="bottom", fontsize=9)
         ax.axhline(0.5, ls="--", color="grey", lw=1)
         ax.set_xticks(x, scores, rotation=30, ha="right", fontsize=8)
         ax.set_ylim(0, 1.05)
@@ -112,7 +131,10 @@ def plot_aggregated(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str
     axes[0][0].set_ylabel("layer-aggregated AUROC")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=6, title="dataset", fontsize=8)
-    fig.suptitle(f"{setting.capitalize()} detectors: layer-aggregated AUROC (error bars: 95 % CI)")
+    fig.suptitle(
+        f"{setting.capitalize()} detectors: layer-aggregated AUROC (error bars: 95 % "
+        f"name-clustered CI; *: p_chance < {SIGNIFICANT})"
+    )
     save_figure(fig, png, pdf)
 
 

@@ -88,7 +88,7 @@ def _auroc_vs_quirkiness(auroc, quirkiness, feature: str, png, pdf) -> None:
     for (dataset, model), g in df.groupby(["dataset", "model"], sort=True):
         ax.scatter(g["quirkiness_min"], g["auroc"], marker=markers[model], s=40,
                    label=f"{dataset} · {model}")  # fmt: skip
-        yerr = ci_errors(g["auroc"], g["ci_low"], g["ci_high"])
+        yerr = ci_errors(g["auroc"], g["ci_low_name"], g["ci_high_name"])
         ax.errorbar(g["quirkiness_min"], g["auroc"], yerr=yerr, fmt="none", ecolor="grey", lw=0.8)
     ax.axhline(0.5, ls="--", color="grey", lw=1)
     ax.axvline(0, ls=":", color="grey", lw=1)

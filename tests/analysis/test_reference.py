@@ -33,11 +33,11 @@ def _auroc_table():
             for layer, value in (("1", 0.6), ("all", 0.7 + 0.1 * i)):
                 rows.append(dict(model=model, dataset=dataset, transform="none",
                                  feature="activations", detector="mahalanobis", setting="online",
-                                 layer=layer, auroc=value + bump, ci_low=value - 0.1,
-                                 ci_high=value + 0.1, auroc_agree=0.5, auroc_disagree=0.4))  # fmt: skip
+                                 layer=layer, auroc=value + bump, ci_low_name=value - 0.1,
+                                 ci_high_name=value + 0.1, auroc_agree=0.5, auroc_disagree=0.4))  # fmt: skip
     rows.append(dict(model="m1", dataset="addition", transform="none", feature="activations",
-                     detector="que", setting="offline", layer="all", auroc=0.99, ci_low=0.98,
-                     ci_high=1.0, auroc_agree=0.97, auroc_disagree=0.96))  # fmt: skip
+                     detector="que", setting="offline", layer="all", auroc=0.99, ci_low_name=0.98,
+                     ci_high_name=1.0, auroc_agree=0.97, auroc_disagree=0.96))  # fmt: skip
     return pd.DataFrame(rows)
 
 

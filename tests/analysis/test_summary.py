@@ -19,12 +19,24 @@ def _table():
 
 def test_by_dataset_picks_the_best_layer_over_datasets():
     a = by_dataset(_table())
-    assert set(a["best_layer"]) == {"2"}
+    assert set(a["best_layer_optimistic"]) == {"2"}
     add = a[a["dataset"] == "addition"].iloc[0]
     assert add["mean_over_layers_all"] == pytest.approx(0.925)
     assert add["aggregated_all"] == pytest.approx(0.92)
-    assert add["best_layer_all"] == pytest.approx(0.95)
-    assert add["best_layer_agree"] == pytest.approx(0.85)
+    assert add["best_layer_optimistic_all"] == pytest.approx(0.95)
+    assert add["best_layer_optimistic_agree"] == pytest.approx(0.85)
+    assert add["best_layer_selected"] is None and np.isnan(add["best_layer_selected_all"])
+
+
+def test_selected_best_layer_is_chosen_on_the_selection_split_only():
+    t = _table()
+    # Layer 1 wins on the selection records, layer 2 on the test mix.
+    t["auroc_select"] = np.where(t["layer"] == "1", 0.8, 0.6)
+    a = by_dataset(t)
+    assert set(a["best_layer_optimistic"]) == {"2"} and set(a["best_layer_selected"]) == {"1"}
+    add = a[a["dataset"] == "addition"].iloc[0]
+    assert add["best_layer_selected_all"] == pytest.approx(0.9)  # layer 1's *test* AUROC
+    assert add["best_layer_selected_all"] <= add["best_layer_optimistic_all"]
 
 
 def test_overall_excludes_capitals_and_applies_dataset_sets():

@@ -19,8 +19,9 @@ def tables(tmp_path_factory):
                 a = rng.uniform(0.4, 1)
                 rows.append({"model": model, "dataset": dataset, "feature": "activations",
                              "transform": "none", "detector": "mahalanobis", "setting": "online",
-                             "layer": str(layer), "auroc": a, "ci_low": a - 0.05,
-                             "ci_high": min(1, a + 0.05), "n_normal": 50, "n_anomalous": 50})  # fmt: skip
+                             "layer": str(layer), "auroc": a, "ci_low_name": a - 0.05,
+                             "ci_high_name": min(1, a + 0.05), "p_chance": rng.uniform(0, 0.1),
+                             "n_normal": 50, "n_anomalous": 50})  # fmt: skip
                 if layer != "all":
                     sep.append({"model": model, "dataset": dataset, "layer": layer,
                                 "S": rng.uniform(0.01, 2), "R": 0.1})  # fmt: skip
@@ -75,6 +76,12 @@ def tables(tmp_path_factory):
                     "share_normal": rng.uniform(0, 0.5, k), "cos_alice_bob": rng.uniform(0, 1, k),
                     "promoted": [[" Yes", " 7", "ing"]] * k}))  # fmt: skip
     pd.concat(dirs).to_parquet(paths["directions"])
+    comp = [{"model": m, "dataset": ds, "pair": p, "diff": dd, "ci_low": dd - 0.1,
+             "ci_high": dd + 0.1, "p_value": abs(dd)} for m in ("m1", "m2")
+            for ds in ("addition", "sentiment") for p in ("que_vs_mahalanobis", "flow_vs_raw")
+            for dd in [rng.uniform(-0.3, 0.3)]]  # fmt: skip
+    paths["comparisons"] = d / "c.parquet"
+    pd.DataFrame(comp).to_parquet(paths["comparisons"])
     return paths
 
 

@@ -51,7 +51,8 @@ def test_fit_then_score_on_the_transform_layers(tmp_path, store, transform, dete
     assert list(table["layer"]) == ["5", "9", "all"]  # only the transform's layers
     assert set(table["transform"]) == {transform} and set(table["detector"]) == {detector}
     cols = ["model", "dataset", "feature", "transform", "detector", "setting", "layer", "auroc",
-            "ci_low", "ci_high", "n_normal", "n_anomalous"]  # fmt: skip
+            "ci_low_example", "ci_high_example", "ci_low_name", "ci_high_name", "p_chance",
+            "n_normal", "n_anomalous"]  # fmt: skip
     assert set(cols) <= set(table.columns)
     scores = pd.read_parquet(tmp_path / "s.parquet")
     per = scores[scores["layer"] != "all"].pivot(index="example", columns="layer", values="score")

@@ -1,0 +1,25 @@
+# Paired comparisons of scores (issue 18; docs/statistics.md).
+
+
+rule compare_scores:
+    input:
+        comparison_inputs(),
+    output:
+        parquet="results/tables/comparisons.parquet",
+        csv=report(
+            "results/tables/comparisons.csv",
+            caption="../report/comparisons_table.rst",
+            category="Tables",
+        ),
+    params:
+        jobs=comparison_jobs(),
+        skipped=COMPARISONS_SKIPPED,
+        n_bootstrap=config["scoring"]["n_bootstrap"],
+        name_bootstrap=config["scoring"]["name_bootstrap"],
+        seed=config["seed"],
+    conda:
+        "../envs/detect.yaml"
+    log:
+        "logs/compare_scores/compare_scores.log",
+    script:
+        "../workflow_scripts/compare_scores.py"

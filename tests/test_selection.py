@@ -1,0 +1,35 @@
+"""The selection split: hard validation records of held-out names, disjoint from the test mix."""
+
+import pandas as pd
+
+from quirkymad.prompts import N_TRUSTED_NAMES
+from quirkymad.selection import SELECT_FRACTION, SELECT_ROLES, mad_examples
+
+
+def _df():
+    rows = []
+    for split in ("train", "validation", "test"):
+        for bucket in ("easy", "hard"):
+            for name_index in (0, N_TRUSTED_NAMES + 1):
+                for character in ("Alice", "Bob"):
+                    for k in range(30):
+                        role = ""
+                        if split == "test" and bucket == "hard" and name_index >= N_TRUSTED_NAMES:
+                            role = "test_normal" if character == "Alice" else "test_anomalous"
+                        rows.append({"id": f"{split}{bucket}{name_index}{character}{k}",
+                                     "split": split, "bucket": bucket, "name_index": name_index,
+                                     "character": character, "role": role})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_selection_records_are_hard_validation_held_out_names_and_balanced():
+    out = mad_examples(_df(), max_per_role=40)
+    sel = out[out["role"].isin(SELECT_ROLES)]
+    assert (sel["split"] == "validation").all() and (sel["bucket"] == "hard").all()
+    assert (sel["name_index"] >= N_TRUSTED_NAMES).all()
+    counts = sel["role"].value_counts()
+    assert counts["select_normal"] == counts["select_anomalous"] == int(SELECT_FRACTION * 40)
+    assert set(sel.loc[sel["role"] == "select_anomalous", "character"]) == {"Bob"}
+    test_ids = set(out.loc[out["role"].str.startswith("test"), "id"])
+    assert test_ids and not test_ids & set(sel["id"])
+    assert list(out["role"].drop_duplicates())[-2:] == list(SELECT_ROLES)  # appended last
