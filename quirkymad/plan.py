@@ -26,6 +26,7 @@ import yaml
 
 from quirkymad.errors import QuirkyError
 from quirkymad.layers import resolve_layers, transform_layers
+from quirkymad.models import ModelFacts, model_facts
 
 GiB = 2**30
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -44,64 +45,15 @@ STAGES = (
 )
 
 # ---------------------------------------------------------------------------------------------
-# Model facts. The `refactor` branch moves depth/width/heads into the model registry
-# (`ModelSource`); `model_shape` is the one function to re-point at it.
+# Model facts: the model registry's (`ModelSource.facts()`: depth, width, heads, FFN width,
+# vocabulary, tied embeddings, sizing), read without importing torch.
 
-
-@dataclass(frozen=True)
-class ModelShape:
-    """A Llama/Mistral-architecture decoder's sizes (HF config.json names in comments)."""
-
-    n_layers: int  # num_hidden_layers
-    d_model: int  # hidden_size
-    n_heads: int  # num_attention_heads
-    n_kv_heads: int  # num_key_value_heads
-    d_ff: int  # intermediate_size
-    vocab: int  # vocab_size
-    tied: bool  # tie_word_embeddings
-    prepared_bytes_per_param: int = 0
-    """Bytes per parameter that `prepare_model` writes (0: weights stay where they are)."""
-
-    @property
-    def head_dim(self) -> int:
-        return self.d_model // self.n_heads
-
-    @property
-    def block_params(self) -> int:
-        d, kv = self.d_model, self.n_kv_heads * self.head_dim
-        return 2 * d * d + 2 * d * kv + 3 * d * self.d_ff + 2 * d
-
-    @property
-    def params(self) -> int:
-        """All parameters: embeddings (+ untied LM head) + blocks + final norm."""
-        emb = self.vocab * self.d_model * (1 if self.tied else 2)
-        return emb + self.n_layers * self.block_params + self.d_model
-
-    def lora_params(self, r: int) -> int:
-        """LoRA A (r × in) + B (out × r) on q, k, v, gate, up, down of every block."""
-        d, kv, ff = self.d_model, self.n_kv_heads * self.head_dim, self.d_ff
-        in_out = [(d, d), (d, kv), (d, kv), (d, ff), (d, ff), (ff, d)]
-        return self.n_layers * sum(r * (i + o) for i, o in in_out)
-
-
-# Published config.json values of each registry model (Hugging Face model cards).
-KNOWN_SHAPES = {
-    "smollm2-135m": ModelShape(30, 576, 9, 3, 1536, 49152, True, prepared_bytes_per_param=4),
-    "mistral-7b": ModelShape(32, 4096, 32, 8, 14336, 32000, False),
-    "llama-3.1-8b": ModelShape(32, 4096, 32, 8, 14336, 128256, False),
-}
+ModelShape = ModelFacts
 
 
 def model_shape(name: str, settings: dict[str, Any] | None) -> ModelShape:
-    """Shape of registry model `name` (tiny-random: from its settings, as models/tiny.py builds
-    it: 4 heads, 2 KV heads, d_ff = 2 d, its 512-token tokenizer, tied embeddings)."""
-    if name == "tiny-random":
-        s = settings or {}
-        d = int(s.get("d_model", 64))
-        return ModelShape(int(s.get("n_layers", 2)), d, 4, 2, 2 * d, 512, True, 4)
-    if name not in KNOWN_SHAPES:
-        raise QuirkyError(f"plan: no shape known for model {name!r}")
-    return KNOWN_SHAPES[name]
+    """Shape of registry model `name` with its config `settings` (the registry's facts)."""
+    return model_facts(name, settings)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,22 +24,52 @@ def register_model(cls: type[ModelSource]) -> type[ModelSource]:
 
 @dataclass(frozen=True)
 class ModelFacts:
-    """What the workflow knows about a model before loading it: its shape, for checking layer
-    lists at plan time, and its cluster sizing (used by the model rules' `resources:`; a local
-    run ignores them)."""
+    """What the workflow knows about a model before loading it: its shape (HF config.json names
+    in comments), for checking layer lists at plan time and for `quirkymad plan`'s costs, and its
+    cluster sizing (used by the model rules' `resources:`; a local run ignores them)."""
 
-    n_layers: int
+    n_layers: int  # num_hidden_layers
     """Decoder blocks; layer ℓ ∈ 1..n_layers is HF `hidden_states[ℓ]`."""
-    d_model: int
+    d_model: int  # hidden_size
     """Residual-stream width."""
-    n_heads: int
+    n_heads: int  # num_attention_heads
     """Attention heads per layer (the attribution feature has one column per head)."""
-    params_b: float
-    """Parameters in billions → host memory to load the weights."""
+    n_kv_heads: int  # num_key_value_heads
+    d_ff: int  # intermediate_size
+    vocab: int  # vocab_size
+    tied: bool  # tie_word_embeddings
     finetune_min: int
     """Runtime of one fine-tuning job of the paper-size config on one ~80 GB GPU, minutes."""
     extract_min: int
     """Runtime of one extraction job, likewise."""
+    prepared_bytes_per_param: int = 0
+    """Bytes per parameter that `prepare_model` writes (0: weights stay where they are)."""
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_model // self.n_heads
+
+    @property
+    def block_params(self) -> int:
+        d, kv = self.d_model, self.n_kv_heads * self.head_dim
+        return 2 * d * d + 2 * d * kv + 3 * d * self.d_ff + 2 * d
+
+    @property
+    def params(self) -> int:
+        """All parameters: embeddings (+ untied LM head) + blocks + final norm."""
+        emb = self.vocab * self.d_model * (1 if self.tied else 2)
+        return emb + self.n_layers * self.block_params + self.d_model
+
+    @property
+    def params_b(self) -> float:
+        """Parameters in billions → host memory to load the weights."""
+        return self.params / 1e9
+
+    def lora_params(self, r: int) -> int:
+        """LoRA A (r × in) + B (out × r) on q, k, v, gate, up, down of every block."""
+        d, kv, ff = self.d_model, self.n_kv_heads * self.head_dim, self.d_ff
+        in_out = [(d, d), (d, kv), (d, kv), (d, ff), (d, ff), (ff, d)]
+        return self.n_layers * sum(r * (i + o) for i, o in in_out)
 
 
 @dataclass(frozen=True)

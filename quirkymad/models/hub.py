@@ -53,7 +53,10 @@ class Mistral7B(OfflineHubModel):
     description = "Mistral-7B-v0.1 (32 layers, d=4096), local weights"
     hf_id = "mistralai/Mistral-7B-v0.1"
     # LoRA fine-tuning of a 7-8B model in bf16 needs ~40 GB of GPU memory.
-    known_facts = ModelFacts(32, 4096, 32, params_b=7.2, finetune_min=24 * 60, extract_min=4 * 60)
+    known_facts = ModelFacts(
+        32, 4096, 32, n_kv_heads=8, d_ff=14336, vocab=32000, tied=False,
+        finetune_min=24 * 60, extract_min=4 * 60,
+    )  # fmt: skip
 
 
 @register_model
@@ -61,4 +64,7 @@ class Llama31_8B(OfflineHubModel):
     name = "llama-3.1-8b"
     description = "Llama-3.1-8B (32 layers, d=4096), local weights"
     hf_id = "meta-llama/Llama-3.1-8B"
-    known_facts = ModelFacts(32, 4096, 32, params_b=8.0, finetune_min=24 * 60, extract_min=4 * 60)
+    known_facts = ModelFacts(
+        32, 4096, 32, n_kv_heads=8, d_ff=14336, vocab=128256, tied=False,
+        finetune_min=24 * 60, extract_min=4 * 60,
+    )  # fmt: skip

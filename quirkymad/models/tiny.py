@@ -27,7 +27,12 @@ def _corpus(n: int = 400) -> list[str]:
     return lines
 
 
-def build_tokenizer(vocab_size: int = 512):
+# The tiny model's heads and tokenizer size: one place, read by `facts()` and the builders.
+TINY_HEADS = 4
+TINY_VOCAB = 512
+
+
+def build_tokenizer(vocab_size: int = TINY_VOCAB):
     """A deterministic byte-level BPE tokenizer as a `PreTrainedTokenizerFast`."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -77,13 +82,19 @@ class TinyRandom(ModelSource):
     description = "random Llama (default 2 layers, d=64) for tests; learns nothing useful"
 
     def facts(self) -> ModelFacts:
+        d_model = int(self.settings.get("d_model", 64))
+        # As build_tiny_model builds it: half as many KV heads, d_ff = 2 d, tied embeddings.
         return ModelFacts(
             n_layers=int(self.settings.get("n_layers", 2)),
-            d_model=int(self.settings.get("d_model", 64)),
-            n_heads=4,
-            params_b=0.2,
+            d_model=d_model,
+            n_heads=TINY_HEADS,
+            n_kv_heads=TINY_HEADS // 2,
+            d_ff=2 * d_model,
+            vocab=TINY_VOCAB,
+            tied=True,
             finetune_min=60,
             extract_min=30,
+            prepared_bytes_per_param=4,
         )
 
     def check(self) -> None:
