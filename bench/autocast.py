@@ -8,7 +8,7 @@ CPU time and the speed ratio, the largest per-layer relative error of the stored
 Mahalanobis AUROC per layer and layer-aggregated under both, with their largest difference.
 
     PYTHONPATH=. python bench/autocast.py [--dataset addition] [--max-per-role 100] \\
-        [--adapter results/smollm2-135m/addition/adapter]
+        [--adapter results/smollm2-135m/addition/adapter] [--activations-only]
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def main() -> None:
     ap.add_argument("--max-per-role", type=int, default=100)
     ap.add_argument("--adapter", default=None)
     ap.add_argument("--probe-layers", default="1,10,20,29")
+    ap.add_argument("--activations-only", action="store_true", help="skip the gradient pass")
     a = ap.parse_args()
     from quirkymad.datasets import BuildSettings, write_dataset
     from quirkymad.models import prepare_model
@@ -58,6 +59,9 @@ def main() -> None:
             EMBEDDED, a.adapter, data, out["activations"], ExtractSettings(**common, autocast=mode)
         )
         cpu[mode, "activations"] = time.process_time() - t
+        stores[mode] = out
+        if a.activations_only:
+            continue
         t = time.process_time()
         extract_attribution_stores(
             EMBEDDED, a.adapter, data,
@@ -66,12 +70,12 @@ def main() -> None:
              "probe_shift": AttributionSettings(**common, layers=probe_layers, autocast=mode)},
         )  # fmt: skip
         cpu[mode, "attribution+probe_shift"] = time.process_time() - t
-        stores[mode] = out
-    for stage in ("activations", "attribution+probe_shift"):
+    stages = ["activations"] + ([] if a.activations_only else ["attribution+probe_shift"])
+    for stage in stages:
         fp32, bf16 = cpu["none", stage], cpu["bfloat16", stage]
         print(f"{stage}: CPU {fp32:.1f} s fp32, {bf16:.1f} s bf16, speed-up {fp32 / bf16:.2f}x")
     labels = {"model": "smollm2-135m", "dataset": a.dataset, "transform": "none"}
-    for feature in ("activations", "attribution", "probe_shift"):
+    for feature in ["activations"] + ([] if a.activations_only else ["attribution", "probe_shift"]):
         x, y = (xr.open_zarr(stores[m][feature]) for m in ("none", "bfloat16"))
         u, v = x[feature].values, y[feature].values
         rel = [
