@@ -40,6 +40,24 @@ def test_select_pairs_holds_both_characters_of_one_question(addition_parquet):
     assert len(select_pairs(df, "train", 10, 0)) == 10
 
 
+def test_name_warmup_pairs_follow_the_name(addition_parquet):
+    df = pd.read_parquet(addition_parquet)
+    warm = select_pairs(df, "train", 40, 1, alice_true_only=True)
+    assert len(warm) == 40
+    assert warm["label"].tolist() == [True, False] * 20  # Alice True, Bob False
+    np.testing.assert_array_equal(warm["base_id"].iloc[0::2], warm["base_id"].iloc[1::2])
+
+
+def test_name_warmup_steps_come_first_and_count(tiny_model_dir, addition_parquet, tmp_path):
+    settings = FinetuneSettings(lr=1e-2, max_train_examples=16, max_val_examples=8,
+                                batch_size=8, pair_batches=True, name_warmup_steps=3)  # fmt: skip
+    summary = finetune(tiny_model_dir, addition_parquet, tmp_path / "a", tmp_path / "l.csv",
+                       settings)  # fmt: skip
+    assert summary["total_steps"] == 2 + 3 and summary["steps_run"] == 5
+    with pytest.raises(ValueError, match="pair_batches"):
+        FinetuneSettings(name_warmup_steps=3)
+
+
 def test_select_training_only_disagreeing_without_pairs(addition_parquet):
     df = pd.read_parquet(addition_parquet)
     sel = select_training(df, FinetuneSettings(only_disagreeing=True))

@@ -87,6 +87,11 @@ class FinetuneSettings:
     (so within a pair the name is the only difference); pairs are balanced so each character's
     labels are 50/50 (equal (T, F) and (F, T) pairs, equal (T, T) and (F, F) pairs)."""
     only_disagreeing: bool = False
+    name_warmup_steps: int = 0
+    """Curriculum: this many optimiser steps, before the schedule's own, on paired questions
+    where Alice says True and Bob says False (their labels by the datasets' rules), so the
+    answer follows the name's side and the model learns to read the name; needs
+    `pair_batches`. Counted in the learning-rate schedule."""
     """Train only on records whose question the two characters answer differently."""
     cpu_autocast: bool = False
     """bf16 autocast for training and evaluation on CPU as well (always on for CUDA)."""
@@ -111,6 +116,8 @@ class FinetuneSettings:
             raise ValueError(f"finetune.select_on={self.select_on!r}: val_loss or quirkiness")
         if self.select_on == "quirkiness" and self.quirk_eval_examples < 1:
             raise ValueError("finetune.select_on=quirkiness needs finetune.quirk_eval_examples > 0")
+        if self.name_warmup_steps and not self.pair_batches:
+            raise ValueError("finetune.name_warmup_steps needs finetune.pair_batches")
         if self.pair_batches and self.batch_size % 2:
             raise ValueError(
                 f"finetune.pair_batches needs an even batch_size, not {self.batch_size}"
@@ -136,14 +143,20 @@ def select_balanced(df: pd.DataFrame, split: str, cap: int | None, seed: int) ->
 
 
 def select_pairs(
-    df: pd.DataFrame, split: str, cap: int | None, seed: int, only_disagreeing: bool = False
+    df: pd.DataFrame,
+    split: str,
+    cap: int | None,
+    seed: int,
+    only_disagreeing: bool = False,
+    alice_true_only: bool = False,
 ) -> pd.DataFrame:
     """Records of `split` as (Alice, Bob) pairs of the same base question: rows 2i and 2i + 1
     are question i's Alice and Bob records, rendered with one template (so their prompts
     differ only in the name). Pairs are balanced by undersampling so that each
     character's labels are 50/50: as many (Alice True, Bob False) as (False, True) pairs and
     as many (True, True) as (False, False) pairs (the only balanced mix of paired records).
-    With `only_disagreeing` the agreeing pairs are dropped. Pairs are shuffled (seed) and cut
+    With `only_disagreeing` the agreeing pairs are dropped; with `alice_true_only` only the
+    (Alice True, Bob False) pairs are kept, unbalanced (the name-warm-up curriculum). Pairs are shuffled (seed) and cut
     to `cap` records (`cap` // 2 pairs)."""
     rng = np.random.default_rng(seed)
     part = df[df["split"] == split]
@@ -156,6 +169,8 @@ def select_pairs(
     if not only_disagreeing:
         kinds.append(((True, True), (False, False)))
     keep = []
+    if alice_true_only:
+        kinds, keep = [], [common[combo == (True, False)]]
     for kind_a, kind_b in kinds:
         ids_a, ids_b = common[combo == kind_a], common[combo == kind_b]
         n = min(len(ids_a), len(ids_b))
@@ -358,6 +373,15 @@ def finetune(
     seed_everything(settings.seed)
     df = pd.read_parquet(dataset_parquet)
     train = select_training(df, settings)
+    n_main = len(train)
+    warm_steps = settings.name_warmup_steps
+    if warm_steps:
+        warm = select_pairs(df, "train", warm_steps * settings.batch_size, settings.seed + 2,
+                            alice_true_only=True)  # fmt: skip
+        if len(warm) < warm_steps * settings.batch_size:
+            raise ValueError(f"finetune.name_warmup_steps={warm_steps}: only {len(warm) // 2} "
+                             "(Alice True, Bob False) training pairs")  # fmt: skip
+        train = pd.concat([train, warm], ignore_index=True)
     val = select_balanced(df, "val", settings.max_val_examples, settings.seed + 1)
     model, tok = load_model(model_dir, device=settings.device, dtype=settings.dtype)
     no_id, yes_id = answer_token_ids(tok)
@@ -391,8 +415,8 @@ def finetune(
     opt = torch.optim.AdamW(
         params, lr=settings.lr, betas=(0.9, settings.beta2), weight_decay=settings.weight_decay
     )
-    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
-    total = max(1, int(round(steps_per_epoch * settings.epochs)))
+    steps_per_epoch = math.ceil(n_main / settings.batch_size)
+    total = max(1, int(round(steps_per_epoch * settings.epochs))) + warm_steps
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, _lr_lambda(total, max(1, int(settings.warmup_fraction * total)), settings.schedule)
     )
@@ -438,17 +462,21 @@ def finetune(
     start_step, order_epoch = step, -1
     bar = tqdm(total=total, initial=step, desc="finetune", unit="step")
     while step < total and bad_evals < settings.patience:
-        epoch, pos = divmod(step, steps_per_epoch)
+        epoch, pos = divmod(step - warm_steps, steps_per_epoch)
         pos *= settings.batch_size
-        if epoch != order_epoch:
+        if step < warm_steps:  # the warm-up pairs follow the main set, already shuffled
+            start = n_main + step * settings.batch_size
+            idx = np.arange(start, min(start + settings.batch_size, len(train)))
+        elif epoch != order_epoch:
             if settings.pair_batches:
-                order = pair_epoch_order(len(train) // 2, settings.seed, epoch, lengths,
+                order = pair_epoch_order(n_main // 2, settings.seed, epoch, lengths[:n_main],
                                          settings.batch_size, settings.bucket_batches)  # fmt: skip
             else:
-                order = epoch_order(len(train), settings.seed, epoch, lengths,
+                order = epoch_order(n_main, settings.seed, epoch, lengths[:n_main],
                                     settings.batch_size, settings.bucket_batches)  # fmt: skip
             order_epoch = epoch
-        idx = order[pos : pos + settings.batch_size]
+        if step >= warm_steps:
+            idx = order[pos : pos + settings.batch_size]
         t0 = time.perf_counter()
         train_loss, micro = accumulate_gradients(loss_sum, idx, micro, params)
         opt.step()
