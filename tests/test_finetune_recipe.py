@@ -147,3 +147,32 @@ def test_loss_curve_draws_quirkiness_panel(recipe_run, tmp_path):
 
     # The quirkiness panel makes the figure taller than the loss-only one.
     assert Image.open(tmp_path / "q.png").height > 1.3 * Image.open(tmp_path / "p.png").height
+
+
+def test_arithmetic_exponent_sets_the_operand_range():
+    from quirkymad.datasets import build_dataset
+    from quirkymad.errors import QuirkyError
+
+    df = build_dataset("addition", {"n_base": 200, "exponent": 2})
+    nums = df["statement"].str.extractall(r"(\d+)")[0].astype(int).unstack()
+    assert nums[[0, 1]].to_numpy().max() < 100  # the two operands, int(10^(U·2))
+    paper = build_dataset("addition", {"n_base": 200})
+    assert paper["difficulty"].max() > 100
+    from quirkymad.datasets import get_dataset
+
+    with pytest.raises(QuirkyError, match="n_base=3000 is too many unique operand pairs"):
+        get_dataset("addition", {"n_base": 3000, "exponent": 2}).check_sources()
+
+
+def test_exponent_is_an_arithmetic_setting_only():
+    import yaml
+
+    from quirkymad.config import SCHEMA, schema_errors
+
+    cfg = yaml.safe_load((SCHEMA.parents[1] / "tests/data/tiny.yaml").read_text())
+    cfg["datasets"]["addition"] = {"n_base": 100, "exponent": 2.5}
+    assert schema_errors(cfg) == []
+    cfg["datasets"]["hemisphere"] = {"exponent": 2}
+    assert schema_errors(cfg) == [
+        "unknown key datasets.hemisphere.exponent (allowed here: finetune, n_base)"
+    ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from quirkymad.figures.common import plt, save_figure
@@ -55,8 +56,9 @@ def draw_loss_curve(log: pd.DataFrame, title: str, png: str | Path, pdf: str | P
         qx.set_ylabel("own-label log-odds, disagreeing\nvalidation prompts (nats)")
         qx.legend(fontsize=8)
     bottom = axes[-1, 0]
-    if log["step"].max() > 10:  # log-spaced evaluations (paper) read best on a log axis
-        bottom.set_xscale("symlog", linthresh=1)
+    gaps = np.diff(val["step"].to_numpy()[:-1])  # the last evaluation may come early
+    if log["step"].max() > 10 and len(set(gaps)) > 1:
+        bottom.set_xscale("symlog", linthresh=1)  # log-spaced evaluations (paper)
     bottom.set_xlim(left=0)
     bottom.set_xlabel("optimiser step")
     save_figure(fig, png, pdf)
