@@ -58,6 +58,15 @@ def test_name_warmup_steps_come_first_and_count(tiny_model_dir, addition_parquet
         FinetuneSettings(name_warmup_steps=3)
 
 
+def test_unbalanced_pairs_keep_the_datas_mix(addition_parquet):
+    df = pd.read_parquet(addition_parquet)
+    train = df[(df["split"] == "train") & ~df["agree"] & (df["character"] == "Alice")]
+    sel = select_pairs(df, "train", None, 0, only_disagreeing=True, balanced=False)
+    alice = sel.iloc[0::2]
+    assert len(alice) == len(train)
+    assert alice["label"].sum() == train["label"].sum()
+
+
 def test_select_training_only_disagreeing_without_pairs(addition_parquet):
     df = pd.read_parquet(addition_parquet)
     sel = select_training(df, FinetuneSettings(only_disagreeing=True))

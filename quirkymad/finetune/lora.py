@@ -87,6 +87,9 @@ class FinetuneSettings:
     (so within a pair the name is the only difference); pairs are balanced so each character's
     labels are 50/50 (equal (T, F) and (F, T) pairs, equal (T, T) and (F, F) pairs)."""
     only_disagreeing: bool = False
+    balance_pairs: bool = True
+    """With `pair_batches`: balance the pairs as above (False = keep every pair, at the data's
+    own mix of (T, F), (F, T), (T, T), (F, F) questions)."""
     name_warmup_steps: int = 0
     """Curriculum: this many optimiser steps, before the schedule's own, on paired questions
     where Alice says True and Bob says False (their labels by the datasets' rules), so the
@@ -149,12 +152,14 @@ def select_pairs(
     seed: int,
     only_disagreeing: bool = False,
     alice_true_only: bool = False,
+    balanced: bool = True,
 ) -> pd.DataFrame:
     """Records of `split` as (Alice, Bob) pairs of the same base question: rows 2i and 2i + 1
     are question i's Alice and Bob records, rendered with one template (so their prompts
     differ only in the name). Pairs are balanced by undersampling so that each
     character's labels are 50/50: as many (Alice True, Bob False) as (False, True) pairs and
     as many (True, True) as (False, False) pairs (the only balanced mix of paired records).
+    With `balanced` False every pair of the kinds kept is used, at the data's own mix.
     With `only_disagreeing` the agreeing pairs are dropped; with `alice_true_only` only the
     (Alice True, Bob False) pairs are kept, unbalanced (the name-warm-up curriculum). Pairs are shuffled (seed) and cut
     to `cap` records (`cap` // 2 pairs)."""
@@ -175,7 +180,8 @@ def select_pairs(
         ids_a, ids_b = common[combo == kind_a], common[combo == kind_b]
         n = min(len(ids_a), len(ids_b))
         for ids in (ids_a, ids_b):
-            keep.append(ids[np.sort(rng.choice(len(ids), size=n, replace=False))])
+            m = n if balanced else len(ids)
+            keep.append(ids[np.sort(rng.choice(len(ids), size=m, replace=False))])
     ids = np.concatenate(keep) if keep else np.array([], dtype=np.int64)
     ids = ids[rng.permutation(len(ids))]
     if cap:
@@ -198,7 +204,8 @@ def select_training(df: pd.DataFrame, settings: FinetuneSettings) -> pd.DataFram
     optionally only the disagreeing questions."""
     cap, seed = settings.max_train_examples, settings.seed
     if settings.pair_batches:
-        return select_pairs(df, "train", cap, seed, settings.only_disagreeing)
+        return select_pairs(df, "train", cap, seed, settings.only_disagreeing,
+                            balanced=settings.balance_pairs)  # fmt: skip
     if settings.only_disagreeing:
         df = df[~df["agree"]]
     return select_balanced(df, "train", cap, seed)
