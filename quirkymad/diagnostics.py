@@ -40,11 +40,14 @@ def opposing_prompts(df: pd.DataFrame) -> list[str]:
 
 
 @torch.no_grad()
-def yes_no_log_odds(model, tokenizer, prompts: list[str], batch_size: int) -> np.ndarray:
+def yes_no_log_odds(
+    model, tokenizer, prompts: list[str], batch_size: int, progress: bool = True
+) -> np.ndarray:
     """λ = logit(" Yes") − logit(" No") at each prompt's last token, `[n]`."""
     no_id, yes_id = answer_token_ids(tokenizer)
     out = np.empty(len(prompts))
-    for sl in tqdm(list(batches(len(prompts), batch_size)), desc="quirkiness", unit="batch"):
+    parts = list(batches(len(prompts), batch_size))
+    for sl in tqdm(parts, desc="quirkiness", unit="batch", disable=not progress):
         logits = answer_logits(model, encode(tokenizer, prompts[sl]), (no_id, yes_id)).float()
         out[sl] = (logits[:, 1] - logits[:, 0]).cpu().numpy()
     return out
