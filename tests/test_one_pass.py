@@ -118,6 +118,11 @@ def test_bf16_autocast_runs_in_bf16_and_stays_close(tiny_model_dir, addition_par
                                    dtype="float32", autocast=mode)  # fmt: skip
         extract_activation_store(tiny_model_dir, None, addition_parquet, tmp_path / mode, settings)
         got[mode] = xr.open_zarr(tmp_path / mode)["activations"].values
+    # The gradient pass runs under autocast too (bf16 logits are stored as float32).
+    bf16 = {f: AttributionSettings(layers="all", autocast="bfloat16", **COMMON) for f in SETTINGS}
+    outs = {f: tmp_path / f"bf16_{f}.zarr" for f in SETTINGS}
+    extract_attribution_stores(tiny_model_dir, None, addition_parquet, outs, bf16)
+    assert xr.open_zarr(outs["attribution"])["log_odds"].dtype == np.float32
     diff = np.abs(got["bfloat16"] - got["none"])
     scale = np.abs(got["none"]).max()
     # bf16 keeps 8 bits of mantissa: visibly different, but within a few % of the scale.
