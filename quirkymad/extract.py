@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from quirkymad.errors import QuirkyError
 from quirkymad.features import attribution as attr
 from quirkymad.features.activations import extract_activations
 from quirkymad.features.hooks import n_layers as count_layers
+from quirkymad.features.precision import autocast
 from quirkymad.features.probe_shift import assemble, fit_probe
 from quirkymad.layers import resolve_layers
 from quirkymad.models import load_manifest, load_model
@@ -35,6 +36,9 @@ class ExtractSettings:
     """float32 or float16 (checked for overflow first); Zarr v3 has no bfloat16."""
     device: str = "auto"
     dtype: str = "auto"
+    autocast: str = "none"
+    """Forward/backward passes under bf16 autocast ("bfloat16") or not ("none");
+    features/precision.py."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,8 @@ def extract_activation_store(
         df = df[df["role"].isin(list(roles))].reset_index(drop=True)
     model, tok = load_model(model_dir, adapter_dir, settings.device, settings.dtype)
     layers = resolve_layers(settings.layers, count_layers(model))
-    out = extract_activations(model, tok, df["prompt"].tolist(), layers, settings.batch_size)
+    with autocast(model, settings.autocast):
+        out = extract_activations(model, tok, df["prompt"].tolist(), layers, settings.batch_size)
     ids = df["id"].tolist()
     acts = to_storage_dtype(out["activations"], settings.store_dtype, "activations", layers, ids)
     log_odds = out["logit_yes"] - out["logit_no"]
@@ -122,10 +127,35 @@ def extract_attribution_store(
     feature: str = "attribution",
     provenance: dict[str, Any] | None = None,
 ) -> None:
-    """Write the `attribution` or the `probe_shift` store (README "Artifacts").
+    """Write the `attribution` or the `probe_shift` store alone (its own μ and gradient pass);
+    `extract_attribution_stores` with one feature."""
+    extract_attribution_stores(
+        model_dir, adapter_dir, dataset_parquet, {feature: out_store}, {feature: settings},
+        provenance,
+    )  # fmt: skip
 
-    Two passes: a forward pass over the first `mean_cap` trusted records gives μ (and the
-    probes' training data), then one forward + backward pass per batch over all MAD records.
+
+# Settings that must agree for two attribution-type stores to share their passes (same records,
+# same μ, same batches); `layers`, `cv_folds` and `seed` may differ.
+SHARED_PASS_KEYS = ("batch_size", "max_per_role", "mean_cap", "device", "dtype", "autocast")
+
+
+def extract_attribution_stores(
+    model_dir: str | Path,
+    adapter_dir: str | Path | None,
+    dataset_parquet: str | Path,
+    outs: Mapping[str, str | Path],
+    settings: Mapping[str, AttributionSettings],
+    provenance: dict[str, Any] | None = None,
+) -> None:
+    """Write the `attribution` and/or `probe_shift` stores (keys of `outs`) from shared passes.
+
+    Two passes over the union U of the features' layers: a forward pass over the first
+    `mean_cap` trusted records gives μ `(U, d_attn)` (and the probes' training data), then one
+    forward + backward pass per batch over all MAD records gives f's and every probe's
+    gradients at every layer of U. Each store keeps its own layers' slices, so it equals the
+    store computed alone (tests/test_one_pass.py): gradients and μ at a layer do not depend on
+    which other layers are read. Features whose `SHARED_PASS_KEYS` differ get separate passes.
 
     - `attribution`: `attribution` `(example, layer, head)` (features/attribution.py),
       `trusted_mean` `(layer, d_attn)`, answer logits `(example,)`;
@@ -135,54 +165,102 @@ def extract_attribution_store(
       `(source_layer, d_attn)`; the probes' `probe_weight`
       `(layer, d_model)`, `probe_bias` and `probe_l2` `(layer,)`; answer logits.
     """
-    if feature not in ("attribution", "probe_shift"):
-        raise ValueError(f"unknown attribution feature {feature!r}")
-    df = mad_examples(pd.read_parquet(dataset_parquet), settings.max_per_role)
-    model, tok = load_model(model_dir, adapter_dir, settings.device, settings.dtype)
-    layers = resolve_layers(settings.layers, count_layers(model))
-    if feature == "probe_shift" and len(layers) < 2:
-        raise QuirkyError(f"features.probe_shift.layers: {layers} needs at least two layers")
+    unknown = set(outs) - {"attribution", "probe_shift"}
+    if unknown or set(outs) != set(settings):
+        raise ValueError(f"attribution features {sorted(outs)} / settings {sorted(settings)}")
+    groups: dict[tuple, list[str]] = {}
+    for feature in outs:
+        key = tuple(getattr(settings[feature], k) for k in SHARED_PASS_KEYS)
+        groups.setdefault(key, []).append(feature)
+    for features in groups.values():
+        _shared_attribution_pass(
+            model_dir, adapter_dir, dataset_parquet, {f: outs[f] for f in features},
+            {f: settings[f] for f in features}, provenance,
+        )  # fmt: skip
+
+
+def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, settings, provenance):
+    first = next(iter(settings.values()))
+    df = mad_examples(pd.read_parquet(dataset_parquet), first.max_per_role)
+    model, tok = load_model(model_dir, adapter_dir, first.device, first.dtype)
+    depth = count_layers(model)
+    layers_of = {f: resolve_layers(s.layers, depth) for f, s in settings.items()}
+    if "probe_shift" in layers_of and len(layers_of["probe_shift"]) < 2:
+        raise QuirkyError(
+            f"features.probe_shift.layers: {layers_of['probe_shift']} needs at least two layers"
+        )
+    union = sorted(set().union(*layers_of.values()))
     prompts = df["prompt"].tolist()
-    ids = df["id"].tolist()
-    trusted = np.flatnonzero(df["role"].to_numpy() == "trusted")[: settings.mean_cap]
+    trusted = np.flatnonzero(df["role"].to_numpy() == "trusted")[: first.mean_cap]
     if len(trusted) < 2:
         raise QuirkyError(f"{dataset_parquet}: {len(trusted)} trusted records; μ needs ≥2")
-    base = attr.o_proj_last_token(
-        model, tok, [prompts[i] for i in trusted], layers, settings.batch_size
-    )
+    with autocast(model, first.autocast):
+        base = attr.o_proj_last_token(
+            model, tok, [prompts[i] for i in trusted], union, first.batch_size
+        )
     mean = base["z"].mean(0)
     probes, l2s = {}, {}
-    if feature == "probe_shift":
+    if "probe_shift" in settings:
+        ps = settings["probe_shift"]
         labels = df["label"].to_numpy(dtype=bool)[trusted]
-        for li, p in enumerate(layers[1:], start=1):
-            w, b, l2s[p] = fit_probe(base["out"][:, li], labels, settings.cv_folds, settings.seed)
+        for p in layers_of["probe_shift"][1:]:
+            x = base["out"][:, union.index(p)]
+            w, b, l2s[p] = fit_probe(x, labels, ps.cv_folds, ps.seed)
             probes[p] = (w, b)
-    out = attr.attribution_effects(
-        model, tok, prompts, layers, mean, settings.batch_size, probes=probes or None
-    )
-    logits = {
+    with autocast(model, first.autocast):
+        out = attr.attribution_effects(
+            model, tok, prompts, union, mean, first.batch_size, probes=probes or None
+        )
+    common = {
+        "model": model, "df": df, "union": union, "mean": mean, "out": out,
+        "model_dir": model_dir, "adapter_dir": adapter_dir,
+        "provenance": {
+            "layer_definition": attr.LAYER_DEFINITION, "n_trusted_mean": len(trusted),
+            "heads": attr.n_heads(model), **(provenance or {}),
+        },
+    }  # fmt: skip
+    if "attribution" in outs:
+        _write_attribution(outs["attribution"], layers_of["attribution"],
+                           settings["attribution"], **common)  # fmt: skip
+    if "probe_shift" in outs:
+        _write_probe_shift(outs["probe_shift"], layers_of["probe_shift"],
+                           settings["probe_shift"], probes, l2s, **common)  # fmt: skip
+
+
+def _logit_arrays(out: dict[str, Any]) -> dict[str, Any]:
+    return {
         "logit_no": (("example",), out["logit_no"].astype(np.float32)),
         "logit_yes": (("example",), out["logit_yes"].astype(np.float32)),
         "log_odds": (("example",), (out["logit_yes"] - out["logit_no"]).astype(np.float32)),
     }
-    attrs = {
-        **_provenance(feature, model, model_dir, adapter_dir, layers, settings),
-        "layer_definition": attr.LAYER_DEFINITION,
-        "n_trusted_mean": len(trusted),
-        "heads": attr.n_heads(model),
-        **(provenance or {}),
+
+
+def _write_attribution(out_store, layers, settings, *, model, df, union, mean, out,
+                       model_dir, adapter_dir, provenance) -> None:  # fmt: skip
+    idx = [union.index(ell) for ell in layers]
+    ids = df["id"].tolist()
+    values = out["attribution"][:, idx]
+    values = to_storage_dtype(values, settings.store_dtype, "attribution", layers, ids)
+    arrays = {
+        "attribution": (("example", "layer", "head"), values),
+        "trusted_mean": (("layer", "d_attn"), mean[idx].astype(np.float32)),
+        **_logit_arrays(out),
     }
-    if feature == "attribution":
-        values = to_storage_dtype(out["attribution"], settings.store_dtype, feature, layers, ids)
-        arrays = {
-            "attribution": (("example", "layer", "head"), values),
-            "trusted_mean": (("layer", "d_attn"), mean.astype(np.float32)),
-            **logits,
-        }
-        write_store(out_store, arrays, df, layers, attrs)
-        return
-    values, valid, probe_layers = assemble(out["attribution"], out["probe_effects"], layers)
-    values = to_storage_dtype(values, settings.store_dtype, feature, probe_layers, ids)
+    attrs = {
+        **_provenance("attribution", model, model_dir, adapter_dir, layers, settings),
+        **provenance,
+    }
+    write_store(out_store, arrays, df, layers, attrs)
+
+
+def _write_probe_shift(out_store, layers, settings, probes, l2s, *, model, df, union, mean, out,
+                       model_dir, adapter_dir, provenance) -> None:  # fmt: skip
+    idx = [union.index(ell) for ell in layers]
+    # Probe p's effects cover the union's layers ≤ p; feature_p reads those in L.
+    effects = {p: out["probe_effects"][p][:, [i for i in idx if union[i] <= p]] for p in probes}
+    values, valid, probe_layers = assemble(out["attribution"][:, idx], effects, layers)
+    ids = df["id"].tolist()
+    values = to_storage_dtype(values, settings.store_dtype, "probe_shift", probe_layers, ids)
     heads = attr.n_heads(model)
     cols = np.arange(valid.shape[1])
     arrays = {
@@ -190,16 +268,18 @@ def extract_attribution_store(
         "probe_shift_valid": (("layer", "column"), valid),
         "column_layer": (("column",), np.asarray(layers, dtype=np.int64)[cols // heads]),
         "column_head": (("column",), (cols % heads).astype(np.int64)),
-        "trusted_mean": (("source_layer", "d_attn"), mean.astype(np.float32)),
+        "trusted_mean": (("source_layer", "d_attn"), mean[idx].astype(np.float32)),
         "probe_weight": (("layer", "d_model"), np.stack([probes[p][0] for p in probe_layers])),
         "probe_bias": (("layer",), np.array([probes[p][1] for p in probe_layers])),
         "probe_l2": (("layer",), np.array([l2s[p] for p in probe_layers])),
-        **logits,
+        **_logit_arrays(out),
     }
-    attrs.update(
-        layers=probe_layers,
-        source_layers=layers,
-        valid_mask="probe_shift_valid",
-        probe_target="dataset label of trusted records (spec C3)",
-    )
+    attrs = {
+        **_provenance("probe_shift", model, model_dir, adapter_dir, layers, settings),
+        **provenance,
+        "layers": probe_layers,
+        "source_layers": layers,
+        "valid_mask": "probe_shift_valid",
+        "probe_target": "dataset label of trusted records (spec C3)",
+    }
     write_store(out_store, arrays, df, probe_layers, attrs)

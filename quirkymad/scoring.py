@@ -14,17 +14,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from quirkymad.atomic import atomic_path
-from quirkymad.detectors import make_detector
+from quirkymad.detectors import Detector, make_detector
 from quirkymad.errors import QuirkyError
 from quirkymad.metrics import auroc
 from quirkymad.selection import SELECT_ROLES
 from quirkymad.stats.rows import auroc_rows
 from quirkymad.store import open_store, strings
 from quirkymad.tables import AUROC_FILE, SCORES_FILE
-from quirkymad.transforms.io import load_transform
+
+# torch and the transforms are imported where used: a scoring job for an sklearn detector on raw
+# features (isolation forest) loads neither, and no job loads a transform kind it does not score.
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,10 @@ def _batched_scores(
 ) -> np.ndarray | None:
     """Scores `[n_layers, n_test]` from `probe.score_all_layers`, in layer chunks of at most
     BATCH_BYTES; None when the detector has no batched path."""
+    if type(probe).score_all_layers is Detector.score_all_layers:
+        return None
+    import torch
+
     per_layer_bytes = 8 * int(np.prod([n for dim, n in data.sizes.items() if dim != "layer"]))
     step = max(1, BATCH_BYTES // max(per_layer_bytes, 1))
     out = []
@@ -116,6 +121,8 @@ def score_store(
     probe = make_detector(detector, hparams)
     kind, modules = None, {}
     if transform_dir is not None:
+        from quirkymad.transforms.io import load_transform
+
         kind, modules, _ = load_transform(transform_dir)
     if probe.transform is not None and (kind is None or kind.name != probe.transform):
         raise QuirkyError(f"detector {detector} scores {probe.transform} outputs only")
@@ -158,6 +165,8 @@ def score_store(
                 x = x[:, np.asarray(ds[mask_name].sel(layer=ell).values, dtype=bool).reshape(-1)]
             det = make_detector(detector, hparams)
             if kind is not None:
+                import torch
+
                 x = kind.apply(modules[ell], torch.as_tensor(x, dtype=torch.float32))
                 x = x.double().numpy()
                 det.use_transform(modules[ell])

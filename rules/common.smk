@@ -136,7 +136,9 @@ def attribution_settings(feature):
 
 
 def diagnostics_settings():
-    return {"device": config["device"], **config["diagnostics"]}
+    # The quirkiness job reads own-prompt log-odds from the activations store, so it runs its
+    # opposing prompts at the same precision.
+    return {"device": config["device"], "autocast": config["extract"]["autocast"], **config["diagnostics"]}
 
 
 def detector_hparams(wc):

@@ -1,8 +1,15 @@
+# Own-prompt log-odds come from the activations store when there is one (the same records and
+# forward pass); only the opposing prompts run here.
 rule evaluate_quirkiness:
     input:
         model="results/models/{model}",
         adapter="results/{model}/{dataset}/adapter",
         data="results/datasets/{dataset}/data.parquet",
+        **(
+            {"activations": "results/{model}/{dataset}/features/activations.zarr"}
+            if "activations" in FEATURES
+            else {}
+        ),
     output:
         per_example="results/{model}/{dataset}/diagnostics/quirkiness_per_example.parquet",
         summary="results/{model}/{dataset}/diagnostics/quirkiness.parquet",

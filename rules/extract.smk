@@ -22,51 +22,36 @@ rule extract_activations:
         "../workflow_scripts/extract_activations.py"
 
 
-rule extract_attribution:
-    input:
-        model="results/models/{model}",
-        adapter="results/{model}/{dataset}/adapter",
-        data="results/datasets/{dataset}/data.parquet",
-    output:
-        directory("results/{model}/{dataset}/features/attribution.zarr"),
-    params:
-        feature="attribution",
-        settings=attribution_settings("attribution"),
-    conda:
-        "../envs/extract.yaml"
-    log:
-        "logs/extract_attribution/{model}/{dataset}.log",
-    benchmark:
-        "results/benchmarks/extract_attribution/{model}/{dataset}.tsv"
-    threads: heavy_threads()
-    resources:
-        mem_mb=model_mem_mb,
-        runtime=extract_runtime,
-        gpu=model_gpus,
-    script:
-        "../workflow_scripts/extract_attribution.py"
+# Attribution and probe shift from shared passes: one μ pass and one gradient pass per model ×
+# dataset write both stores (quirkymad/extract.py: extract_attribution_stores). Changing either
+# feature's settings reruns this job, i.e. both stores and both features' scores
+# (docs/lean_run.md; tests/test_workflow.py).
+ATTRIBUTION_FEATURES = [f for f in FEATURES if f in ("attribution", "probe_shift")]
 
+if ATTRIBUTION_FEATURES:
 
-rule extract_probe_shift:
-    input:
-        model="results/models/{model}",
-        adapter="results/{model}/{dataset}/adapter",
-        data="results/datasets/{dataset}/data.parquet",
-    output:
-        directory("results/{model}/{dataset}/features/probe_shift.zarr"),
-    params:
-        feature="probe_shift",
-        settings=attribution_settings("probe_shift"),
-    conda:
-        "../envs/extract.yaml"
-    log:
-        "logs/extract_probe_shift/{model}/{dataset}.log",
-    benchmark:
-        "results/benchmarks/extract_probe_shift/{model}/{dataset}.tsv"
-    threads: heavy_threads()
-    resources:
-        mem_mb=model_mem_mb,
-        runtime=extract_runtime,
-        gpu=model_gpus,
-    script:
-        "../workflow_scripts/extract_attribution.py"
+    rule extract_attribution:
+        input:
+            model="results/models/{model}",
+            adapter="results/{model}/{dataset}/adapter",
+            data="results/datasets/{dataset}/data.parquet",
+        output:
+            **{
+                f: directory(f"results/{{model}}/{{dataset}}/features/{f}.zarr")
+                for f in ATTRIBUTION_FEATURES
+            },
+        params:
+            settings={f: attribution_settings(f) for f in ATTRIBUTION_FEATURES},
+        conda:
+            "../envs/extract.yaml"
+        log:
+            "logs/extract_attribution/{model}/{dataset}.log",
+        benchmark:
+            "results/benchmarks/extract_attribution/{model}/{dataset}.tsv"
+        threads: heavy_threads()
+        resources:
+            mem_mb=model_mem_mb,
+            runtime=extract_runtime,
+            gpu=model_gpus,
+        script:
+            "../workflow_scripts/extract_attribution.py"

@@ -27,7 +27,7 @@ def test_paper_dag_plans_with_slurm_profile(no_cluster_env, monkeypatch, tmp_pat
     assert jobs["prepare_model"] == n_models
     assert jobs["build_dataset"] == n_datasets
     assert jobs["finetune_adapter"] == n_models * n_datasets
-    for rule in ("extract_activations", "extract_attribution", "extract_probe_shift"):
+    for rule in ("extract_activations", "extract_attribution"):
         assert jobs[rule] == n_models * n_datasets
 
 
@@ -43,7 +43,7 @@ def test_gpu_rules_get_gpu_and_model_sized_memory(no_cluster_env, monkeypatch, t
     assert "slurm_account=acct" in finetune
     mem = int(finetune.split("mem_mb=")[1].split(",")[0])
     assert mem > 30_000  # a 7-8B model, not the 2 GB default
-    probe_shift = next(b for b in blocks if "rule extract_probe_shift:" in b)
+    probe_shift = next(b for b in blocks if "rule extract_attribution:" in b)
     assert "gpu=1" in probe_shift and "gpu_model=h100" in probe_shift
     score = next(b for b in blocks if "rule score_detector:" in b)
     assert "gpu=" not in score

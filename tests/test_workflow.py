@@ -213,7 +213,8 @@ def test_finetune_setting_reruns_from_finetuning(run, tmp_path):
     assert {"finetune_adapter", "plot_loss_curve", "extract_activations", "score_detector"} <= set(
         jobs
     )
-    assert jobs["extract_attribution"] == 1 and jobs["extract_probe_shift"] == 1
+    # One job writes the attribution and probe-shift stores (shared passes).
+    assert jobs["extract_attribution"] == 1 and "extract_probe_shift" not in jobs
 
 
 def test_checkpoint_frequency_reruns_nothing(run, tmp_path):
@@ -234,12 +235,35 @@ def test_dataset_finetune_override_reruns_from_finetuning_not_the_dataset(run, t
     assert planned_jobs(wd, write_config(tmp_path / "s.yaml", same)) == {}
 
 
-def test_probe_shift_setting_reruns_only_its_store_and_scores(run, tmp_path):
+def test_probe_shift_setting_reruns_only_the_attribution_job_and_its_scores(run, tmp_path):
+    """Attribution and probe shift share one job (one μ pass, one gradient pass): a probe-shift
+    setting reruns that job, hence both stores' scores; not activations, transforms or
+    quirkiness."""
     wd, _ = run
     changed = {**TINY, "features": {**TINY["features"], "probe_shift": {"cv_folds": 3}}}
     jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
-    assert jobs["extract_probe_shift"] == 1 and jobs["score_detector"] == len(TINY["detectors"])
-    assert "extract_attribution" not in jobs and "extract_activations" not in jobs
+    assert jobs["extract_attribution"] == 1 and jobs["score_detector"] == 2 * len(TINY["detectors"])
+    assert not {"extract_activations", "evaluate_quirkiness", "fit_transform"} & set(jobs)
+
+
+def test_diagnostics_setting_reruns_only_quirkiness(run, tmp_path):
+    """Quirkiness reads own-prompt log-odds from the activations store; its own setting reruns
+    it and what shows it, no extraction."""
+    wd, _ = run
+    changed = {**TINY, "diagnostics": {"max_per_character": 30}}
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    assert jobs["evaluate_quirkiness"] == 1 and jobs["collect_quirkiness"] == 1
+    assert not {"extract_activations", "extract_attribution", "score_detector"} & set(jobs)
+
+
+def test_autocast_reruns_every_model_pass(run, tmp_path):
+    wd, _ = run
+    changed = {**TINY, "extract": {**TINY["extract"], "autocast": "bfloat16"}}
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    for rule in ("extract_activations", "extract_attribution", "extract_base_activations",
+                 "evaluate_quirkiness"):  # fmt: skip
+        assert jobs[rule] == 1, rule
+    assert "finetune_adapter" not in jobs
 
 
 @pytest.mark.parametrize(
@@ -307,3 +331,8 @@ def test_default_config_plans_the_embedded_model(tmp_path):
     n_datasets = len(yaml.safe_load((REPO / "config.yaml").read_text())["datasets"])
     assert jobs["prepare_model"] == 1
     assert jobs["finetune_adapter"] == jobs["plot_loss_curve"] == n_datasets
+    # One model job per feature pass and dataset: activations, attribution + probe shift
+    # (shared), quirkiness (opposing prompts only).
+    for rule in ("extract_activations", "extract_attribution", "evaluate_quirkiness"):
+        assert jobs[rule] == n_datasets, rule
+    assert "extract_probe_shift" not in jobs

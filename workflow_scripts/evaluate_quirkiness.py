@@ -12,5 +12,6 @@ with job_log(sm.log[0], sm.threads):
         sm.output.per_example,
         sm.output.summary,
         labels={"model": sm.wildcards.model, "dataset": sm.wildcards.dataset},
+        activations_store=getattr(sm.input, "activations", None),
         **sm.params.settings,
     )

@@ -1,15 +1,14 @@
-"""Extract the attribution or probe-shift store (params.feature) into a Zarr store."""
+"""Extract the attribution and/or probe-shift stores (the rule's named outputs) from shared passes."""
 
-from quirkymad.extract import AttributionSettings, extract_attribution_store
+from quirkymad.extract import AttributionSettings, extract_attribution_stores
 from quirkymad.logs import job_log
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0], sm.threads):
-    extract_attribution_store(
+    extract_attribution_stores(
         sm.input.model,
         sm.input.adapter,
         sm.input.data,
-        sm.output[0],
-        AttributionSettings(**sm.params.settings),
-        feature=sm.params.feature,
+        dict(sm.output.items()),
+        {f: AttributionSettings(**s) for f, s in sm.params.settings.items()},
     )

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from quirkymad.datasets.base import QuirkyDataset, SourceInfo, Template, register_dataset
+from quirkymad.errors import QuirkyError
 
 SYNTHETIC = SourceInfo(
     name="synthetic (seeded numpy RNG)",
@@ -56,15 +57,33 @@ class Arithmetic(QuirkyDataset):
     def bob_result(self, true: int) -> int:
         return sloppy(true)
 
+    @property
+    def operand_exponent(self) -> float:
+        """k of the operands int(10^(U·k)): the dataset's `exponent` setting, else the paper's."""
+        return float(self.settings.get("exponent", self.exponent))
+
+    def check_sources(self) -> None:
+        """No sources to check; run at plan time, so a too-small operand space is reported
+        before any job starts."""
+        self._check_space(self.n_base)
+
+    def _check_space(self, n: int) -> None:
+        k = self.operand_exponent
+        space = int(10 ** (k if self.unary else 2 * k))
+        if n > space // 4:
+            raise QuirkyError(
+                f"n_base={n} is too many unique operand "
+                f"{'values' if self.unary else 'pairs'} for exponent {k:g} (at most {space // 4})"
+            )
+
     def _operands(self, rng: np.random.Generator, n: int) -> list[tuple[int, int]]:
         seen: set[tuple[int, int]] = set()
         out: list[tuple[int, int]] = []
-        space = 10 ** (self.exponent if self.unary else 2 * self.exponent)
-        if n > space // 4:
-            raise ValueError(f"{self.name}: n_base={n} is too many unique operand pairs")
+        k = self.operand_exponent
+        self._check_space(n)
         while len(out) < n:
-            a = int(10 ** (rng.random() * self.exponent))
-            b = 0 if self.unary else int(10 ** (rng.random() * self.exponent))
+            a = int(10 ** (rng.random() * k))
+            b = 0 if self.unary else int(10 ** (rng.random() * k))
             if (a, b) not in seen:
                 seen.add((a, b))
                 out.append((a, b))

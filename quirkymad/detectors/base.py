@@ -9,13 +9,31 @@ from typing import Any, ClassVar
 import numpy as np
 
 from quirkymad.errors import QuirkyError
+from quirkymad.registry import LazyRegistry
 
-DETECTORS: dict[str, type[Detector]] = {}
+# Built-in detectors by module, imported when first looked up (a job loads only its own).
+DETECTORS: LazyRegistry[type[Detector]] = LazyRegistry(
+    {
+        name: f"quirkymad.detectors.{name}"
+        for name in (
+            "mahalanobis",
+            "diag_mahalanobis",
+            "lof",
+            "isolation_forest",
+            "que",
+            "flow_prior",
+            "sae_l0",
+            "pca_mahalanobis",
+            "likelihood_ratio",
+            "gaussian_em",
+        )  # fmt: skip
+    }
+)
 
 
 def register_detector(cls: type[Detector]) -> type[Detector]:
     """Class decorator: make a detector available under `cls.name`."""
-    DETECTORS[cls.name] = cls
+    DETECTORS.register(cls.name, cls)
     return cls
 
 

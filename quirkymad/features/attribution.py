@@ -256,7 +256,8 @@ def attribution_effects(
                     k = k_of[p]
                     gp = torch.autograd.grad(g.sum(), zs[:k], retain_graph=True)
                     batch_out[f"probe_{p}"] = _effects(zs[:k], gp, mean_t[:k], last, heads)
-        batch_out["logits"] = logits.detach()
+        # Under bf16 autocast the head's logits are bf16 (numpy has no bf16): float32 then.
+        batch_out["logits"] = logits.detach().to(_compute_dtype(logits))
         for name, t in batch_out.items():
             arr = t.detach().cpu().numpy()
             if name not in res:

@@ -33,7 +33,7 @@ from quirkymad.finetune.checkpoint import (
 from quirkymad.finetune.step import accumulate_gradients
 from quirkymad.models.base import MANIFEST
 from quirkymad.models.loading import load_model
-from quirkymad.prompts import answer_token_ids
+from quirkymad.prompts import N_TRUSTED_NAMES, answer_token_ids, render_prompt
 from quirkymad.seeding import seed_everything
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj", "down_proj")
@@ -76,11 +76,59 @@ class FinetuneSettings:
     seed: int = 0
     device: str = "auto"
     dtype: str = "auto"
+    # --- CPU recipe levers (docs/quirky_recipe.md); defaults = the paper's recipe ---
+    lora_targets: tuple[str, ...] = LORA_TARGETS
+    """Module names that get a LoRA adapter (paper: q, k, v, gate, up, down; not o_proj)."""
+    lora_layers: int | tuple[int, ...] | None = None
+    """Decoder blocks that get adapters: None = all; an int N = the top N blocks; a tuple =
+    those 0-based block indices. Other blocks stay frozen."""
+    pair_batches: bool = False
+    """Train on (Alice, Bob) record pairs of the same base question, both in the same batch
+    (so within a pair the name is the only difference); pairs are balanced so each character's
+    labels are 50/50 (equal (T, F) and (F, T) pairs, equal (T, T) and (F, F) pairs)."""
+    only_disagreeing: bool = False
+    balance_pairs: bool = True
+    """With `pair_batches`: balance the pairs as above (False = keep every pair, at the data's
+    own mix of (T, F), (F, T), (T, T), (F, F) questions)."""
+    name_warmup_steps: int = 0
+    """Curriculum: this many optimiser steps, before the schedule's own, on paired questions
+    where Alice says True and Bob says False (their labels by the datasets' rules), so the
+    answer follows the name's side and the model learns to read the name; needs
+    `pair_batches`. Counted in the learning-rate schedule."""
+    """Train only on records whose question the two characters answer differently."""
+    cpu_autocast: bool = False
+    """bf16 autocast for training and evaluation on CPU as well (always on for CUDA)."""
+    quirk_eval_examples: int = 0
+    """At each evaluation, a and b (mean own-label log-odds of Alice / Bob on disagreeing
+    prompts, spec §7) on this many fixed hard, disagreeing validation records per character
+    with held-out names; logged as columns a_alice, b_bob of the training log. 0 = off."""
+    schedule: str = "linear"
+    """Learning rate after the warm-up: `linear` decay to 0 (paper) or `constant`."""
+    select_on: str = "val_loss"
+    """Which evaluation keeps the adapter and drives early stopping: `val_loss` (paper) or
+    `quirkiness` (largest min(a, b) on the quirk-evaluation records; needs
+    `quirk_eval_examples` > 0)."""
 
     def __post_init__(self) -> None:
         bad_micro = self.micro_batch_size is not None and self.micro_batch_size < 1
         if self.lora_r < 1 or self.batch_size < 1 or self.lr <= 0 or self.epochs <= 0 or bad_micro:
             raise ValueError(f"invalid finetune settings: {self}")
+        if self.schedule not in ("linear", "constant"):
+            raise ValueError(f"finetune.schedule={self.schedule!r}: linear or constant")
+        if self.select_on not in ("val_loss", "quirkiness"):
+            raise ValueError(f"finetune.select_on={self.select_on!r}: val_loss or quirkiness")
+        if self.select_on == "quirkiness" and self.quirk_eval_examples < 1:
+            raise ValueError("finetune.select_on=quirkiness needs finetune.quirk_eval_examples > 0")
+        if self.name_warmup_steps and not self.pair_batches:
+            raise ValueError("finetune.name_warmup_steps needs finetune.pair_batches")
+        if self.pair_batches and self.batch_size % 2:
+            raise ValueError(
+                f"finetune.pair_batches needs an even batch_size, not {self.batch_size}"
+            )
+        # Config lists arrive as lists; keep the dataclass hashable and its hash stable.
+        object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
+        if isinstance(self.lora_layers, list):
+            object.__setattr__(self, "lora_layers", tuple(self.lora_layers))
 
 
 def select_balanced(df: pd.DataFrame, split: str, cap: int | None, seed: int) -> pd.DataFrame:
@@ -97,16 +145,125 @@ def select_balanced(df: pd.DataFrame, split: str, cap: int | None, seed: int) ->
     return out.iloc[:cap] if cap else out
 
 
+def select_pairs(
+    df: pd.DataFrame,
+    split: str,
+    cap: int | None,
+    seed: int,
+    only_disagreeing: bool = False,
+    alice_true_only: bool = False,
+    balanced: bool = True,
+) -> pd.DataFrame:
+    """Records of `split` as (Alice, Bob) pairs of the same base question: rows 2i and 2i + 1
+    are question i's Alice and Bob records, rendered with one template (so their prompts
+    differ only in the name). Pairs are balanced by undersampling so that each
+    character's labels are 50/50: as many (Alice True, Bob False) as (False, True) pairs and
+    as many (True, True) as (False, False) pairs (the only balanced mix of paired records).
+    With `balanced` False every pair of the kinds kept is used, at the data's own mix.
+    With `only_disagreeing` the agreeing pairs are dropped; with `alice_true_only` only the
+    (Alice True, Bob False) pairs are kept, unbalanced (the name-warm-up curriculum). Pairs are shuffled (seed) and cut
+    to `cap` records (`cap` // 2 pairs)."""
+    rng = np.random.default_rng(seed)
+    part = df[df["split"] == split]
+    alice = part[part["character"] == "Alice"].set_index("base_id")
+    bob = part[part["character"] == "Bob"].set_index("base_id")
+    common = alice.index.intersection(bob.index)
+    alice, bob = alice.loc[common], bob.loc[common]
+    combo = pd.Series(list(zip(alice["label"], bob["label"])), index=common)
+    kinds = [((True, False), (False, True))]
+    if not only_disagreeing:
+        kinds.append(((True, True), (False, False)))
+    keep = []
+    if alice_true_only:
+        kinds, keep = [], [common[combo == (True, False)]]
+    for kind_a, kind_b in kinds:
+        ids_a, ids_b = common[combo == kind_a], common[combo == kind_b]
+        n = min(len(ids_a), len(ids_b))
+        for ids in (ids_a, ids_b):
+            m = n if balanced else len(ids)
+            keep.append(ids[np.sort(rng.choice(len(ids), size=m, replace=False))])
+    ids = np.concatenate(keep) if keep else np.array([], dtype=np.int64)
+    ids = ids[rng.permutation(len(ids))]
+    if cap:
+        ids = ids[: cap // 2]
+    rows = np.stack([alice.loc[ids, "id"].to_numpy(), bob.loc[ids, "id"].to_numpy()], axis=1)
+    out = df.set_index("id").loc[rows.ravel()].reset_index()[df.columns]
+    # The two records drew their templates independently; both members of a pair take one of
+    # them (Alice's or Bob's, seeded coin), so the name is all that differs within a pair.
+    src = 2 * np.arange(len(ids)) + rng.integers(0, 2, size=len(ids))
+    src = np.repeat(src, 2)
+    for col in ("template_id", "statement", "context"):
+        out[col] = out[col].to_numpy()[src]
+    out["prompt"] = [render_prompt(n, st, ctx)
+                     for n, st, ctx in zip(out["name"], out["statement"], out["context"])]  # fmt: skip
+    return out
+
+
+def select_training(df: pd.DataFrame, settings: FinetuneSettings) -> pd.DataFrame:
+    """The training records `settings` asks for: balanced records (paper) or balanced pairs,
+    optionally only the disagreeing questions."""
+    cap, seed = settings.max_train_examples, settings.seed
+    if settings.pair_batches:
+        return select_pairs(df, "train", cap, seed, settings.only_disagreeing,
+                            balanced=settings.balance_pairs)  # fmt: skip
+    if settings.only_disagreeing:
+        df = df[~df["agree"]]
+    return select_balanced(df, "train", cap, seed)
+
+
+def quirk_eval_records(df: pd.DataFrame, n_per_character: int) -> pd.DataFrame:
+    """The fixed quirk-evaluation set: hard, disagreeing validation records with held-out
+    names (as the test mix has), the first `n_per_character` of each character in file order."""
+    sel = (
+        (df["split"] == "val")
+        & (df["bucket"] == "hard")
+        & ~df["agree"]
+        & (df["name_index"] >= N_TRUSTED_NAMES)
+    )
+    part = df[sel]
+    return pd.concat(
+        part[part["character"] == c].iloc[:n_per_character] for c in ("Alice", "Bob")
+    ).reset_index(drop=True)
+
+
+def quirk_scores(model, tokenizer, records: pd.DataFrame, batch_size: int) -> dict[str, float]:
+    """a, b = mean own-label log-odds on the Alice / Bob records (spec §7), from the logits of
+    " Yes" and " No" at the last prompt token."""
+    from quirkymad.diagnostics import label_log_odds, yes_no_log_odds
+
+    was_training = model.training
+    model.eval()
+    lam = yes_no_log_odds(model, tokenizer, records["prompt"].tolist(), batch_size, progress=False)
+    model.train(was_training)
+    own = label_log_odds(lam, records["label"].to_numpy())
+    alice = (records["character"] == "Alice").to_numpy()
+    return {"a_alice": float(own[alice].mean()), "b_bob": float(own[~alice].mean())}
+
+
+def pair_epoch_order(
+    n_pairs: int, seed: int, epoch: int, lengths: np.ndarray | None, batch_size: int,
+    bucket_batches: int,
+) -> np.ndarray:  # fmt: skip
+    """`epoch_order` over pairs, expanded to record indices `[2 n_pairs]` (2p, 2p + 1), so a
+    batch of `batch_size` records holds `batch_size` // 2 whole pairs. `lengths` `[2 n_pairs]`
+    are per record; a pair's length is its longer record's."""
+    pair_len = None if lengths is None else lengths.reshape(n_pairs, 2).max(axis=1)
+    pairs = epoch_order(n_pairs, seed, epoch, pair_len, batch_size // 2, bucket_batches)
+    return np.stack([2 * pairs, 2 * pairs + 1], axis=1).ravel()
+
+
 def _eval_steps(total: int, every: int) -> set[int]:
     if every > 0:
         return set(range(every, total + 1, every)) | {total}
     return {2**k for k in range(int(math.log2(max(total, 1))) + 1)} | {total}
 
 
-def _lr_lambda(total: int, warmup: int):
+def _lr_lambda(total: int, warmup: int, schedule: str = "linear"):
     def f(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
+        if schedule == "constant":
+            return 1.0
         return max(0.0, (total - step) / max(1, total - warmup))
 
     return f
@@ -114,7 +271,7 @@ def _lr_lambda(total: int, warmup: int):
 
 @torch.no_grad()
 def _val_loss(model, tokenizer, df: pd.DataFrame, targets: torch.Tensor, max_length: int,
-              batch_size: int) -> float:  # fmt: skip
+              batch_size: int, autocast: bool = False) -> float:  # fmt: skip
     """Mean answer-token cross-entropy over `df`."""
     model.eval()
     prompts = df["prompt"].tolist()
@@ -124,22 +281,42 @@ def _val_loss(model, tokenizer, df: pd.DataFrame, targets: torch.Tensor, max_len
                    leave=False):  # fmt: skip
         idx = order[sl]
         part = [prompts[i] for i in idx]
-        total += answer_loss_sum(model, tokenizer, part, targets[idx], max_length).item()
+        total += answer_loss_sum(model, tokenizer, part, targets[idx], max_length,
+                                 autocast).item()  # fmt: skip
         n += len(idx)
     model.train()
     return total / max(n, 1)
 
 
 def answer_loss_sum(
-    model, tokenizer, prompts: list[str], targets: torch.Tensor, max_length: int
-) -> torch.Tensor:
+    model, tokenizer, prompts: list[str], targets: torch.Tensor, max_length: int,
+    autocast: bool = False,
+) -> torch.Tensor:  # fmt: skip
     """Summed cross-entropy of the answer token ids `targets` `[batch]` after each prompt, over
-    the full vocabulary at the last prompt position only (bf16 autocast on CUDA)."""
+    the full vocabulary at the last prompt position only (bf16 autocast on CUDA, and on CPU
+    with `autocast`)."""
     enc = encode(tokenizer, prompts, max_length)
     device = next(model.parameters()).device
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+    with _autocast(device, autocast):
         logits = _full_answer_logits(model, enc)
     return torch.nn.functional.cross_entropy(logits.float(), targets.to(device), reduction="sum")
+
+
+def _autocast(device: torch.device, cpu: bool):
+    """bf16 autocast on CUDA always, on CPU when `cpu` (AVX512_BF16 CPUs run it ~2x faster)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16,
+                          enabled=device.type == "cuda" or cpu)  # fmt: skip
+
+
+def lora_layer_indices(spec: int | tuple[int, ...] | None, n_layers: int) -> list[int] | None:
+    """0-based decoder blocks that get adapters: None = all; int N = the top N; a tuple = those.
+    ValueError naming `finetune.lora_layers` if a block does not exist."""
+    if spec is None:
+        return None
+    idx = list(range(n_layers - spec, n_layers)) if isinstance(spec, int) else sorted(spec)
+    if not idx or idx[0] < 0 or idx[-1] >= n_layers:
+        raise ValueError(f"finetune.lora_layers={spec!r}: the model has blocks 0..{n_layers - 1}")
+    return idx
 
 
 def _full_answer_logits(model, enc) -> torch.Tensor:
@@ -202,7 +379,16 @@ def finetune(
     key = settings_hash(asdict(settings), dataset_parquet, Path(model_dir) / MANIFEST)
     seed_everything(settings.seed)
     df = pd.read_parquet(dataset_parquet)
-    train = select_balanced(df, "train", settings.max_train_examples, settings.seed)
+    train = select_training(df, settings)
+    n_main = len(train)
+    warm_steps = settings.name_warmup_steps
+    if warm_steps:
+        warm = select_pairs(df, "train", warm_steps * settings.batch_size, settings.seed + 2,
+                            alice_true_only=True)  # fmt: skip
+        if len(warm) < warm_steps * settings.batch_size:
+            raise ValueError(f"finetune.name_warmup_steps={warm_steps}: only {len(warm) // 2} "
+                             "(Alice True, Bob False) training pairs")  # fmt: skip
+        train = pd.concat([train, warm], ignore_index=True)
     val = select_balanced(df, "val", settings.max_val_examples, settings.seed + 1)
     model, tok = load_model(model_dir, device=settings.device, dtype=settings.dtype)
     no_id, yes_id = answer_token_ids(tok)
@@ -211,11 +397,19 @@ def finetune(
     )
     train_y, val_y = to_target(train["label"]), to_target(val["label"])
 
+    quirk_set = (
+        quirk_eval_records(df, settings.quirk_eval_examples)
+        if settings.quirk_eval_examples
+        else None
+    )
     lora = LoraConfig(
         r=settings.lora_r,
         lora_alpha=settings.lora_alpha,
         lora_dropout=0.0,
-        target_modules=list(LORA_TARGETS),
+        target_modules=list(settings.lora_targets),
+        layers_to_transform=lora_layer_indices(
+            settings.lora_layers, model.config.num_hidden_layers
+        ),
         task_type="CAUSAL_LM",
     )
     model = get_peft_model(model, lora)
@@ -228,10 +422,10 @@ def finetune(
     opt = torch.optim.AdamW(
         params, lr=settings.lr, betas=(0.9, settings.beta2), weight_decay=settings.weight_decay
     )
-    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
-    total = max(1, int(round(steps_per_epoch * settings.epochs)))
+    steps_per_epoch = math.ceil(n_main / settings.batch_size)
+    total = max(1, int(round(steps_per_epoch * settings.epochs))) + warm_steps
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, _lr_lambda(total, max(1, int(settings.warmup_fraction * total)))
+        opt, _lr_lambda(total, max(1, int(settings.warmup_fraction * total)), settings.schedule)
     )
     eval_at = _eval_steps(total, settings.eval_every)
 
@@ -239,18 +433,28 @@ def finetune(
     lengths = token_lengths(tok, prompts, settings.max_length)
     micro = settings.micro_batch_size or settings.batch_size
 
+    autocast = settings.cpu_autocast
+
     def loss_sum(part: np.ndarray) -> torch.Tensor:
         return answer_loss_sum(model, tok, [prompts[i] for i in part], train_y[part],
-                               settings.max_length)  # fmt: skip
+                               settings.max_length, autocast)  # fmt: skip
+
+    def evaluate(row: dict) -> float:
+        """Fill `row`'s validation columns; return the selection score (lower = better)."""
+        row["val_loss"] = _val_loss(model, tok, val, val_y, settings.max_length, micro, autocast)
+        if quirk_set is not None:
+            with torch.no_grad(), _autocast(next(model.parameters()).device, autocast):
+                row.update(quirk_scores(model, tok, quirk_set, micro))
+            if settings.select_on == "quirkiness":
+                return -min(row["a_alice"], row["b_bob"])
+        return row["val_loss"]
 
     resumed = load_checkpoint(ckpt_dir, key)
     if resumed is None:
-        log: list[dict] = [
-            {"step": 0, "train_loss": float("nan"),
-             "val_loss": _val_loss(model, tok, val, val_y, settings.max_length, micro), "lr": 0.0,
-             "tokens_per_s": 0.0, "micro_batch_size": micro}
-        ]  # fmt: skip
-        best = (log[0]["val_loss"], 0, _lora_copy(model))
+        first = {"step": 0, "train_loss": float("nan"), "val_loss": float("nan"), "lr": 0.0,
+                 "tokens_per_s": 0.0, "micro_batch_size": micro}  # fmt: skip
+        log: list[dict] = [first]
+        best = (evaluate(first), 0, _lora_copy(model))
         bad_evals, step = 0, 0
     else:
         model.load_state_dict(resumed["lora"], strict=False)
@@ -265,13 +469,21 @@ def finetune(
     start_step, order_epoch = step, -1
     bar = tqdm(total=total, initial=step, desc="finetune", unit="step")
     while step < total and bad_evals < settings.patience:
-        epoch, pos = divmod(step, steps_per_epoch)
+        epoch, pos = divmod(step - warm_steps, steps_per_epoch)
         pos *= settings.batch_size
-        if epoch != order_epoch:
-            order = epoch_order(len(train), settings.seed, epoch, lengths, settings.batch_size,
-                                settings.bucket_batches)  # fmt: skip
+        if step < warm_steps:  # the warm-up pairs follow the main set, already shuffled
+            start = n_main + step * settings.batch_size
+            idx = np.arange(start, min(start + settings.batch_size, len(train)))
+        elif epoch != order_epoch:
+            if settings.pair_batches:
+                order = pair_epoch_order(n_main // 2, settings.seed, epoch, lengths[:n_main],
+                                         settings.batch_size, settings.bucket_batches)  # fmt: skip
+            else:
+                order = epoch_order(n_main, settings.seed, epoch, lengths[:n_main],
+                                    settings.batch_size, settings.bucket_batches)  # fmt: skip
             order_epoch = epoch
-        idx = order[pos : pos + settings.batch_size]
+        if step >= warm_steps:
+            idx = order[pos : pos + settings.batch_size]
         t0 = time.perf_counter()
         train_loss, micro = accumulate_gradients(loss_sum, idx, micro, params)
         opt.step()
@@ -284,10 +496,11 @@ def finetune(
                "micro_batch_size": micro}  # fmt: skip
         bar.update(1)
         if step in eval_at:
-            row["val_loss"] = _val_loss(model, tok, val, val_y, settings.max_length, micro)
-            bar.set_postfix(val=f"{row['val_loss']:.4f}")
-            if row["val_loss"] < best[0]:
-                best, bad_evals = (row["val_loss"], step, _lora_copy(model)), 0
+            score = evaluate(row)
+            bar.set_postfix(val=f"{row['val_loss']:.4f}",
+                            **{k: f"{row[k]:.2f}" for k in ("a_alice", "b_bob") if k in row})  # fmt: skip
+            if score < best[0]:
+                best, bad_evals = (score, step, _lora_copy(model)), 0
             else:
                 bad_evals += 1
         log.append(row)
@@ -301,14 +514,19 @@ def finetune(
     bar.close()
 
     model.load_state_dict(best[2], strict=False)
-    summary = {"best_step": best[1], "best_val_loss": best[0], "steps_run": step,
+    best_row = next(r for r in log if r["step"] == best[1])
+    summary = {"best_step": best[1], "best_val_loss": best_row["val_loss"],
+               "best_a_alice": best_row.get("a_alice"), "best_b_bob": best_row.get("b_bob"),
+               "steps_run": step,
                "total_steps": total, "n_train": len(train), "n_val": len(val),
                "resumed_from_step": start_step, "settings": asdict(settings)}  # fmt: skip
     with atomic_path(out_adapter) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         (tmp / "quirkymad.json").write_text(json.dumps(summary, indent=2, default=str))
+    table = pd.DataFrame(log)
+    table["selected"] = table["step"] == best[1]  # the kept adapter's evaluation
     with atomic_path(out_log) as tmp:
-        pd.DataFrame(log).to_csv(tmp, index=False)
+        table.to_csv(tmp, index=False)
     remove_checkpoint(ckpt_dir)
     return summary
 

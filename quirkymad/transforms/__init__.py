@@ -1,7 +1,8 @@
-"""Learned transforms of features (spec §5: normalising flow, top-k SAE); one registry."""
+"""Learned transforms of features (spec §5: normalising flow, top-k SAE); one registry.
+
+Each kind's module is imported when the registry first hands it out (`TRANSFORMS[name]`).
+"""
 
 from quirkymad.transforms.base import TRANSFORMS, TransformKind, register_transform
-
-from quirkymad.transforms import flow, sae  # noqa: E402,F401  isort: skip
 
 __all__ = ["TRANSFORMS", "TransformKind", "register_transform"]

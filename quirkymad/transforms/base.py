@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from quirkymad.registry import LazyRegistry
+
 
 @dataclass(frozen=True)
 class TransformKind:
@@ -25,13 +27,15 @@ class TransformKind:
     apply: Callable[[nn.Module, torch.Tensor], torch.Tensor]
 
 
-TRANSFORMS: dict[str, TransformKind] = {}
+# Built-in kinds by module, imported on first lookup (only a flow job imports zuko).
+TRANSFORMS: LazyRegistry[TransformKind] = LazyRegistry(
+    {"flow": "quirkymad.transforms.flow", "sae": "quirkymad.transforms.sae"}
+)
 
 
 def register_transform(kind: TransformKind) -> TransformKind:
     """Make `kind` available under `kind.name`."""
-    TRANSFORMS[kind.name] = kind
-    return kind
+    return TRANSFORMS.register(kind.name, kind)
 
 
 def train_steps(module: nn.Module, x: torch.Tensor, loss: Callable[[nn.Module, torch.Tensor],

@@ -1,0 +1,129 @@
+"""Shared passes (issue 16): attribution and probe shift from one μ pass and one gradient pass,
+quirkiness reusing the activations store's own-prompt log-odds. Each equals the per-store path
+to 1e-6 in fp32 on a tiny random model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from quirkymad.diagnostics import evaluate_quirkiness
+from quirkymad.extract import (
+    AttributionSettings,
+    ExtractSettings,
+    extract_activation_store,
+    extract_attribution_store,
+    extract_attribution_stores,
+)
+
+COMMON = {"batch_size": 8, "max_per_role": 20, "device": "cpu", "dtype": "float32"}
+# Different layer sets: the union is 1..4, and probe shift's lowest layer (2) is not a leaf of
+# the shared gradient pass while it is in its own pass.
+SETTINGS = {
+    "attribution": AttributionSettings(layers=[1, 3, 4], **COMMON),
+    "probe_shift": AttributionSettings(layers=[2, 4], cv_folds=3, **COMMON),
+}
+
+
+@pytest.fixture(scope="module")
+def deep_model_dir(tmp_path_factory):
+    from quirkymad.models import prepare_model
+
+    out = tmp_path_factory.mktemp("models") / "tiny-random-4"
+    prepare_model("tiny-random", {"n_layers": 4, "d_model": 64}, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def stores(deep_model_dir, addition_parquet, tmp_path_factory):
+    d = tmp_path_factory.mktemp("one_pass")
+    shared = {f: d / f"shared_{f}.zarr" for f in SETTINGS}
+    extract_attribution_stores(deep_model_dir, None, addition_parquet, shared, SETTINGS)
+    alone = {f: d / f"alone_{f}.zarr" for f in SETTINGS}
+    for f, s in SETTINGS.items():
+        extract_attribution_store(deep_model_dir, None, addition_parquet, alone[f], s, feature=f)
+    return shared, alone
+
+
+def assert_same_store(a, b):
+    x, y = xr.open_zarr(a), xr.open_zarr(b)
+    assert set(x.variables) == set(y.variables) and x.attrs == y.attrs
+    for name in x.variables:
+        u, v = x[name].values, y[name].values
+        assert x[name].dims == y[name].dims and u.shape == v.shape, name
+        if np.issubdtype(u.dtype, np.number):
+            np.testing.assert_allclose(u, v, rtol=1e-6, atol=1e-6, err_msg=name)
+        else:
+            assert list(u.astype(object).ravel()) == list(v.astype(object).ravel()), name
+
+
+@pytest.mark.parametrize("feature", list(SETTINGS))
+def test_shared_pass_equals_each_store_alone(stores, feature):
+    shared, alone = stores
+    assert_same_store(shared[feature], alone[feature])
+    ds = xr.open_zarr(shared[feature])
+    if feature == "probe_shift":
+        assert list(ds["layer"].values) == [4] and ds.attrs["source_layers"] == [2, 4]
+    else:
+        assert list(ds["layer"].values) == [1, 3, 4]
+
+
+def test_different_records_fall_back_to_separate_passes(deep_model_dir, addition_parquet, tmp_path):
+    """Settings that change the records or μ cannot share a pass: each store is then its own."""
+    other = {**SETTINGS, "probe_shift": AttributionSettings(layers=[2, 4], cv_folds=3,
+                                                             **{**COMMON, "max_per_role": 12})}  # fmt: skip
+    outs = {f: tmp_path / f"{f}.zarr" for f in other}
+    extract_attribution_stores(deep_model_dir, None, addition_parquet, outs, other)
+    alone = tmp_path / "alone.zarr"
+    extract_attribution_store(
+        deep_model_dir, None, addition_parquet, alone, other["probe_shift"], feature="probe_shift"
+    )
+    assert_same_store(outs["probe_shift"], alone)
+    assert (
+        xr.open_zarr(outs["probe_shift"]).sizes["example"]
+        < xr.open_zarr(outs["attribution"]).sizes["example"]
+    )
+
+
+def test_quirkiness_reads_own_log_odds_from_the_activations_store(
+    tiny_model_dir, tiny_adapter, addition_parquet, tmp_path
+):
+    adapter = tiny_adapter / "adapter"
+    # max_per_role 15 < max_per_character 20: some own prompts are not in the store and run here.
+    acts = tmp_path / "activations.zarr"
+    extract_activation_store(tiny_model_dir, adapter, addition_parquet, acts,
+                             ExtractSettings(layers="all", batch_size=8, max_per_role=15,
+                                             device="cpu", dtype="float32"))  # fmt: skip
+    kw = {"labels": {"model": "tiny", "dataset": "addition"}, "max_per_character": 20,
+          "batch_size": 8, "device": "cpu", "dtype": "float32"}  # fmt: skip
+    evaluate_quirkiness(tiny_model_dir, adapter, addition_parquet, tmp_path / "a.parquet",
+                        tmp_path / "as.parquet", activations_store=acts, **kw)  # fmt: skip
+    evaluate_quirkiness(tiny_model_dir, adapter, addition_parquet, tmp_path / "b.parquet",
+                        tmp_path / "bs.parquet", **kw)  # fmt: skip
+    a, b = pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet")
+    pd.testing.assert_frame_equal(a, b, rtol=1e-6, atol=1e-6, check_exact=False)
+    sa, sb = pd.read_parquet(tmp_path / "as.parquet"), pd.read_parquet(tmp_path / "bs.parquet")
+    pd.testing.assert_frame_equal(sa, sb, rtol=1e-6, atol=1e-6, check_exact=False)
+    in_store = set(xr.open_zarr(acts)["example"].values.astype(object))
+    own = a[a["prompt"] == "own"]
+    assert 0 < own["id"].isin(in_store).sum() < len(own)
+
+
+def test_bf16_autocast_runs_in_bf16_and_stays_close(tiny_model_dir, addition_parquet, tmp_path):
+    got = {}
+    for mode in ("none", "bfloat16"):
+        settings = ExtractSettings(layers="all", batch_size=8, max_per_role=10, device="cpu",
+                                   dtype="float32", autocast=mode)  # fmt: skip
+        extract_activation_store(tiny_model_dir, None, addition_parquet, tmp_path / mode, settings)
+        got[mode] = xr.open_zarr(tmp_path / mode)["activations"].values
+    # The gradient pass runs under autocast too (bf16 logits are stored as float32).
+    bf16 = {f: AttributionSettings(layers="all", autocast="bfloat16", **COMMON) for f in SETTINGS}
+    outs = {f: tmp_path / f"bf16_{f}.zarr" for f in SETTINGS}
+    extract_attribution_stores(tiny_model_dir, None, addition_parquet, outs, bf16)
+    assert xr.open_zarr(outs["attribution"])["log_odds"].dtype == np.float32
+    diff = np.abs(got["bfloat16"] - got["none"])
+    scale = np.abs(got["none"]).max()
+    # bf16 keeps 8 bits of mantissa: visibly different, but within a few % of the scale.
+    assert diff.max() > 1e-6 * scale and diff.max() < 5e-2 * scale
