@@ -361,6 +361,10 @@ def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
         return job
 
     jobs = [activations("extract_activations", mad)]
+    # Attribution and probe shift come from one shared job (`extract_attribution`: one μ pass,
+    # one gradient pass). Its cost is costed as the two stores' separate calibrations added,
+    # an upper bound: the shared pass has not been re-measured.
+    shared = Job("extract", "extract_attribution", m, ds)
     for feature in ("attribution", "probe_shift"):
         if feature not in run.config["features"]:
             continue
@@ -375,18 +379,16 @@ def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
             extra = mu + probes * (cols + shape.d_model * 8) + cols * 16
             extra += 7 * STORE_BYTES_PER_ARRAY
         kind = f"{feature.replace('_', '-')} stores"
-        job = Job(
-            "extract",
-            f"extract_{feature}",
-            m,
-            ds,
-            disk={kind: store_bytes(mad, values, dtype, extra)},
-        )
+        part = Job("extract", "extract_attribution", m, ds)
         # μ pass + forward over all records + one-token backward per record and probe.
         flops = 2 * n * T * (mad + mean_cap) + 4 * n * mad * (1 + probes)
-        run.cost.model_job(job, f"extract_{feature}", shape, mad, flops)
-        job.gpu_mem = _gpu_memory(shape, "attribution", batch, g) if run.on_gpu else 0.0
-        jobs.append(job)
+        run.cost.model_job(part, f"extract_{feature}", shape, mad, flops)
+        shared.disk[kind] = store_bytes(mad, values, dtype, extra)
+        shared.cpu_core_s += part.cpu_core_s
+        shared.gpu_s += part.gpu_s
+        shared.gpu_mem = _gpu_memory(shape, "attribution", batch, g) if run.on_gpu else 0.0
+    if shared.disk:
+        jobs.append(shared)
     if run.t_features and any(s["train_on"] == "base" for s in run.transforms.values()):
         jobs.append(activations("extract_base_activations", trusted))
     return jobs
@@ -460,6 +462,29 @@ def _score_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize
     return jobs
 
 
+def _analysis_jobs(config, shapes, sizes, scores) -> list[Job]:
+    """Explanations (one `explain_scores` per model × dataset × `explain.scores` entry, costed
+    as the scoring job it explains: bench/explain.py measured them equal, and one
+    `collect_explanations` per entry), the paired comparisons and the reference table."""
+    from quirkymad.config import explain_jobs
+    from quirkymad.stats.compare import select_pairs
+
+    scored = {f"{f}/{t}/{d}" for f in config["features"] for t, d in scores
+              if t == "none" or f == "activations"}  # fmt: skip
+    per_job = CPU_CALIBRATION["score_detector"][0] / CPU_CALIBRATION["score_detector"][1]
+    jobs = []
+    for _ in explain_jobs(config):
+        for m in shapes:
+            for ds in sizes:
+                jobs.append(Job("analysis", "explain_scores", m, ds, disk={"tables": 500_000.0},
+                                cpu_core_s=per_job * CPU_CALIBRATION["cores"]))  # fmt: skip
+        jobs.append(_small("analysis", "collect_explanations", "tables"))
+    if select_pairs(config.get("comparisons") or {}, scored)[0]:
+        jobs.append(_small("analysis", "compare_scores", "tables"))
+    jobs.append(_small("analysis", "reference_comparison", "tables"))
+    return jobs
+
+
 def _small(stage: str, rule: str, kind: str | None = None) -> Job:
     return Job(
         stage,
@@ -527,7 +552,8 @@ def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], 
             jobs.append(_small("scoring", "collect_auroc_setting", "tables"))
     jobs.append(_small("scoring", "collect_auroc", "tables"))
     jobs.append(_small("scoring", "summarize_auroc", "tables"))
-    jobs += [_small("figures", f"plot_{fig}", "figures") for fig in config["figures"]]
+    jobs += _analysis_jobs(config, shapes, sizes, scores)
+    jobs += [_small("figures", "plot_figure", "figures") for _ in config["figures"]]
     jobs.append(Job("figures", "all"))
     facts = {
         "device": str(config["device"]),

@@ -183,5 +183,5 @@ def test_exponent_is_an_arithmetic_setting_only():
     assert schema_errors(cfg) == []
     cfg["datasets"]["hemisphere"] = {"exponent": 2}
     assert schema_errors(cfg) == [
-        "unknown key datasets.hemisphere.exponent (allowed here: finetune, n_base)"
+        "unknown key datasets.hemisphere.exponent (allowed here: convention, finetune, n_base)"
     ]

@@ -52,7 +52,7 @@ def build_tokenizer(vocab_size: int = TINY_VOCAB):
     )
 
 
-def build_tiny_model(n_layers: int, d_model: int, n_heads: int, seed: int = 0):
+def build_tiny_model(n_layers: int, d_model: int, n_heads: int = TINY_HEADS, seed: int = 0):
     """(model, tokenizer): a random LlamaForCausalLM with `n_layers` layers of width `d_model`
     and `n_heads` attention heads (half as many key/value heads)."""
     import torch
