@@ -62,17 +62,12 @@ class Arithmetic(QuirkyDataset):
         """k of the operands int(10^(U·k)): the dataset's `exponent` setting, else the paper's."""
         return float(self.settings.get("exponent", self.exponent))
 
-    def check_sources(self) -> None:
-        """No sources to check; run at plan time, so a too-small operand space is reported
-        before any job starts."""
-        self._check_space(self.n_base)
-
     def _check_space(self, n: int) -> None:
         k = self.operand_exponent
         space = int(10 ** (k if self.unary else 2 * k))
         if n > space // 4:
             raise QuirkyError(
-                f"n_base={n} is too many unique operand "
+                f"datasets.{self.name}: n_base={n} is too many unique operand "
                 f"{'values' if self.unary else 'pairs'} for exponent {k:g} (at most {space // 4})"
             )
 

@@ -94,7 +94,8 @@ class FinetuneSettings:
     """Curriculum: this many optimiser steps, before the schedule's own, on paired questions
     where Alice says True and Bob says False (their labels by the datasets' rules), so the
     answer follows the name's side and the model learns to read the name; needs
-    `pair_batches`. Counted in the learning-rate schedule."""
+    `pair_batches`. Counted in the learning-rate schedule; evaluations during it are logged
+    but never kept, nor counted for early stopping."""
     """Train only on records whose question the two characters answer differently."""
     cpu_autocast: bool = False
     """bf16 autocast for training and evaluation on CPU as well (always on for CUDA)."""
@@ -499,7 +500,11 @@ def finetune(
             score = evaluate(row)
             bar.set_postfix(val=f"{row['val_loss']:.4f}",
                             **{k: f"{row[k]:.2f}" for k in ("a_alice", "b_bob") if k in row})  # fmt: skip
-            if score < best[0]:
+            # Warm-up evaluations are logged but never kept: the warm-up teaches a name-only
+            # answer, which can look quirky on a small evaluation set (measured: run S4).
+            if step <= warm_steps:
+                pass
+            elif score < best[0]:
                 best, bad_evals = (score, step, _lora_copy(model)), 0
             else:
                 bad_evals += 1
