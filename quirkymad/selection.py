@@ -23,7 +23,7 @@ def selection_roles(df: pd.DataFrame) -> pd.Series:
     role = df["role"].copy()
     pool = (
         (role == "")
-        & (df["split"] == "validation")
+        & (df["split"] == "val")  # the dataset build's name for the validation split
         & (df["bucket"] == "hard")
         & (df["name_index"] >= N_TRUSTED_NAMES)
     )

@@ -8,7 +8,7 @@ from quirkymad.selection import SELECT_FRACTION, SELECT_ROLES, mad_examples
 
 def _df():
     rows = []
-    for split in ("train", "validation", "test"):
+    for split in ("train", "val", "test"):
         for bucket in ("easy", "hard"):
             for name_index in (0, N_TRUSTED_NAMES + 1):
                 for character in ("Alice", "Bob"):
@@ -25,7 +25,7 @@ def _df():
 def test_selection_records_are_hard_validation_held_out_names_and_balanced():
     out = mad_examples(_df(), max_per_role=40)
     sel = out[out["role"].isin(SELECT_ROLES)]
-    assert (sel["split"] == "validation").all() and (sel["bucket"] == "hard").all()
+    assert (sel["split"] == "val").all() and (sel["bucket"] == "hard").all()
     assert (sel["name_index"] >= N_TRUSTED_NAMES).all()
     counts = sel["role"].value_counts()
     assert counts["select_normal"] == counts["select_anomalous"] == int(SELECT_FRACTION * 40)
@@ -33,3 +33,10 @@ def test_selection_records_are_hard_validation_held_out_names_and_balanced():
     test_ids = set(out.loc[out["role"].str.startswith("test"), "id"])
     assert test_ids and not test_ids & set(sel["id"])
     assert list(out["role"].drop_duplicates())[-2:] == list(SELECT_ROLES)  # appended last
+
+
+def test_a_built_dataset_yields_selection_records(addition_parquet):
+    # The split names of a real build (not a hand-made frame) must match the selection's.
+    out = mad_examples(pd.read_parquet(addition_parquet), max_per_role=40)
+    counts = out["role"].value_counts()
+    assert counts.get("select_normal", 0) == counts.get("select_anomalous", 0) > 0
