@@ -55,7 +55,8 @@ def test_store_has_metadata_and_provenance(store):
     for coord in ("character", "role", "split", "difficulty", "label", "agree", "name"):
         assert coord in ds.coords and ds[coord].dims == ("example",)
     assert set(ds["role"].values.astype(object)) == {
-        "trusted", "untrusted_alice", "untrusted_bob", "test_normal", "test_anomalous"
+        "trusted", "untrusted_alice", "untrusted_bob", "test_normal", "test_anomalous",
+        "select_normal", "select_anomalous",  # the honest best layer's selection split
     }  # fmt: skip
     roles = pd.Series(ds["role"].values.astype(object)).value_counts()
     assert roles["test_normal"] == roles["test_anomalous"]
