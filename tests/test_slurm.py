@@ -30,6 +30,7 @@ TINY = {
     "detectors": {k: TINY["detectors"][k] for k in ("mahalanobis", "que")},
     "transforms": {"sae": {**TINY["transforms"]["sae"], "detectors": ["sae_l0"]}},
     "figures": {"online_auroc_per_layer": {}, "offline_auroc_per_layer": {}},
+    "explain": {**TINY["explain"], "scores": ["activations/none/mahalanobis"]},
 }
 SCRIPT = str(REPO / "scripts" / "slurm-local.sh")
 ADAPTER = "results/tiny-random/addition/adapter/adapter_model.safetensors"
