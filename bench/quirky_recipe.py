@@ -27,6 +27,21 @@ import pandas as pd
 import torch
 
 
+def config_settings(config_path: str, data: str) -> dict:
+    """The `finetune` settings `config_path` gives the dataset of `data` (top-level block,
+    then the dataset's own override), with the config's seed."""
+    import yaml
+
+    from quirkymad.config import finetune_settings
+
+    config = yaml.safe_load(Path(config_path).read_text())
+    dataset = str(pd.read_parquet(data, columns=["dataset"])["dataset"].iloc[0])
+    config.setdefault("datasets", {}).setdefault(dataset, {})
+    config.setdefault("seed", 0)
+    config["device"] = "cpu"
+    return finetune_settings(config, dataset)
+
+
 def parse_sets(items: list[str]) -> dict:
     out = {}
     for item in items:
@@ -86,13 +101,15 @@ def test_mix_report(model_dir, adapter, data, out_dir: Path, max_per_role: int) 
 
 def main() -> None:
     from quirkymad.finetune import FinetuneSettings, finetune
-    from quirkymad.finetune.lora import quirk_eval_records
+    from quirkymad.finetune.records import quirk_eval_records
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
     ap.add_argument("--model-dir", required=True)
     ap.add_argument("--tag", default="")
     ap.add_argument("--set", nargs="*", default=[], help="FinetuneSettings key=value")
+    ap.add_argument("--config", help="start from this config's finetune settings for the "
+                    "dataset (e.g. config.yaml: the default recipe); --set overrides them")  # fmt: skip
     ap.add_argument("--eval-per-character", type=int, default=200)
     ap.add_argument("--keep", help="directory to keep the adapter and training log in")
     ap.add_argument("--out", default="bench/quirky_recipe.jsonl")
@@ -105,7 +122,8 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    settings = FinetuneSettings(**{"device": "cpu", **parse_sets(args.set)})
+    base = config_settings(args.config, args.data) if args.config else {}
+    settings = FinetuneSettings(**{**base, "device": "cpu", **parse_sets(args.set)})
     out_dir = Path(args.keep or tempfile.mkdtemp(prefix="quirky_recipe_"))
     t0, c0 = time.perf_counter(), time.process_time()
     summary = finetune(args.model_dir, args.data, out_dir / "adapter", out_dir / "log.csv",
