@@ -32,13 +32,9 @@ import pandas as pd
 import torch
 
 from quirkymad.batching import encode
-from quirkymad.finetune.lora import (
-    LORA_TARGETS,
-    answer_loss_sum,
-    epoch_order,
-    select_balanced,
-    token_lengths,
-)
+from quirkymad.finetune.lora import answer_loss_sum
+from quirkymad.finetune.records import epoch_order, select_balanced, token_lengths
+from quirkymad.finetune.settings import LORA_TARGETS
 from quirkymad.finetune.step import accumulate_gradients
 from quirkymad.prompts import answer_token_ids
 

@@ -36,7 +36,7 @@ def build(vocab: int):
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, MistralConfig
 
-    from quirkymad.finetune.lora import LORA_TARGETS
+    from quirkymad.finetune.settings import LORA_TARGETS
 
     torch.manual_seed(0)
     with torch.device("cuda"):

@@ -89,11 +89,6 @@ def schema_errors(
     return [_message(e) for e in errors]
 
 
-# Fine-tuning keys that change how a run proceeds, not what it computes: they are kept out of
-# the rule's params (Snakemake reruns a job whose params change) and of the resume hash.
-FINETUNE_RUN_KEYS = ("checkpoint_every",)
-
-
 def finetune_settings(config: dict[str, Any], dataset: str) -> dict[str, Any]:
     """The top-level `finetune` keys (with the run's seed and device), overridden by the
     dataset's own `finetune` block."""

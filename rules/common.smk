@@ -7,7 +7,6 @@ from snakemake.exceptions import WorkflowError
 
 from quirkymad.config import (
     EXPLAIN_DETECTORS,
-    FINETUNE_RUN_KEYS,
     OFFLINE_DETECTORS,
     TRANSFORM_WIRING_KEYS,
     check_config,
@@ -17,6 +16,7 @@ from quirkymad.config import (
 )
 from quirkymad.errors import QuirkyError
 from quirkymad.figure_catalogue import FIGURE_CATALOGUE, Scores
+from quirkymad.finetune.settings import run_only_keys
 from quirkymad.layers import model_layers
 from quirkymad.models import model_facts
 
@@ -116,7 +116,7 @@ def finetune_params(wc):
     (`checkpoint_every`) are left out so that changing them reruns nothing (the script reads
     them from the config)."""
     merged = finetune_settings(config, wc.dataset)
-    return {k: v for k, v in merged.items() if k not in FINETUNE_RUN_KEYS}
+    return {k: v for k, v in merged.items() if k not in run_only_keys()}
 
 
 def extract_settings():

@@ -72,7 +72,7 @@ def test_micro_batches_give_the_same_adapter(tiny_model_dir, addition_parquet, t
 
 
 def test_epoch_order_buckets_by_length_deterministically():
-    from quirkymad.finetune.lora import epoch_order
+    from quirkymad.finetune.records import epoch_order
 
     lengths = np.random.default_rng(0).integers(5, 500, size=203)
     order = epoch_order(203, 1, 0, lengths, batch_size=8, bucket_batches=5)

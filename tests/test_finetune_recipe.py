@@ -9,8 +9,8 @@ import pytest
 from safetensors.torch import load_file
 
 from quirkymad.finetune import FinetuneSettings, finetune
-from quirkymad.finetune.lora import (
-    lora_layer_indices,
+from quirkymad.finetune.lora import lora_layer_indices
+from quirkymad.finetune.records import (
     pair_epoch_order,
     quirk_eval_records,
     select_pairs,

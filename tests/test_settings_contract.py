@@ -56,3 +56,27 @@ def test_schema_defaults_equal_dataclass_defaults(section, node, cls):
         if key in ours:
             want = list(ours[key]) if isinstance(ours[key], tuple) else ours[key]
             assert sub["default"] == want, f"{section}.{key}: {sub['default']} != {want}"
+
+
+def test_run_only_fields_are_marked_on_the_field_and_left_out_of_the_resume_hash():
+    from quirkymad.finetune import FinetuneSettings
+    from quirkymad.finetune.checkpoint import settings_hash
+    from quirkymad.finetune.settings import run_only_keys
+
+    assert run_only_keys() == ("checkpoint_every",)
+    base = dataclasses.asdict(FinetuneSettings(checkpoint_every=5))
+    assert settings_hash(base) == settings_hash({**base, "checkpoint_every": 50})
+    assert settings_hash(base) != settings_hash({**base, "lr": 1e-3})
+
+
+def test_the_finetune_contract_and_the_config_check_load_without_torch():
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys; import quirkymad.config; from quirkymad.finetune import "
+        "FinetuneSettings; FinetuneSettings(); print(json.dumps('torch' in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) is False

@@ -1,13 +1,14 @@
 """Fine-tune one LoRA adapter on one dataset."""
 
-from quirkymad.config import FINETUNE_RUN_KEYS, finetune_settings
+from quirkymad.config import finetune_settings
 from quirkymad.finetune import FinetuneSettings, finetune
+from quirkymad.finetune.settings import run_only_keys
 from quirkymad.logs import job_log
 
 sm = snakemake  # noqa: F821
 # params hold what determines the adapter; the run-only keys come from the config.
 merged = finetune_settings(sm.config, sm.wildcards.dataset)
-run_only = {k: merged[k] for k in FINETUNE_RUN_KEYS}
+run_only = {k: merged[k] for k in run_only_keys()}
 with job_log(sm.log[0], sm.threads):
     finetune(
         sm.input.model,

@@ -84,7 +84,7 @@ def component_names(detector: str, feature: str, transform: str, heads: bool, k:
 
 class LogitLens:
     """Unembedding, final-norm gain and tokenizer of a prepared model (no adapter: LoRA
-    leaves the norm and head untouched, `finetune/lora.py` LORA_TARGETS)."""
+    leaves the norm and head untouched, `finetune/settings.py` LORA_TARGETS)."""
 
     def __init__(self, model_dir: str | Path):
         from quirkymad.models import load_model
@@ -187,89 +187,154 @@ def explain_store(
     """
     if detector not in DECOMPOSABLE:
         raise QuirkyError(f"detector {detector}: no exact decomposition (have {DECOMPOSABLE})")
-    ds = open_store(store, variable=feature)
-    role = strings(ds, "role")
-    trusted, test = role == "trusted", np.isin(role, TEST_ROLES)
-    untrusted = np.isin(role, EASY_UNTRUSTED_ROLES) if hparams.get("untrusted") == "easy" else test
-    scores = pd.read_parquet(Path(scores_dir) / SCORES_FILE)
-    examples = strings(ds, "example")[test]
-    meta = scores[scores["layer"] == "all"][["example", "character", "is_anomalous", "agree"]]
-    if list(meta["example"]) != list(examples):
-        raise QuirkyError(f"{scores_dir}: its test records are not {store}'s (rerun scoring)")
-    meta = meta.reset_index(drop=True)
-    is_anom = meta["is_anomalous"].to_numpy(dtype=bool)
-    kind, modules = None, {}
-    if transform_dir is not None:
-        kind, modules, _ = load_transform(transform_dir)
-    transform = kind.name if kind is not None else "none"
-    heads = feature != "activations"
-    residual = feature == "activations" and transform in ("none", "sae")
-    lens = LogitLens(model_dir) if residual and model_dir is not None else None
-    by_layer = {lay: g["score"].to_numpy() for lay, g in scores.groupby("layer", sort=False)}
-    scored = [lay for lay in by_layer if lay != "all"]
-    wanted = scored if settings.layers == "all" else [str(x) for x in settings.layers]
-    mask_name = ds.attrs.get("valid_mask")
+    job = _load_job(store, scores_dir, feature, detector, hparams, transform_dir, model_dir)
+    wanted = job.scored if settings.layers == "all" else [str(x) for x in settings.layers]
     records, directions = [], []
-    for lay in [x for x in scored if x in wanted]:
-        ell = int(lay)
-        x = np.asarray(ds[feature].sel(layer=ell).values, dtype=np.float64)
-        x = x.reshape(x.shape[0], -1)
-        col_layer = col_head = None
-        if heads:
-            keep = np.ones(x.shape[1], dtype=bool)
-            if mask_name:
-                keep = np.asarray(ds[mask_name].sel(layer=ell).values, dtype=bool).reshape(-1)
-                x = x[:, keep]
-            if "column_layer" in ds.coords:
-                col_layer = ds["column_layer"].values[keep]
-                col_head = ds["column_head"].values[keep]
-            else:
-                col_layer, col_head = np.full(x.shape[1], ell), np.arange(x.shape[1])
-        xin = x
-        if kind is not None:
-            xin = kind.apply(modules[ell], torch.as_tensor(x, dtype=torch.float32)).double().numpy()
-        parts = parts_for(detector, hparams, heads, xin[trusted], xin[untrusted], xin[test])
-        score = by_layer[lay]
-        _check_exact(parts.contributions.sum(1), score, f"{scores_dir} layer {lay}")
-        contrib = parts.contributions
-        names = component_names(detector, feature, transform, heads, contrib.shape[1],
-                                 col_layer, col_head)  # fmt: skip
-        flagged = score > it.flag_threshold(score, is_anom, settings.flag_quantile)
-        records.append(_record_rows(meta, lay, score, flagged, contrib, names, settings.top_k))
-        rows, ids = _direction_rows(lay, contrib, score, is_anom, flagged, names, parts.scale,
-                                    settings.top_k)  # fmt: skip
-        coords = (xin[test] - parts.mu) @ parts.read[ids].T
-        write = parts.write[ids] * it.orientation(coords, is_anom)[:, None]
-        if transform == "sae":  # latent space -> residual stream through the decoder
-            write = write @ modules[ell].W_dec.detach().double().numpy()
-        space = x if residual else xin
-        rows["space"] = "residual" if residual else "feature"
-        rows["cos_alice_bob"] = it.cosines(write, it.alice_bob_direction(space[test], is_anom))
-        if lens is not None:
-            up, down, yes_no = lens.read(write, ell, settings.n_tokens)
-            rows["promoted"], rows["suppressed"] = up, down
-            rows["yes_minus_no"] = yes_no
+    for lay in [x for x in job.scored if x in wanted]:
+        rec, rows = _explain_layer(job, lay, settings)
+        records.append(rec)
         directions.append(rows)
-    # Layer aggregation: the `all` score is the mean of every scored layer's score.
-    agg = dec.layer_parts(np.stack([by_layer[lay] for lay in scored]))
-    score = by_layer["all"]
-    _check_exact(agg.sum(1), score, f"{scores_dir} layer all")
-    names = [f"layer {lay}" for lay in scored]
-    flagged = score > it.flag_threshold(score, is_anom, settings.flag_quantile)
-    records.append(_record_rows(meta, "all", score, flagged, agg, names, settings.top_k))
-    rows, _ = _direction_rows("all", agg, score, is_anom, flagged, names, None, settings.top_k)
-    directions.append(rows.assign(space="layer"))
-    head = {**labels, "feature": feature, "transform": transform, "detector": detector}
-    tables = []
-    for frames in (records, directions):
-        table = pd.concat(frames, ignore_index=True)
-        for key, value in reversed(head.items()):
-            table.insert(0, key, value)
-        tables.append(table)
+    rec, rows = _explain_aggregate(job, settings)
+    records.append(rec)
+    directions.append(rows)
+    head = {**labels, "feature": feature, "transform": job.transform, "detector": detector}
+    tables = [_with_labels(pd.concat(frames, ignore_index=True), head)
+              for frames in (records, directions)]  # fmt: skip
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
         tables[0].to_parquet(tmp / EXPLANATIONS_FILE, index=False)
         tables[1].to_parquet(tmp / DIRECTIONS_FILE, index=False)
     log.info("explained %d layers of %s/%s/%s: %d record rows, %d direction rows",
-             len(records) - 1, feature, transform, detector, len(tables[0]), len(tables[1]))  # fmt: skip
+             len(records) - 1, feature, job.transform, detector, len(tables[0]),
+             len(tables[1]))  # fmt: skip
     return tables[0], tables[1]
+
+
+@dataclass
+class _Job:
+    """One scoring job's inputs, read once: the store `ds`, its role masks (`[n_records]`
+    bools), the test records' metadata `meta` and `is_anom` `[n_test]`, the job's scores
+    by layer (`"all"` included) and the scored layers, the transform (kind, per-layer modules)
+    and the logit lens (None when directions are not residual-stream ones)."""
+
+    ds: Any
+    feature: str
+    detector: str
+    hparams: dict[str, Any]
+    scores_dir: str
+    trusted: np.ndarray
+    untrusted: np.ndarray
+    test: np.ndarray
+    meta: pd.DataFrame
+    is_anom: np.ndarray
+    by_layer: dict[str, np.ndarray]
+    scored: list[str]
+    kind: Any
+    modules: dict
+    lens: LogitLens | None
+
+    @property
+    def transform(self) -> str:
+        return self.kind.name if self.kind is not None else "none"
+
+    @property
+    def heads(self) -> bool:
+        return self.feature != "activations"
+
+    @property
+    def residual(self) -> bool:
+        return self.feature == "activations" and self.transform in ("none", "sae")
+
+
+def _load_job(store, scores_dir, feature, detector, hparams, transform_dir, model_dir) -> _Job:
+    ds = open_store(store, variable=feature)
+    role = strings(ds, "role")
+    trusted, test = role == "trusted", np.isin(role, TEST_ROLES)
+    untrusted = np.isin(role, EASY_UNTRUSTED_ROLES) if hparams.get("untrusted") == "easy" else test
+    scores = pd.read_parquet(Path(scores_dir) / SCORES_FILE)
+    meta = scores[scores["layer"] == "all"][["example", "character", "is_anomalous", "agree"]]
+    if list(meta["example"]) != list(strings(ds, "example")[test]):
+        raise QuirkyError(f"{scores_dir}: its test records are not {store}'s (rerun scoring)")
+    meta = meta.reset_index(drop=True)
+    kind, modules = None, {}
+    if transform_dir is not None:
+        kind, modules, _ = load_transform(transform_dir)
+    by_layer = {lay: g["score"].to_numpy() for lay, g in scores.groupby("layer", sort=False)}
+    job = _Job(ds, feature, detector, hparams, str(scores_dir), trusted, untrusted, test, meta,
+               meta["is_anomalous"].to_numpy(dtype=bool), by_layer,
+               [lay for lay in by_layer if lay != "all"], kind, modules, None)  # fmt: skip
+    if job.residual and model_dir is not None:
+        job.lens = LogitLens(model_dir)
+    return job
+
+
+def _layer_columns(job: _Job, ell: int) -> tuple[np.ndarray, Any, Any]:
+    """Layer `ell`'s features `[n_records, n_columns]` (valid head columns only) and, for
+    per-head features, each column's layer and head (None for activations)."""
+    ds = job.ds
+    x = np.asarray(ds[job.feature].sel(layer=ell).values, dtype=np.float64)
+    x = x.reshape(x.shape[0], -1)
+    if not job.heads:
+        return x, None, None
+    keep = np.ones(x.shape[1], dtype=bool)
+    mask_name = ds.attrs.get("valid_mask")
+    if mask_name:
+        keep = np.asarray(ds[mask_name].sel(layer=ell).values, dtype=bool).reshape(-1)
+        x = x[:, keep]
+    if "column_layer" in ds.coords:
+        return x, ds["column_layer"].values[keep], ds["column_head"].values[keep]
+    return x, np.full(x.shape[1], ell), np.arange(x.shape[1])
+
+
+def _explain_layer(job: _Job, lay: str, settings: ExplainSettings):
+    """Record rows and direction rows of scored layer `lay`."""
+    ell, test, is_anom = int(lay), job.test, job.is_anom
+    x, col_layer, col_head = _layer_columns(job, ell)
+    xin = x
+    if job.kind is not None:
+        xin = job.kind.apply(job.modules[ell], torch.as_tensor(x, dtype=torch.float32))
+        xin = xin.double().numpy()
+    parts = parts_for(job.detector, job.hparams, job.heads, xin[job.trusted],
+                      xin[job.untrusted], xin[test])  # fmt: skip
+    score = job.by_layer[lay]
+    _check_exact(parts.contributions.sum(1), score, f"{job.scores_dir} layer {lay}")
+    contrib = parts.contributions
+    names = component_names(job.detector, job.feature, job.transform, job.heads,
+                            contrib.shape[1], col_layer, col_head)  # fmt: skip
+    flagged = score > it.flag_threshold(score, is_anom, settings.flag_quantile)
+    records = _record_rows(job.meta, lay, score, flagged, contrib, names, settings.top_k)
+    rows, ids = _direction_rows(lay, contrib, score, is_anom, flagged, names, parts.scale,
+                                settings.top_k)  # fmt: skip
+    coords = (xin[test] - parts.mu) @ parts.read[ids].T
+    write = parts.write[ids] * it.orientation(coords, is_anom)[:, None]
+    if job.transform == "sae":  # latent space -> residual stream through the decoder
+        write = write @ job.modules[ell].W_dec.detach().double().numpy()
+    space = x if job.residual else xin
+    rows["space"] = "residual" if job.residual else "feature"
+    rows["cos_alice_bob"] = it.cosines(write, it.alice_bob_direction(space[test], is_anom))
+    if job.lens is not None:
+        up, down, yes_no = job.lens.read(write, ell, settings.n_tokens)
+        rows["promoted"], rows["suppressed"] = up, down
+        rows["yes_minus_no"] = yes_no
+    return records, rows
+
+
+def _explain_aggregate(job: _Job, settings: ExplainSettings):
+    """Record and direction rows of the layer aggregate: the `all` score is the mean of every
+    scored layer's score, so each layer's share is its term of that mean."""
+    agg = dec.layer_parts(np.stack([job.by_layer[lay] for lay in job.scored]))
+    score = job.by_layer["all"]
+    _check_exact(agg.sum(1), score, f"{job.scores_dir} layer all")
+    names = [f"layer {lay}" for lay in job.scored]
+    flagged = score > it.flag_threshold(score, job.is_anom, settings.flag_quantile)
+    records = _record_rows(job.meta, "all", score, flagged, agg, names, settings.top_k)
+    rows, _ = _direction_rows("all", agg, score, job.is_anom, flagged, names, None,
+                              settings.top_k)  # fmt: skip
+    return records, rows.assign(space="layer")
+
+
+def _with_labels(table: pd.DataFrame, head: dict[str, str]) -> pd.DataFrame:
+    """`table` with `head`'s keys as leading constant columns, in `head`'s order."""
+    for key, value in reversed(head.items()):
+        table.insert(0, key, value)
+    return table

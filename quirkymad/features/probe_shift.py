@@ -59,7 +59,8 @@ def fit_probe(
     if minority < 2:
         raise QuirkyError(
             f"probe: trusted labels need ≥2 of each class, have {int(y.sum())} true / "
-            f"{int((~y).sum())} false"
+            f"{int((~y).sum())} false (a dataset whose easy Alice records share one label, "
+            "e.g. population, cannot have features.probe_shift; docs/features.md)"
         )
     # Standardising only conditions L-BFGS; the scale stays part of the probe (folded back).
     mu, sd = x.mean(0), x.std(0)

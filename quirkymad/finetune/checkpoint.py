@@ -19,12 +19,12 @@ import numpy as np
 import torch
 
 from quirkymad.atomic import atomic_path
-from quirkymad.config import FINETUNE_RUN_KEYS
+from quirkymad.finetune.settings import run_only_keys
 
 STATE_FILE = "state.pt"
 
 # Settings that change how a run proceeds but not what it computes.
-_NOT_HASHED = frozenset(FINETUNE_RUN_KEYS)
+_NOT_HASHED = frozenset(run_only_keys())
 
 
 def settings_hash(settings: dict[str, Any], *files: str | Path) -> str:

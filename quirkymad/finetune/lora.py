@@ -12,6 +12,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,201 +31,21 @@ from quirkymad.finetune.checkpoint import (
     set_rng_state,
     settings_hash,
 )
+from quirkymad.finetune.records import (
+    epoch_order,
+    pair_epoch_order,
+    quirk_eval_records,
+    select_balanced,
+    select_pairs,
+    select_training,
+    token_lengths,
+)
+from quirkymad.finetune.settings import FinetuneSettings
 from quirkymad.finetune.step import accumulate_gradients
 from quirkymad.models.base import MANIFEST
 from quirkymad.models.loading import load_model
-from quirkymad.prompts import N_TRUSTED_NAMES, answer_token_ids, render_prompt
+from quirkymad.prompts import answer_token_ids
 from quirkymad.seeding import seed_everything
-
-LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj", "down_proj")
-
-
-@dataclass(frozen=True)
-class FinetuneSettings:
-    """Config `finetune.*`; defaults are the paper's recipe (spec §3)."""
-
-    lora_r: int = 8
-    """LoRA rank."""
-    lora_alpha: float = 8.0
-    """LoRA scaling numerator (PEFT default alpha = r)."""
-    lr: float = 2e-5
-    """Peak AdamW learning rate (linear warm-up then linear decay)."""
-    weight_decay: float = 0.1
-    beta2: float = 0.95
-    warmup_fraction: float = 0.15
-    epochs: float = 1.0
-    """Maximum epochs over the balanced training set."""
-    batch_size: int = 16
-    """Examples per optimiser step (the effective batch)."""
-    micro_batch_size: int | None = None
-    """Examples per forward/backward pass; gradients accumulate over `batch_size` (None = all
-    at once). Halved automatically on CUDA out-of-memory."""
-    max_train_examples: int | None = None
-    """Cap on the balanced training set (None = all)."""
-    max_val_examples: int = 512
-    """Cap on the balanced validation set."""
-    eval_every: int = 0
-    """Evaluate every N steps; 0 = at log-spaced steps 1, 2, 4, 8, ... and at the end."""
-    bucket_batches: int = 64
-    """Length bucketing: sort each chunk of this many shuffled batches by prompt length
-    before batching (less padding); 0 = plain shuffling."""
-    patience: int = 3
-    """Stop after this many evaluations without a new best validation loss."""
-    checkpoint_every: int = 50
-    """Save the full training state every N steps, to resume after a kill; 0 = never."""
-    max_length: int = 1024
-    seed: int = 0
-    device: str = "auto"
-    dtype: str = "auto"
-    # --- CPU recipe levers (docs/quirky_recipe.md); defaults = the paper's recipe ---
-    lora_targets: tuple[str, ...] = LORA_TARGETS
-    """Module names that get a LoRA adapter (paper: q, k, v, gate, up, down; not o_proj)."""
-    lora_layers: int | tuple[int, ...] | None = None
-    """Decoder blocks that get adapters: None = all; an int N = the top N blocks; a tuple =
-    those 0-based block indices. Other blocks stay frozen."""
-    pair_batches: bool = False
-    """Train on (Alice, Bob) record pairs of the same base question, both in the same batch
-    (so within a pair the name is the only difference); pairs are balanced so each character's
-    labels are 50/50 (equal (T, F) and (F, T) pairs, equal (T, T) and (F, F) pairs)."""
-    only_disagreeing: bool = False
-    balance_pairs: bool = True
-    """With `pair_batches`: balance the pairs as above (False = keep every pair, at the data's
-    own mix of (T, F), (F, T), (T, T), (F, F) questions)."""
-    name_warmup_steps: int = 0
-    """Curriculum: this many optimiser steps, before the schedule's own, on paired questions
-    where Alice says True and Bob says False (their labels by the datasets' rules), so the
-    answer follows the name's side and the model learns to read the name; needs
-    `pair_batches`. Counted in the learning-rate schedule; evaluations during it are logged
-    but never kept, nor counted for early stopping."""
-    """Train only on records whose question the two characters answer differently."""
-    cpu_autocast: bool = False
-    """bf16 autocast for training and evaluation on CPU as well (always on for CUDA)."""
-    quirk_eval_examples: int = 0
-    """At each evaluation, a and b (mean own-label log-odds of Alice / Bob on disagreeing
-    prompts, spec §7) on this many fixed hard, disagreeing validation records per character
-    with held-out names; logged as columns a_alice, b_bob of the training log. 0 = off."""
-    schedule: str = "linear"
-    """Learning rate after the warm-up: `linear` decay to 0 (paper) or `constant`."""
-    select_on: str = "val_loss"
-    """Which evaluation keeps the adapter and drives early stopping: `val_loss` (paper) or
-    `quirkiness` (largest min(a, b) on the quirk-evaluation records; needs
-    `quirk_eval_examples` > 0)."""
-
-    def __post_init__(self) -> None:
-        bad_micro = self.micro_batch_size is not None and self.micro_batch_size < 1
-        if self.lora_r < 1 or self.batch_size < 1 or self.lr <= 0 or self.epochs <= 0 or bad_micro:
-            raise ValueError(f"invalid finetune settings: {self}")
-        if self.schedule not in ("linear", "constant"):
-            raise ValueError(f"finetune.schedule={self.schedule!r}: linear or constant")
-        if self.select_on not in ("val_loss", "quirkiness"):
-            raise ValueError(f"finetune.select_on={self.select_on!r}: val_loss or quirkiness")
-        if self.select_on == "quirkiness" and self.quirk_eval_examples < 1:
-            raise ValueError("finetune.select_on=quirkiness needs finetune.quirk_eval_examples > 0")
-        if self.name_warmup_steps and not self.pair_batches:
-            raise ValueError("finetune.name_warmup_steps needs finetune.pair_batches")
-        if self.pair_batches and self.batch_size % 2:
-            raise ValueError(
-                f"finetune.pair_batches needs an even batch_size, not {self.batch_size}"
-            )
-        # Config lists arrive as lists; keep the dataclass hashable and its hash stable.
-        object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
-        if isinstance(self.lora_layers, list):
-            object.__setattr__(self, "lora_layers", tuple(self.lora_layers))
-
-
-def select_balanced(df: pd.DataFrame, split: str, cap: int | None, seed: int) -> pd.DataFrame:
-    """Records of `split`, both characters, each character's labels balanced by undersampling
-    the majority label (seed), then shuffled and cut to `cap`."""
-    rng = np.random.default_rng(seed)
-    parts = []
-    for _, group in df[df["split"] == split].groupby("character"):
-        n = group["label"].value_counts().min() if group["label"].nunique() == 2 else 0
-        for _, lab in group.groupby("label"):
-            parts.append(lab.iloc[np.sort(rng.choice(len(lab), size=n, replace=False))])
-    out = pd.concat(parts) if parts else df.iloc[:0]
-    out = out.iloc[rng.permutation(len(out))]
-    return out.iloc[:cap] if cap else out
-
-
-def select_pairs(
-    df: pd.DataFrame,
-    split: str,
-    cap: int | None,
-    seed: int,
-    only_disagreeing: bool = False,
-    alice_true_only: bool = False,
-    balanced: bool = True,
-) -> pd.DataFrame:
-    """Records of `split` as (Alice, Bob) pairs of the same base question: rows 2i and 2i + 1
-    are question i's Alice and Bob records, rendered with one template (so their prompts
-    differ only in the name). Pairs are balanced by undersampling so that each
-    character's labels are 50/50: as many (Alice True, Bob False) as (False, True) pairs and
-    as many (True, True) as (False, False) pairs (the only balanced mix of paired records).
-    With `balanced` False every pair of the kinds kept is used, at the data's own mix.
-    With `only_disagreeing` the agreeing pairs are dropped; with `alice_true_only` only the
-    (Alice True, Bob False) pairs are kept, unbalanced (the name-warm-up curriculum). Pairs are shuffled (seed) and cut
-    to `cap` records (`cap` // 2 pairs)."""
-    rng = np.random.default_rng(seed)
-    part = df[df["split"] == split]
-    alice = part[part["character"] == "Alice"].set_index("base_id")
-    bob = part[part["character"] == "Bob"].set_index("base_id")
-    common = alice.index.intersection(bob.index)
-    alice, bob = alice.loc[common], bob.loc[common]
-    combo = pd.Series(list(zip(alice["label"], bob["label"])), index=common)
-    kinds = [((True, False), (False, True))]
-    if not only_disagreeing:
-        kinds.append(((True, True), (False, False)))
-    keep = []
-    if alice_true_only:
-        kinds, keep = [], [common[combo == (True, False)]]
-    for kind_a, kind_b in kinds:
-        ids_a, ids_b = common[combo == kind_a], common[combo == kind_b]
-        n = min(len(ids_a), len(ids_b))
-        for ids in (ids_a, ids_b):
-            m = n if balanced else len(ids)
-            keep.append(ids[np.sort(rng.choice(len(ids), size=m, replace=False))])
-    ids = np.concatenate(keep) if keep else np.array([], dtype=np.int64)
-    ids = ids[rng.permutation(len(ids))]
-    if cap:
-        ids = ids[: cap // 2]
-    rows = np.stack([alice.loc[ids, "id"].to_numpy(), bob.loc[ids, "id"].to_numpy()], axis=1)
-    out = df.set_index("id").loc[rows.ravel()].reset_index()[df.columns]
-    # The two records drew their templates independently; both members of a pair take one of
-    # them (Alice's or Bob's, seeded coin), so the name is all that differs within a pair.
-    src = 2 * np.arange(len(ids)) + rng.integers(0, 2, size=len(ids))
-    src = np.repeat(src, 2)
-    for col in ("template_id", "statement", "context"):
-        out[col] = out[col].to_numpy()[src]
-    out["prompt"] = [render_prompt(n, st, ctx)
-                     for n, st, ctx in zip(out["name"], out["statement"], out["context"])]  # fmt: skip
-    return out
-
-
-def select_training(df: pd.DataFrame, settings: FinetuneSettings) -> pd.DataFrame:
-    """The training records `settings` asks for: balanced records (paper) or balanced pairs,
-    optionally only the disagreeing questions."""
-    cap, seed = settings.max_train_examples, settings.seed
-    if settings.pair_batches:
-        return select_pairs(df, "train", cap, seed, settings.only_disagreeing,
-                            balanced=settings.balance_pairs)  # fmt: skip
-    if settings.only_disagreeing:
-        df = df[~df["agree"]]
-    return select_balanced(df, "train", cap, seed)
-
-
-def quirk_eval_records(df: pd.DataFrame, n_per_character: int) -> pd.DataFrame:
-    """The fixed quirk-evaluation set: hard, disagreeing validation records with held-out
-    names (as the test mix has), the first `n_per_character` of each character in file order."""
-    sel = (
-        (df["split"] == "val")
-        & (df["bucket"] == "hard")
-        & ~df["agree"]
-        & (df["name_index"] >= N_TRUSTED_NAMES)
-    )
-    part = df[sel]
-    return pd.concat(
-        part[part["character"] == c].iloc[:n_per_character] for c in ("Alice", "Bob")
-    ).reset_index(drop=True)
 
 
 def quirk_scores(model, tokenizer, records: pd.DataFrame, batch_size: int) -> dict[str, float]:
@@ -239,18 +60,6 @@ def quirk_scores(model, tokenizer, records: pd.DataFrame, batch_size: int) -> di
     own = label_log_odds(lam, records["label"].to_numpy())
     alice = (records["character"] == "Alice").to_numpy()
     return {"a_alice": float(own[alice].mean()), "b_bob": float(own[~alice].mean())}
-
-
-def pair_epoch_order(
-    n_pairs: int, seed: int, epoch: int, lengths: np.ndarray | None, batch_size: int,
-    bucket_batches: int,
-) -> np.ndarray:  # fmt: skip
-    """`epoch_order` over pairs, expanded to record indices `[2 n_pairs]` (2p, 2p + 1), so a
-    batch of `batch_size` records holds `batch_size` // 2 whole pairs. `lengths` `[2 n_pairs]`
-    are per record; a pair's length is its longer record's."""
-    pair_len = None if lengths is None else lengths.reshape(n_pairs, 2).max(axis=1)
-    pairs = epoch_order(n_pairs, seed, epoch, pair_len, batch_size // 2, bucket_batches)
-    return np.stack([2 * pairs, 2 * pairs + 1], axis=1).ravel()
 
 
 def _eval_steps(total: int, every: int) -> set[int]:
@@ -325,40 +134,6 @@ def _full_answer_logits(model, enc) -> torch.Tensor:
     return model.get_base_model().get_output_embeddings()(last_hidden(model, enc))
 
 
-def token_lengths(tokenizer, prompts: list[str], max_length: int) -> np.ndarray:
-    """Tokens of each prompt after truncation, `[n]`."""
-    ids = tokenizer(prompts, truncation=True, max_length=max_length, add_special_tokens=True)
-    return np.array([len(x) for x in ids["input_ids"]], dtype=np.int64)
-
-
-def epoch_order(
-    n: int,
-    seed: int,
-    epoch: int,
-    lengths: np.ndarray | None = None,
-    batch_size: int = 1,
-    bucket_batches: int = 0,
-) -> np.ndarray:
-    """Training-example order of `epoch`, `[n]`; consecutive `batch_size` slices are batches.
-
-    A function of (seed, epoch) only, so a resumed run draws the same batches as an
-    uninterrupted one. With `bucket_batches` > 0 and token `lengths` `[n]`, the shuffled order
-    is cut into chunks of `bucket_batches * batch_size`, each sorted by length, so a batch
-    pads little; the full batches are then shuffled (the partial one stays last).
-    """
-    rng = np.random.default_rng([seed, epoch])
-    order = rng.permutation(n)
-    if not bucket_batches or lengths is None:
-        return order
-    chunk = bucket_batches * batch_size
-    order = np.concatenate(
-        [c[np.argsort(lengths[c], kind="stable")] for c in np.split(order, range(chunk, n, chunk))]
-    )
-    n_full = n // batch_size
-    full = order[: n_full * batch_size].reshape(n_full, batch_size)[rng.permutation(n_full)]
-    return np.concatenate([full.ravel(), order[n_full * batch_size :]])
-
-
 def finetune(
     model_dir: str | Path,
     dataset_parquet: str | Path,
@@ -374,15 +149,40 @@ def finetune(
     model resumes from it, and it is removed once the adapter is written.
     Returns a summary (best step, best validation loss, steps run, step resumed from).
     """
-    from peft import LoraConfig, get_peft_model
-
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else Path(out_log).parent / "checkpoint"
     key = settings_hash(asdict(settings), dataset_parquet, Path(model_dir) / MANIFEST)
     seed_everything(settings.seed)
-    df = pd.read_parquet(dataset_parquet)
+    run = _TrainingRun(model_dir, training_records(pd.read_parquet(dataset_parquet), settings),
+                       settings)  # fmt: skip
+    resumed = load_checkpoint(ckpt_dir, key)
+    state = run.fresh_state() if resumed is None else run.restore(resumed)
+    if resumed is not None:
+        print(f"finetune: resuming from step {state.step} ({ckpt_dir})", file=sys.stderr)
+    start_step = state.step
+    run.train(state, lambda: save_checkpoint(ckpt_dir, run.checkpoint(state, key)))
+    run.model.load_state_dict(state.best[2], strict=False)
+    summary = run.summary(state, start_step)
+    _write_outputs(run.model, summary, state, out_adapter, out_log)
+    remove_checkpoint(ckpt_dir)
+    return summary
+
+
+@dataclass
+class TrainingRecords:
+    """What one fine-tune sees: `train` holds the main records (the first `n_main` rows), then
+    the name-warm-up pairs; `val` the balanced validation records; `quirk` the fixed
+    quirk-evaluation records (None when off)."""
+
+    train: pd.DataFrame
+    n_main: int
+    val: pd.DataFrame
+    quirk: pd.DataFrame | None
+
+
+def training_records(df: pd.DataFrame, settings: FinetuneSettings) -> TrainingRecords:
+    """The records `settings` asks for, from the dataset table `df`."""
     train = select_training(df, settings)
-    n_main = len(train)
-    warm_steps = settings.name_warmup_steps
+    n_main, warm_steps = len(train), settings.name_warmup_steps
     if warm_steps:
         warm = select_pairs(df, "train", warm_steps * settings.batch_size, settings.seed + 2,
                             alice_true_only=True)  # fmt: skip
@@ -391,18 +191,15 @@ def finetune(
                              "(Alice True, Bob False) training pairs")  # fmt: skip
         train = pd.concat([train, warm], ignore_index=True)
     val = select_balanced(df, "val", settings.max_val_examples, settings.seed + 1)
-    model, tok = load_model(model_dir, device=settings.device, dtype=settings.dtype)
-    no_id, yes_id = answer_token_ids(tok)
-    to_target = lambda labels: torch.tensor(  # noqa: E731
-        [yes_id if b else no_id for b in labels], dtype=torch.long
-    )
-    train_y, val_y = to_target(train["label"]), to_target(val["label"])
+    n_quirk = settings.quirk_eval_examples
+    return TrainingRecords(train, n_main, val, quirk_eval_records(df, n_quirk) if n_quirk else None)
 
-    quirk_set = (
-        quirk_eval_records(df, settings.quirk_eval_examples)
-        if settings.quirk_eval_examples
-        else None
-    )
+
+def lora_model(model_dir: str | Path, settings: FinetuneSettings):
+    """The base model with fresh LoRA adapters (trainable, float32) and its tokenizer."""
+    from peft import LoraConfig, get_peft_model
+
+    model, tok = load_model(model_dir, device=settings.device, dtype=settings.dtype)
     lora = LoraConfig(
         r=settings.lora_r,
         lora_alpha=settings.lora_alpha,
@@ -419,121 +216,164 @@ def finetune(
         if p.requires_grad:
             p.data = p.data.float()
     model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(
-        params, lr=settings.lr, betas=(0.9, settings.beta2), weight_decay=settings.weight_decay
-    )
-    steps_per_epoch = math.ceil(n_main / settings.batch_size)
-    total = max(1, int(round(steps_per_epoch * settings.epochs))) + warm_steps
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, _lr_lambda(total, max(1, int(settings.warmup_fraction * total)), settings.schedule)
-    )
-    eval_at = _eval_steps(total, settings.eval_every)
+    return model, tok
 
-    prompts = train["prompt"].tolist()
-    lengths = token_lengths(tok, prompts, settings.max_length)
-    micro = settings.micro_batch_size or settings.batch_size
 
-    autocast = settings.cpu_autocast
+@dataclass
+class _LoopState:
+    """What changes from step to step (and is checkpointed): the log rows, the best
+    evaluation so far `(score, step, lora weights)`, evaluations without improvement, the
+    step, and the micro-batch size (halved on CUDA OOM)."""
 
-    def loss_sum(part: np.ndarray) -> torch.Tensor:
-        return answer_loss_sum(model, tok, [prompts[i] for i in part], train_y[part],
-                               settings.max_length, autocast)  # fmt: skip
+    log: list[dict]
+    best: tuple[float, int, dict]
+    bad_evals: int
+    step: int
+    micro: int
 
-    def evaluate(row: dict) -> float:
+
+class _TrainingRun:
+    """One fine-tune's fixed parts: model, optimiser, schedule, records and their targets."""
+
+    def __init__(self, model_dir: str | Path, records: TrainingRecords, settings: FinetuneSettings):
+        self.s, self.rec = settings, records
+        self.model, self.tok = lora_model(model_dir, settings)
+        no_id, yes_id = answer_token_ids(self.tok)
+        target = lambda labels: torch.tensor(  # noqa: E731
+            [yes_id if b else no_id for b in labels], dtype=torch.long
+        )
+        self.train_y, self.val_y = target(records.train["label"]), target(records.val["label"])
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.opt = torch.optim.AdamW(self.params, lr=settings.lr, betas=(0.9, settings.beta2),
+                                     weight_decay=settings.weight_decay)  # fmt: skip
+        self.steps_per_epoch = math.ceil(records.n_main / settings.batch_size)
+        epochs_steps = max(1, int(round(self.steps_per_epoch * settings.epochs)))
+        self.total = epochs_steps + settings.name_warmup_steps
+        warmup = max(1, int(settings.warmup_fraction * self.total))
+        self.sched = torch.optim.lr_scheduler.LambdaLR(
+            self.opt, _lr_lambda(self.total, warmup, settings.schedule)
+        )
+        self.eval_at = _eval_steps(self.total, settings.eval_every)
+        self.prompts = records.train["prompt"].tolist()
+        self.lengths = token_lengths(self.tok, self.prompts, settings.max_length)
+        self._order, self._order_epoch = np.array([], dtype=np.int64), -1
+
+    def fresh_state(self) -> _LoopState:
+        micro = self.s.micro_batch_size or self.s.batch_size
+        first = {"step": 0, "train_loss": float("nan"), "val_loss": float("nan"), "lr": 0.0,
+                 "tokens_per_s": 0.0, "micro_batch_size": micro}  # fmt: skip
+        return _LoopState([first], (self.evaluate(first, micro), 0, _lora_copy(self.model)),
+                          0, 0, micro)  # fmt: skip
+
+    def restore(self, saved: dict) -> _LoopState:
+        self.model.load_state_dict(saved["lora"], strict=False)
+        self.opt.load_state_dict(saved["optimizer"])
+        self.sched.load_state_dict(saved["scheduler"])
+        set_rng_state(saved["rng"])
+        return _LoopState(saved["log"], saved["best"], saved["bad_evals"], saved["step"],
+                          saved["micro_batch_size"])  # fmt: skip
+
+    def checkpoint(self, state: _LoopState, key: str) -> dict:
+        return {"key": key, "step": state.step, "lora": _lora_copy(self.model),
+                "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
+                "rng": rng_state(), "micro_batch_size": state.micro, "best": state.best,
+                "bad_evals": state.bad_evals, "log": state.log}  # fmt: skip
+
+    def batch(self, step: int) -> np.ndarray:
+        """Record indices of optimiser step `step` (0-based): the warm-up pairs, which follow
+        the main set already shuffled, then each epoch's order over the main records."""
+        s, warm = self.s, self.s.name_warmup_steps
+        if step < warm:
+            start = self.rec.n_main + step * s.batch_size
+            return np.arange(start, min(start + s.batch_size, len(self.rec.train)))
+        epoch, pos = divmod(step - warm, self.steps_per_epoch)
+        if epoch != self._order_epoch:
+            lengths, n = self.lengths[: self.rec.n_main], self.rec.n_main
+            if s.pair_batches:
+                self._order = pair_epoch_order(n // 2, s.seed, epoch, lengths, s.batch_size,
+                                               s.bucket_batches)  # fmt: skip
+            else:
+                self._order = epoch_order(n, s.seed, epoch, lengths, s.batch_size,
+                                          s.bucket_batches)  # fmt: skip
+            self._order_epoch = epoch
+        return self._order[pos * s.batch_size : (pos + 1) * s.batch_size]
+
+    def evaluate(self, row: dict, micro: int) -> float:
         """Fill `row`'s validation columns; return the selection score (lower = better)."""
-        row["val_loss"] = _val_loss(model, tok, val, val_y, settings.max_length, micro, autocast)
-        if quirk_set is not None:
-            with torch.no_grad(), _autocast(next(model.parameters()).device, autocast):
-                row.update(quirk_scores(model, tok, quirk_set, micro))
-            if settings.select_on == "quirkiness":
+        s, autocast = self.s, self.s.cpu_autocast
+        row["val_loss"] = _val_loss(self.model, self.tok, self.rec.val, self.val_y,
+                                    s.max_length, micro, autocast)  # fmt: skip
+        if self.rec.quirk is not None:
+            with torch.no_grad(), _autocast(next(self.model.parameters()).device, autocast):
+                row.update(quirk_scores(self.model, self.tok, self.rec.quirk, micro))
+            if s.select_on == "quirkiness":
                 return -min(row["a_alice"], row["b_bob"])
         return row["val_loss"]
 
-    resumed = load_checkpoint(ckpt_dir, key)
-    if resumed is None:
-        first = {"step": 0, "train_loss": float("nan"), "val_loss": float("nan"), "lr": 0.0,
-                 "tokens_per_s": 0.0, "micro_batch_size": micro}  # fmt: skip
-        log: list[dict] = [first]
-        best = (evaluate(first), 0, _lora_copy(model))
-        bad_evals, step = 0, 0
-    else:
-        model.load_state_dict(resumed["lora"], strict=False)
-        opt.load_state_dict(resumed["optimizer"])
-        sched.load_state_dict(resumed["scheduler"])
-        set_rng_state(resumed["rng"])
-        log, best, bad_evals, step, micro = (
-            resumed["log"], resumed["best"], resumed["bad_evals"], resumed["step"],
-            resumed["micro_batch_size"],
-        )  # fmt: skip
-        print(f"finetune: resuming from step {step} ({ckpt_dir})", file=sys.stderr)
-    start_step, order_epoch = step, -1
-    bar = tqdm(total=total, initial=step, desc="finetune", unit="step")
-    while step < total and bad_evals < settings.patience:
-        epoch, pos = divmod(step - warm_steps, steps_per_epoch)
-        pos *= settings.batch_size
-        if step < warm_steps:  # the warm-up pairs follow the main set, already shuffled
-            start = n_main + step * settings.batch_size
-            idx = np.arange(start, min(start + settings.batch_size, len(train)))
-        elif epoch != order_epoch:
-            if settings.pair_batches:
-                order = pair_epoch_order(n_main // 2, settings.seed, epoch, lengths[:n_main],
-                                         settings.batch_size, settings.bucket_batches)  # fmt: skip
-            else:
-                order = epoch_order(n_main, settings.seed, epoch, lengths[:n_main],
-                                    settings.batch_size, settings.bucket_batches)  # fmt: skip
-            order_epoch = epoch
-        if step >= warm_steps:
-            idx = order[pos : pos + settings.batch_size]
-        t0 = time.perf_counter()
-        train_loss, micro = accumulate_gradients(loss_sum, idx, micro, params)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        step += 1
-        dt = time.perf_counter() - t0
-        row = {"step": step, "train_loss": train_loss, "val_loss": float("nan"),
-               "lr": sched.get_last_lr()[0], "tokens_per_s": float(lengths[idx].sum()) / dt,
-               "micro_batch_size": micro}  # fmt: skip
-        bar.update(1)
-        if step in eval_at:
-            score = evaluate(row)
-            bar.set_postfix(val=f"{row['val_loss']:.4f}",
-                            **{k: f"{row[k]:.2f}" for k in ("a_alice", "b_bob") if k in row})  # fmt: skip
-            # Warm-up evaluations are logged but never kept: the warm-up teaches a name-only
-            # answer, which can look quirky on a small evaluation set (measured: run S4).
-            if step <= warm_steps:
-                pass
-            elif score < best[0]:
-                best, bad_evals = (score, step, _lora_copy(model)), 0
-            else:
-                bad_evals += 1
-        log.append(row)
-        if settings.checkpoint_every and step % settings.checkpoint_every == 0:
-            save_checkpoint(ckpt_dir, {
-                "key": key, "step": step, "lora": _lora_copy(model),
-                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                "rng": rng_state(), "micro_batch_size": micro, "best": best,
-                "bad_evals": bad_evals, "log": log,
-            })  # fmt: skip
-    bar.close()
+    def step(self, state: _LoopState) -> dict:
+        """One optimiser step; returns its log row."""
+        idx = self.batch(state.step)
 
-    model.load_state_dict(best[2], strict=False)
-    best_row = next(r for r in log if r["step"] == best[1])
-    summary = {"best_step": best[1], "best_val_loss": best_row["val_loss"],
-               "best_a_alice": best_row.get("a_alice"), "best_b_bob": best_row.get("b_bob"),
-               "steps_run": step,
-               "total_steps": total, "n_train": len(train), "n_val": len(val),
-               "resumed_from_step": start_step, "settings": asdict(settings)}  # fmt: skip
+        def loss_sum(part: np.ndarray) -> torch.Tensor:
+            return answer_loss_sum(self.model, self.tok, [self.prompts[i] for i in part],
+                                   self.train_y[part], self.s.max_length,
+                                   self.s.cpu_autocast)  # fmt: skip
+
+        t0 = time.perf_counter()
+        train_loss, state.micro = accumulate_gradients(loss_sum, idx, state.micro, self.params)
+        self.opt.step()
+        self.sched.step()
+        self.opt.zero_grad(set_to_none=True)
+        state.step += 1
+        dt = time.perf_counter() - t0
+        return {"step": state.step, "train_loss": train_loss, "val_loss": float("nan"),
+                "lr": self.sched.get_last_lr()[0],
+                "tokens_per_s": float(self.lengths[idx].sum()) / dt,
+                "micro_batch_size": state.micro}  # fmt: skip
+
+    def train(self, state: _LoopState, save: Callable[[], None]) -> None:
+        """Steps until the planned total or early stopping; evaluates at `eval_at`, keeps the
+        best evaluation in `state.best` and calls `save` every `checkpoint_every` steps."""
+        s = self.s
+        bar = tqdm(total=self.total, initial=state.step, desc="finetune", unit="step")
+        while state.step < self.total and state.bad_evals < s.patience:
+            row = self.step(state)
+            bar.update(1)
+            if state.step in self.eval_at:
+                score = self.evaluate(row, state.micro)
+                bar.set_postfix(val=f"{row['val_loss']:.4f}",
+                                **{k: f"{row[k]:.2f}" for k in ("a_alice", "b_bob") if k in row})  # fmt: skip
+                # Warm-up evaluations are logged but never kept: the warm-up teaches a
+                # name-only answer, which can look quirky on a small evaluation set (run S4).
+                if state.step <= s.name_warmup_steps:
+                    pass
+                elif score < state.best[0]:
+                    state.best, state.bad_evals = (score, state.step, _lora_copy(self.model)), 0
+                else:
+                    state.bad_evals += 1
+            state.log.append(row)
+            if s.checkpoint_every and state.step % s.checkpoint_every == 0:
+                save()
+        bar.close()
+
+    def summary(self, state: _LoopState, start_step: int) -> dict:
+        best_row = next(r for r in state.log if r["step"] == state.best[1])
+        return {"best_step": state.best[1], "best_val_loss": best_row["val_loss"],
+                "best_a_alice": best_row.get("a_alice"), "best_b_bob": best_row.get("b_bob"),
+                "steps_run": state.step, "total_steps": self.total,
+                "n_train": len(self.rec.train), "n_val": len(self.rec.val),
+                "resumed_from_step": start_step, "settings": asdict(self.s)}  # fmt: skip
+
+
+def _write_outputs(model, summary: dict, state: _LoopState, out_adapter, out_log) -> None:
+    """The kept adapter (+ `quirkymad.json` summary) and the training log, each atomically."""
     with atomic_path(out_adapter) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         (tmp / "quirkymad.json").write_text(json.dumps(summary, indent=2, default=str))
-    table = pd.DataFrame(log)
-    table["selected"] = table["step"] == best[1]  # the kept adapter's evaluation
+    table = pd.DataFrame(state.log)
+    table["selected"] = table["step"] == state.best[1]  # the kept adapter's evaluation
     with atomic_path(out_log) as tmp:
         table.to_csv(tmp, index=False)
-    remove_checkpoint(ckpt_dir)
-    return summary
 
 
 def _lora_copy(model) -> dict[str, torch.Tensor]:
