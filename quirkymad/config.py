@@ -40,7 +40,33 @@ def load_schema(path: str | Path = SCHEMA) -> dict[str, Any]:
 def _parsed_schema(path: str) -> dict[str, Any]:
     # libyaml when present: every Snakemake invocation (a no-op dry run too) parses the schema.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(Path(path).read_text(), Loader=loader)
+    schema = yaml.load(Path(path).read_text(), Loader=loader)
+    _fill_dataclass_defaults(schema)
+    return schema
+
+
+def settings_contracts() -> dict[str, type]:
+    """Config sections whose defaults are written once, in their stage's settings dataclass
+    (torch-free modules): the schema's `default`s for them are filled in from it on load."""
+    from quirkymad.datasets.base import BuildSettings
+    from quirkymad.finetune.settings import FinetuneSettings
+
+    return {"data": BuildSettings, "finetune": FinetuneSettings}
+
+
+def _fill_dataclass_defaults(schema: dict[str, Any]) -> None:
+    """Set each contract field's default on its schema property (tuples as lists)."""
+    import dataclasses
+
+    for section, cls in settings_contracts().items():
+        node = schema["properties"][section]
+        keys = set(_resolve(schema, node).get("properties", {}))
+        props = node.setdefault("properties", {})
+        for f in dataclasses.fields(cls):
+            if f.name not in keys or f.default is dataclasses.MISSING:
+                continue
+            value = list(f.default) if isinstance(f.default, tuple) else f.default
+            props.setdefault(f.name, {})["default"] = value
 
 
 def _with_defaults(validator_class):

@@ -1,5 +1,6 @@
 """Each stage's settings dataclass and config/schema.yaml agree on every default BY VALUE
-(a default written twice must at least be the same number), and the schema's cross-field
+(a default written twice must at least be the same number; for the contracts of
+`settings_contracts()` it is written once, in the dataclass, and filled into the schema), and the schema's cross-field
 rules are the dataclasses' `__post_init__` checks, run by the config check before any job."""
 
 from __future__ import annotations
@@ -80,3 +81,23 @@ def test_the_finetune_contract_and_the_config_check_load_without_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) is False
+
+
+def test_contract_defaults_are_written_once_in_the_dataclass():
+    """`data` and `finetune` defaults live only in BuildSettings / FinetuneSettings: the
+    schema file has none for them, the loaded schema has every one, equal by value."""
+    import yaml
+
+    from quirkymad.config import SCHEMA, settings_contracts
+
+    raw = yaml.safe_load(SCHEMA.read_text())
+    for section, cls in settings_contracts().items():
+        node = raw["properties"][section]
+        typed = _resolve(raw, node).get("properties", {})
+        assert not [k for k, v in typed.items() if "default" in v], section
+        assert "default" not in str(node.get("properties", {})), section
+        loaded = PROPS[section]["properties"]
+        for key, want in _dataclass_defaults(cls).items():
+            if key in typed:
+                want = list(want) if isinstance(want, tuple) else want
+                assert loaded[key]["default"] == want, f"{section}.{key}"
