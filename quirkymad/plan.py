@@ -462,6 +462,25 @@ def _score_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize
     return jobs
 
 
+def _sweep_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> list[Job]:
+    """`score_sweep_point` per sweep point (issue 20; quirkymad/sweeps.py): a scoring job per
+    draw of the point (an upper bound: its sets are subsets of the store's records)."""
+    from quirkymad.sweeps import sweep_points, sweep_specs
+
+    specs, jobs = sweep_specs(run.config), []
+    for axis, f, _, value in sweep_points(run.config):
+        fl = run.feature_layers(f, shape.n_layers)
+        per_record = {"activations": len(fl) * shape.d_model,
+                      "attribution": len(fl) * shape.n_heads}.get(
+            f, (len(fl) - 1) * shape.n_heads * len(fl))  # fmt: skip
+        draws = 1 if value == "all" else specs[axis].get("draws", 1)
+        job = Job("scoring", "score_sweep_point", m, ds, disk={"scores": SCORE_FIXED_BYTES})
+        run.cost.score_job(job, size.n_mad * per_record)
+        job.cpu_core_s *= draws
+        jobs.append(job)
+    return jobs
+
+
 def _analysis_jobs(config, shapes, sizes, scores) -> list[Job]:
     """Explanations (one `explain_scores` per model × dataset × `explain.scores` entry, costed
     as the scoring job it explains: bench/explain.py measured them equal, and one
@@ -535,6 +554,7 @@ def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], 
             jobs.append(_quirkiness_job(run, m, ds, shape, size))
             jobs += _transform_jobs(run, m, ds, shape)
             jobs += _score_jobs(run, m, ds, shape, size)
+            jobs += _sweep_jobs(run, m, ds, shape, size)
             jobs.append(
                 Job(
                     "analysis",
@@ -553,7 +573,10 @@ def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], 
     jobs.append(_small("scoring", "collect_auroc", "tables"))
     jobs.append(_small("scoring", "summarize_auroc", "tables"))
     jobs += _analysis_jobs(config, shapes, sizes, scores)
-    jobs += [_small("figures", "plot_figure", "figures") for _ in config["figures"]]
+    sweeps = list(config.get("sweeps") or {})
+    jobs += [_small("scoring", "collect_sweep", "tables") for _ in sweeps]
+    figures = {*config["figures"], *(f"sweep_{axis}" for axis in sweeps)}
+    jobs += [_small("figures", "plot_figure", "figures") for _ in figures]
     jobs.append(Job("figures", "all"))
     facts = {
         "device": str(config["device"]),
