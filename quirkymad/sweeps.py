@@ -104,8 +104,8 @@ def point_settings(config: Mapping[str, Any], axis: str, value: str) -> dict[str
     raw = {value_label(v): v for v in spec["values"]}[value]
     out: dict[str, Any] = {"axis": axis, "value": raw, "seed": config["seed"]}
     for key in ("draws", "size"):
-        if key in spec:
-            out[key] = spec[key]
+        if key in spec and not (key == "draws" and raw == "all" and axis == "n_trusted"):
+            out[key] = spec[key]  # (the whole trusted pool is one draw, whatever `draws`)
     scoring = config["scoring"]
     out |= {"n_bootstrap": scoring["n_bootstrap"], "name_bootstrap": scoring["name_bootstrap"]}
     return out
