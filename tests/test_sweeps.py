@@ -265,3 +265,17 @@ def test_collected_sweep_table_and_figure(store, tmp_path):
     )
     assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
     assert (tmp_path / "f.pdf").read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("detector", ["mahalanobis", "que"])
+def test_the_default_point_reproduces_the_main_scoring_job(store, tmp_path, detector):
+    from quirkymad.scoring import score_store
+
+    labels = {"model": "m", "dataset": "d", "transform": "none"}
+    main = score_store(store, "activations", detector, {}, tmp_path / "s.parquet",
+                       tmp_path / "a.parquet", labels, n_boot=20, n_perm=0)  # fmt: skip
+    for axis, value in (("n_trusted", "all"), ("untrusted", "test"), ("test_difficulty", "hard")):
+        settings = {**_settings(axis, value), "n_bootstrap": 20, "name_bootstrap": "keep"}
+        point = score_point(store, tmp_path / axis, "activations", detector, {}, settings, labels)
+        for col in ("auroc", "ci_low_name", "ci_high_name"):
+            np.testing.assert_allclose(point[col], main[col], err_msg=f"{axis} {col}")
