@@ -360,7 +360,13 @@ def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
         job.gpu_mem = forward_mem
         return job
 
-    jobs = [activations("extract_activations", mad)]
+    # Records the sweeps need beyond the MAD roles (issue 20): at most max_per_role per role.
+    from quirkymad.sweeps import extra_roles
+
+    swept = {
+        f: len(extra_roles(run.config, f)) * ex["max_per_role"] for f in run.config["features"]
+    }
+    jobs = [activations("extract_activations", mad + swept.get("activations", 0))]
     # Attribution and probe shift come from one shared job (`extract_attribution`: one μ pass,
     # one gradient pass). Its cost is costed as the two stores' separate calibrations added,
     # an upper bound: the shared pass has not been re-measured.
@@ -379,11 +385,12 @@ def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
             extra = mu + probes * (cols + shape.d_model * 8) + cols * 16
             extra += 7 * STORE_BYTES_PER_ARRAY
         kind = f"{feature.replace('_', '-')} stores"
+        recs = mad + max(swept.get(f, 0) for f in ("attribution", "probe_shift"))
         part = Job("extract", "extract_attribution", m, ds)
         # μ pass + forward over all records + one-token backward per record and probe.
-        flops = 2 * n * T * (mad + mean_cap) + 4 * n * mad * (1 + probes)
-        run.cost.model_job(part, f"extract_{feature}", shape, mad, flops)
-        shared.disk[kind] = store_bytes(mad, values, dtype, extra)
+        flops = 2 * n * T * (recs + mean_cap) + 4 * n * recs * (1 + probes)
+        run.cost.model_job(part, f"extract_{feature}", shape, recs, flops)
+        shared.disk[kind] = store_bytes(recs, values, dtype, extra)
         shared.cpu_core_s += part.cpu_core_s
         shared.gpu_s += part.gpu_s
         shared.gpu_mem = _gpu_memory(shape, "attribution", batch, g) if run.on_gpu else 0.0
