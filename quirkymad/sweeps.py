@@ -102,12 +102,13 @@ def point_settings(config: Mapping[str, Any], axis: str, value: str) -> dict[str
     that changing any of them reruns exactly the points it affects)."""
     spec = sweep_specs(config)[axis]
     raw = {value_label(v): v for v in spec["values"]}[value]
-    out: dict[str, Any] = {"axis": axis, "value": raw, "seed": config["seed"]}
+    out: dict[str, Any] = {"axis": axis, "value": raw, "seed": config.get("seed", 0)}
     for key in ("draws", "size"):
         if key in spec and not (key == "draws" and raw == "all" and axis == "n_trusted"):
             out[key] = spec[key]  # (the whole trusted pool is one draw, whatever `draws`)
-    scoring = config["scoring"]
-    out |= {"n_bootstrap": scoring["n_bootstrap"], "name_bootstrap": scoring["name_bootstrap"]}
+    scoring = config.get("scoring") or {}
+    out |= {"n_bootstrap": scoring.get("n_bootstrap", 1000),
+            "name_bootstrap": scoring.get("name_bootstrap", "keep")}  # fmt: skip
     return out
 
 
@@ -120,8 +121,8 @@ def check_sweeps(config: Mapping[str, Any], source: str = "config") -> None:
     (`extract.max_per_role`). Counts in built datasets: `check_pools`."""
     from quirkymad.config import TRANSFORM_ONLY_DETECTORS
 
-    cap = config["extract"]["max_per_role"]
-    features = set(config.get("features") or {})
+    cap = (config.get("extract") or {}).get("max_per_role", 4000)  # the schema's default
+    features = set(config.get("features") or {"activations": {}})
     for axis, spec in sweep_specs(config).items():
         key = f"{source}: sweeps.{axis}"
         for f in spec["features"]:
