@@ -387,11 +387,11 @@ def test_sweep_tables_and_figures(run):
     sizes = pd.read_csv(wd / "results/tables/sweep_trusted_difficulty.csv")
     assert sizes["n_trusted"].nunique() == 1  # the same size for every band
     ds = xr.open_zarr(wd / "results/tiny-random/addition/features/activations.zarr")
-    roles = set(ds["role"].values.astype(str))
+    roles = set(ds["role"].values.astype(object))
     # trusted_difficulty's records are in the activation store; no store holds what no sweep uses
     assert {"trusted_medium", "trusted_hard"} <= roles and "test_normal_easy" not in roles
     ds = xr.open_zarr(wd / "results/tiny-random/addition/features/attribution.zarr")
-    assert not {"trusted_medium", "trusted_hard"} & set(ds["role"].values.astype(str))
+    assert not {"trusted_medium", "trusted_hard"} & set(ds["role"].values.astype(object))
 
 
 def test_adding_a_sweep_value_computes_only_that_point(run, tmp_path):
