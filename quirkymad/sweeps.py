@@ -385,6 +385,8 @@ def score_point(
                 name_bootstrap=settings["name_bootstrap"], records=draw,
             )  # fmt: skip
             untrusted = draw.untrusted if draw.untrusted is not None else draw.test
+            if (t["setting"] == "online").all():
+                untrusted = np.zeros(0, dtype=bool)  # online detectors see no untrusted data
             frames.append(t.assign(draw=d, n_trusted=int(draw.trusted.sum()),
                                    n_untrusted=int(untrusted.sum())))  # fmt: skip
     table = pd.concat(frames, ignore_index=True)
