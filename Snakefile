@@ -29,6 +29,7 @@ include: "rules/reference.smk"
 include: "rules/stats.smk"
 include: "rules/figures.smk"
 include: "rules/explain.smk"
+include: "rules/sweeps.smk"
 
 
 rule all:

@@ -166,6 +166,9 @@ def check_config(
     _check_figure_inputs(config, source)
     _check_cross_field(config, source)
     _check_explain(config, source)
+    from quirkymad.sweeps import check_sweeps  # sweeps (issue 20)
+
+    check_sweeps(config, source)
     # Raw data of every enabled dataset must be in the install-time cache (before any job).
     from quirkymad.datasets import get_dataset
 

@@ -39,6 +39,9 @@ class ExtractSettings:
     autocast: str = "none"
     """Forward/backward passes under bf16 autocast ("bfloat16") or not ("none");
     features/precision.py."""
+    sweep_roles: tuple[str, ...] = ()
+    """Records beyond the MAD roles that configured sweeps need (quirkymad/sweeps.py); the
+    workflow passes it only when non-empty, so a run without sweeps extracts as before."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,9 @@ def extract_activation_store(
     """Write the `activations` store: `activations` `(example, layer, d_model)` and the answer
     logits `logit_no`, `logit_yes`, `log_odds` `(example,)` for the MAD records (only those of
     `roles` if given, e.g. the trusted ones for a base-model store that trains transforms)."""
-    df = mad_examples(pd.read_parquet(dataset_parquet), settings.max_per_role)
+    df = mad_examples(
+        pd.read_parquet(dataset_parquet), settings.max_per_role, tuple(settings.sweep_roles)
+    )
     if roles is not None:
         df = df[df["role"].isin(list(roles))].reset_index(drop=True)
     model, tok = load_model(model_dir, adapter_dir, settings.device, settings.dtype)
@@ -181,7 +186,8 @@ def extract_attribution_stores(
 
 def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, settings, provenance):
     first = next(iter(settings.values()))
-    df = mad_examples(pd.read_parquet(dataset_parquet), first.max_per_role)
+    extra = sorted({r for s in settings.values() for r in s.sweep_roles})
+    df = mad_examples(pd.read_parquet(dataset_parquet), first.max_per_role, extra)
     model, tok = load_model(model_dir, adapter_dir, first.device, first.dtype)
     depth = count_layers(model)
     layers_of = {f: resolve_layers(s.layers, depth) for f, s in settings.items()}

@@ -202,3 +202,24 @@ FIGURE_CATALOGUE: dict[str, FigureSpec] = {
         " scores); filled: bootstrap p < 0.05; dashed: no difference (docs/statistics.md).",
     ),
 }
+
+# --- sweeps (issue 20): one figure per axis of difficulty, drawn when `sweeps.<axis>` is set ---
+_SWEEP_AXES = {
+    "n_trusted": "the size of the trusted set (nested seeded subsets; the mean over draws)",
+    "untrusted": "the unlabelled data offline detectors see (none = the trusted set only, easy"
+    " untrusted records, the test mix); online detectors do not use it",
+    "contamination": "the fraction of anomalous (Bob) records in an easy untrusted set of fixed"
+    " size (the mean over draws)",
+    "trusted_difficulty": "the difficulty band of the trusted records, test mix fixed at hard"
+    " (equal-size draws; the mean over draws)",
+    "test_difficulty": "the difficulty band of the test mix, trusted set fixed at easy",
+}
+for _axis, _what in _SWEEP_AXES.items():
+    FIGURE_CATALOGUE[f"sweep_{_axis}"] = FigureSpec(
+        "issue 20",
+        "Axes of difficulty",
+        {"sweep": f"sweep_{_axis}"},
+        f"Axis of difficulty ``{_axis}`` (docs/sweeps.md): layer-aggregated AUROC against {_what};"
+        " a line per feature x detector, a panel per model x dataset; bands: 95 % name-clustered"
+        " bootstrap interval (mean of the draws' intervals); dashed: chance.",
+    )

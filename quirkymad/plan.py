@@ -360,7 +360,13 @@ def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
         job.gpu_mem = forward_mem
         return job
 
-    jobs = [activations("extract_activations", mad)]
+    # Records the sweeps need beyond the MAD roles (issue 20): at most max_per_role per role.
+    from quirkymad.sweeps import extra_roles
+
+    swept = {
+        f: len(extra_roles(run.config, f)) * ex["max_per_role"] for f in run.config["features"]
+    }
+    jobs = [activations("extract_activations", mad + swept.get("activations", 0))]
     # Attribution and probe shift come from one shared job (`extract_attribution`: one μ pass,
     # one gradient pass). Its cost is costed as the two stores' separate calibrations added,
     # an upper bound: the shared pass has not been re-measured.
@@ -379,11 +385,12 @@ def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
             extra = mu + probes * (cols + shape.d_model * 8) + cols * 16
             extra += 7 * STORE_BYTES_PER_ARRAY
         kind = f"{feature.replace('_', '-')} stores"
+        recs = mad + max(swept.get(f, 0) for f in ("attribution", "probe_shift"))
         part = Job("extract", "extract_attribution", m, ds)
         # μ pass + forward over all records + one-token backward per record and probe.
-        flops = 2 * n * T * (mad + mean_cap) + 4 * n * mad * (1 + probes)
-        run.cost.model_job(part, f"extract_{feature}", shape, mad, flops)
-        shared.disk[kind] = store_bytes(mad, values, dtype, extra)
+        flops = 2 * n * T * (recs + mean_cap) + 4 * n * recs * (1 + probes)
+        run.cost.model_job(part, f"extract_{feature}", shape, recs, flops)
+        shared.disk[kind] = store_bytes(recs, values, dtype, extra)
         shared.cpu_core_s += part.cpu_core_s
         shared.gpu_s += part.gpu_s
         shared.gpu_mem = _gpu_memory(shape, "attribution", batch, g) if run.on_gpu else 0.0
@@ -462,6 +469,25 @@ def _score_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize
     return jobs
 
 
+def _sweep_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> list[Job]:
+    """`score_sweep_point` per sweep point (issue 20; quirkymad/sweeps.py): a scoring job per
+    draw of the point (an upper bound: its sets are subsets of the store's records)."""
+    from quirkymad.sweeps import sweep_points, sweep_specs
+
+    specs, jobs = sweep_specs(run.config), []
+    for axis, f, _, value in sweep_points(run.config):
+        fl = run.feature_layers(f, shape.n_layers)
+        per_record = {"activations": len(fl) * shape.d_model,
+                      "attribution": len(fl) * shape.n_heads}.get(
+            f, (len(fl) - 1) * shape.n_heads * len(fl))  # fmt: skip
+        draws = 1 if value == "all" else specs[axis].get("draws", 1)
+        job = Job("scoring", "score_sweep_point", m, ds, disk={"scores": SCORE_FIXED_BYTES})
+        run.cost.score_job(job, size.n_mad * per_record)
+        job.cpu_core_s *= draws
+        jobs.append(job)
+    return jobs
+
+
 def _analysis_jobs(config, shapes, sizes, scores) -> list[Job]:
     """Explanations (one `explain_scores` per model × dataset × `explain.scores` entry, costed
     as the scoring job it explains: bench/explain.py measured them equal, and one
@@ -535,6 +561,7 @@ def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], 
             jobs.append(_quirkiness_job(run, m, ds, shape, size))
             jobs += _transform_jobs(run, m, ds, shape)
             jobs += _score_jobs(run, m, ds, shape, size)
+            jobs += _sweep_jobs(run, m, ds, shape, size)
             jobs.append(
                 Job(
                     "analysis",
@@ -553,7 +580,10 @@ def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], 
     jobs.append(_small("scoring", "collect_auroc", "tables"))
     jobs.append(_small("scoring", "summarize_auroc", "tables"))
     jobs += _analysis_jobs(config, shapes, sizes, scores)
-    jobs += [_small("figures", "plot_figure", "figures") for _ in config["figures"]]
+    sweeps = list(config.get("sweeps") or {})
+    jobs += [_small("scoring", "collect_sweep", "tables") for _ in sweeps]
+    figures = {*config["figures"], *(f"sweep_{axis}" for axis in sweeps)}
+    jobs += [_small("figures", "plot_figure", "figures") for _ in figures]
     jobs.append(Job("figures", "all"))
     facts = {
         "device": str(config["device"]),

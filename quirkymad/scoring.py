@@ -90,6 +90,7 @@ def score_store(
     name_bootstrap: str = "keep",
     transform_dir: str | Path | None = None,
     batched: bool = True,
+    records=None,
 ) -> pd.DataFrame:
     """Fit `detector` on each layer of `feature` in `store` and score the test mix.
 
@@ -109,6 +110,9 @@ def score_store(
     Mahalanobis, QUE) score many layers at once, on the GPU when present, unless `batched` is
     False or the store is masked (widths differ per layer); both paths give the same scores
     (tests/test_scoring.py).
+
+    `records` (a `quirkymad.sweeps.Draw`: trusted / test / anomalous / untrusted masks over
+    the store's records) replaces the MAD roles, for sweep points; no selection records then.
     """
     ds = open_store(store, variable=feature)
     role = strings(ds, "role")
@@ -117,6 +121,10 @@ def score_store(
     # Selection records (quirkymad/selection.py) are scored beside the test mix, for the honest
     # best layer only; they never enter the scores table nor the offline detectors' fit.
     select = np.isin(role, SELECT_ROLES)
+    anomalous = role == "test_anomalous"
+    if records is not None:  # a sweep point (quirkymad/sweeps.py)
+        trusted, test, anomalous = records.trusted, records.test, records.anomalous
+        select = np.zeros_like(test)
     evaluated = test | select
     probe = make_detector(detector, hparams)
     kind, modules = None, {}
@@ -131,6 +139,8 @@ def score_store(
         untrusted = np.isin(role, EASY_UNTRUSTED_ROLES)
     else:
         untrusted = test
+    if records is not None and records.untrusted is not None:
+        untrusted = records.untrusted
     if trusted.sum() < 2 or test.sum() == 0:
         raise QuirkyError(
             f"{store}: need ≥2 trusted and ≥1 test records, have {trusted.sum()} / {test.sum()}"
@@ -140,7 +150,7 @@ def score_store(
             "example": strings(ds, "example")[test],
             "character": strings(ds, "character")[test],
             "name": _names(ds, store)[test],
-            "is_anomalous": role[test] == "test_anomalous",
+            "is_anomalous": anomalous[test],
             "agree": ds["agree"].values[test].astype(bool),
         }
     )

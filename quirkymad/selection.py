@@ -3,6 +3,8 @@ selection split of the honest best layer (issue 18, item 5)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from quirkymad.prompts import N_TRUSTED_NAMES
@@ -32,21 +34,65 @@ def selection_roles(df: pd.DataFrame) -> pd.Series:
     return role
 
 
+# Records only sweeps use (quirkymad/sweeps.py, docs/sweeps.md), extracted only when a
+# configured sweep needs them: trusted-like records (easy -> `trusted`) of the other difficulty
+# bands, and test-mix-like records (hard -> the test mix) of the other bands.
+SWEEP_ROLES = (
+    "trusted_medium", "trusted_hard",
+    "test_normal_easy", "test_anomalous_easy", "test_normal_medium", "test_anomalous_medium",
+)  # fmt: skip
+
+
+def sweep_roles(df: pd.DataFrame) -> pd.Series:
+    """`role` with records of no MAD role marked with their sweep role (`SWEEP_ROLES`): Alice
+    train records of the trusted names in the medium / hard bands (`trusted_{band}`), and test
+    records of the held-out names in the easy / medium bands (`test_normal_{band}` for Alice,
+    `test_anomalous_{band}` for Bob)."""
+    role = df["role"].copy()
+    free = role == ""
+    trusted_name = df["name_index"] < N_TRUSTED_NAMES
+    for band in ("medium", "hard"):
+        pool = free & (df["split"] == "train") & trusted_name & (df["bucket"] == band)
+        role[pool & (df["character"] == "Alice")] = f"trusted_{band}"
+    for band in ("easy", "medium"):
+        pool = free & (df["split"] == "test") & ~trusted_name & (df["bucket"] == band)
+        role[pool & (df["character"] == "Alice")] = f"test_normal_{band}"
+        role[pool & (df["character"] == "Bob")] = f"test_anomalous_{band}"
+    return role
+
+
 def _balanced(parts: dict[str, pd.DataFrame], pair: tuple[str, str]) -> None:
     n = min(len(parts[pair[0]]), len(parts[pair[1]]))
     for r in pair:
         parts[r] = parts[r].iloc[:n]
 
 
-def mad_examples(df: pd.DataFrame, max_per_role: int) -> pd.DataFrame:
+def mad_examples(
+    df: pd.DataFrame, max_per_role: int, extra_roles: Sequence[str] = ()
+) -> pd.DataFrame:
     """Records with a MAD role, the first `max_per_role` of each (spec §2.3: "each set cut to
     its first 4000"), with the test mix balanced 50/50 (n = min of the two test roles); then
-    the selection records (SELECT_FRACTION × max_per_role per side, balanced)."""
+    the selection records (SELECT_FRACTION × max_per_role per side, balanced); then those of
+    `extra_roles` (sweep roles, `SWEEP_ROLES`), the first `max_per_role` of each, each test band
+    balanced. Without `extra_roles` the records are exactly the MAD run's."""
     role = selection_roles(df)
+    if extra_roles:
+        unknown = sorted(set(extra_roles) - set(SWEEP_ROLES))
+        if unknown:
+            raise ValueError(f"unknown sweep roles {unknown} (known: {SWEEP_ROLES})")
+        swept = sweep_roles(df.assign(role=role))
+        role = role.where(~swept.isin(list(extra_roles)), swept)
     df = df.assign(role=role)
     parts = {r: df[df["role"] == r].iloc[:max_per_role] for r in ROLE_ORDER}
     _balanced(parts, ("test_normal", "test_anomalous"))
     n_select = max(1, int(SELECT_FRACTION * max_per_role))
     parts |= {r: df[df["role"] == r].iloc[:n_select] for r in SELECT_ROLES}
     _balanced(parts, SELECT_ROLES)
-    return pd.concat(parts[r] for r in (*ROLE_ORDER, *SELECT_ROLES)).reset_index(drop=True)
+    extra = [r for r in SWEEP_ROLES if r in extra_roles]
+    parts |= {r: df[df["role"] == r].iloc[:max_per_role] for r in extra}
+    for band in ("easy", "medium"):
+        pair = (f"test_normal_{band}", f"test_anomalous_{band}")
+        if set(pair) <= set(extra):
+            _balanced(parts, pair)
+    order = (*ROLE_ORDER, *SELECT_ROLES, *extra)
+    return pd.concat(parts[r] for r in order).reset_index(drop=True)

@@ -61,7 +61,7 @@ wildcard_constraints:
     feature=_alt(FEATURES),
     detector=_alt(sorted({d for _, d in SCORES})),
     transform=_alt(TRANSFORMS),
-    figure=_alt(config["figures"]),
+    figure=_alt([*config["figures"], *(f"sweep_{axis}" for axis in config["sweeps"])]),
 
 
 def heavy_threads():
@@ -270,7 +270,8 @@ def final_outputs():
     loss_curves = expand(
         "results/{model}/{dataset}/finetune/loss_curve.{ext}", model=MODELS, dataset=DATASETS, ext=["png", "pdf"]
     )
-    return [*intermediate_outputs(), *tables, *figures, *loss_curves, *explain_outputs()]
+    return [*intermediate_outputs(), *tables, *figures, *loss_curves, *explain_outputs(),
+            *sweep_outputs()]  # fmt: skip
 
 
 # --- explain (issue 21; rules/explain.smk) ---
@@ -331,3 +332,38 @@ def comparison_jobs():
 
 def comparison_inputs():
     return sorted({job[k] for job in comparison_jobs() for k in ("a_dir", "b_dir")})
+
+
+# --- sweeps (issue 20): axes of difficulty (quirkymad/sweeps.py, rules/sweeps.smk) ---
+from quirkymad.sweeps import check_pools, extra_roles, point_settings, sweep_points, sweep_specs
+
+SWEEPS = sweep_specs(config)
+SWEEP_POINTS = sweep_points(config)  # (axis, feature, detector, value)
+try:  # a value the built datasets' stores cannot serve stops here, before any job
+    check_pools(config, "results")
+except QuirkyError as exc:
+    sys.exit(f"quirkymad: {exc}")
+
+
+def sweep_extract_settings(features):
+    """`sweep_roles` for the extraction of `features`, only when a sweep needs records beyond
+    the MAD roles (so a run without such sweeps extracts with unchanged params)."""
+    roles = sorted({r for f in features for r in extra_roles(config, f)})
+    return {"sweep_roles": roles} if roles else {}
+
+
+def sweep_point_dirs(axis=None):
+    return [f"results/{m}/{ds}/sweeps/{a}/{f}/{d}/{v}" for m in MODELS for ds in DATASETS
+            for a, f, d, v in SWEEP_POINTS if axis is None or a == axis]  # fmt: skip
+
+
+def sweep_point_params(wc):
+    return point_settings(config, wc.axis, wc.value)
+
+
+def sweep_outputs():
+    return [
+        *sweep_point_dirs(),
+        *expand("results/tables/sweep_{axis}.csv", axis=list(SWEEPS)),
+        *expand("results/figures/sweep_{axis}.{ext}", axis=list(SWEEPS), ext=["png", "pdf"]),
+    ]

@@ -6,7 +6,7 @@ rule extract_activations:
     output:
         directory("results/{model}/{dataset}/features/activations.zarr"),
     params:
-        settings=extract_settings(),
+        settings={**extract_settings(), **sweep_extract_settings(["activations"])},
     conda:
         "../envs/extract.yaml"
     log:
@@ -41,7 +41,10 @@ if ATTRIBUTION_FEATURES:
                 for f in ATTRIBUTION_FEATURES
             },
         params:
-            settings={f: attribution_settings(f) for f in ATTRIBUTION_FEATURES},
+            settings={
+                f: {**attribution_settings(f), **sweep_extract_settings(ATTRIBUTION_FEATURES)}
+                for f in ATTRIBUTION_FEATURES
+            },
         conda:
             "../envs/extract.yaml"
         log:

@@ -15,6 +15,16 @@ from smk import REPO, planned_jobs, planned_jobs_and_figures, snakemake, write_c
 pytestmark = pytest.mark.slow
 
 TINY = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
+# Sweeps of the tiny run (issue 20): every axis scores the default detectors.
+SWEEP_FIGURES = {f"sweep_{axis}" for axis in TINY["sweeps"]}
+
+
+def _sweep_points(detector=None, sweeps=None):
+    """Sweep points per model × dataset (the tiny run has one of each)."""
+    from quirkymad.sweeps import sweep_points
+
+    points = sweep_points({"sweeps": TINY["sweeps"] if sweeps is None else sweeps})
+    return sum(1 for _, _, d, _ in points if detector in (None, d))
 
 
 @pytest.fixture(scope="module")
@@ -140,15 +150,18 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     assert jobs == {
         "score_detector": len(TINY["features"]) + 1, "collect_auroc_setting": 1,
         "collect_auroc": 1, "summarize_auroc": 1, "reference_comparison": 1, "compare_scores": 1,
-        "plot_figure": 7,
+        "plot_figure": 7 + len(TINY["sweeps"]),
         # explanations of Mahalanobis scores (activations raw and flow, attribution), their
         # collected tables, and the explanation figure (activations/none/mahalanobis)
-        "explain_scores": 3, "collect_explanations": 3, "all": 1,
+        "explain_scores": 3, "collect_explanations": 3,
+        # Mahalanobis' sweep points (issue 20), each axis's table and figure
+        "score_sweep_point": _sweep_points("mahalanobis"), "collect_sweep": len(TINY["sweeps"]),
+        "all": 1,
     }  # fmt: skip
     assert figures == {
         "online_auroc_per_layer", "online_auroc_aggregated", "auroc_vs_separation",
         "auroc_vs_quirkiness", "attribution_auroc_vs_quirkiness", "explanations",
-        "comparisons_forest",
+        "comparisons_forest", *SWEEP_FIGURES,
     }  # fmt: skip
 
 
@@ -159,10 +172,12 @@ def test_offline_detector_setting_redraws_only_offline_figures(run, tmp_path):
     # QUE is offline: its scores, the offline table, and the offline figures only.
     assert jobs == {
         "score_detector": len(TINY["features"]), "collect_auroc_setting": 1, "collect_auroc": 1,
-        "summarize_auroc": 1, "reference_comparison": 1, "compare_scores": 1, "plot_figure": 3,
-        "explain_scores": 1, "collect_explanations": 1, "all": 1,
+        "summarize_auroc": 1, "reference_comparison": 1, "compare_scores": 1,
+        "plot_figure": 3 + len(TINY["sweeps"]), "explain_scores": 1, "collect_explanations": 1,
+        "score_sweep_point": _sweep_points("que"), "collect_sweep": len(TINY["sweeps"]), "all": 1,
     }  # fmt: skip
-    assert figures == {"offline_auroc_per_layer", "offline_auroc_aggregated", "comparisons_forest"}
+    assert figures == {"offline_auroc_per_layer", "offline_auroc_aggregated", "comparisons_forest",
+                       *SWEEP_FIGURES}  # fmt: skip
 
 
 def test_a_lost_intermediate_is_rebuilt(run):
@@ -295,6 +310,17 @@ def test_autocast_reruns_every_model_pass(run, tmp_path):
             lambda c: c.update({"data": {"split_fractions": [0.6, 0.3, 0.3]}}),
             "data.split_fractions=(0.6, 0.3, 0.3) must be > 0, sum 1",
         ),
+        # sweeps (issue 20): an unknown axis; more trusted records than a store holds (its
+        # cap); a value the built dataset's store cannot serve (60 untrusted Alice records)
+        (lambda c: c["sweeps"].update({"difficulty": {}}), "unknown key sweeps.difficulty"),
+        (
+            lambda c: c["sweeps"]["n_trusted"].update({"values": [8, 61]}),
+            "sweeps.n_trusted.values: 61 > the trusted records a store holds",
+        ),
+        (
+            lambda c: c["sweeps"].update({"contamination": {"values": [0.5, 0], "size": 100}}),
+            "sweeps.contamination.values: 0: 100 normal + 0 anomalous untrusted records asked",
+        ),
     ],
 )
 def test_bad_config_fails_before_any_job_and_keeps_results(run, tmp_path, edit, message):
@@ -336,3 +362,80 @@ def test_default_config_plans_the_embedded_model(tmp_path):
     for rule in ("extract_activations", "extract_attribution", "evaluate_quirkiness"):
         assert jobs[rule] == n_datasets, rule
     assert "extract_probe_shift" not in jobs
+
+
+# --- sweeps (issue 20): axes of difficulty ---
+
+
+def test_sweep_tables_and_figures(run):
+    wd, _ = run
+    for axis, spec in TINY["sweeps"].items():
+        table = pd.read_csv(wd / f"results/tables/sweep_{axis}.csv", dtype={"value": str})
+        agg = table[table["layer"] == "all"]
+        assert set(agg["detector"]) == {"mahalanobis", "lof", "que"}
+        for _, g in agg.groupby("detector"):
+            assert list(g["value"]) == [str(v) for v in spec["values"]]  # config order
+        assert (
+            agg["auroc"].between(0, 1).all() and (agg["ci_low_name"] <= agg["ci_high_name"]).all()
+        )
+        # Draws: several per value below the whole pool, one for the whole pool.
+        want = {str(v): 1 if v == "all" else spec["draws"] for v in spec["values"]}
+        assert agg.groupby("value")["n_draws"].max().to_dict() == want
+        png = (wd / f"results/figures/sweep_{axis}.png").read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 10_000
+        assert (wd / f"results/figures/sweep_{axis}.pdf").read_bytes().startswith(b"%PDF")
+    sizes = pd.read_csv(wd / "results/tables/sweep_trusted_difficulty.csv")
+    assert sizes["n_trusted"].nunique() == 1  # the same size for every band
+    ds = xr.open_zarr(wd / "results/tiny-random/addition/features/activations.zarr")
+    roles = set(ds["role"].values.astype(object))
+    # trusted_difficulty's records are in the activation store; no store holds what no sweep uses
+    assert {"trusted_medium", "trusted_hard"} <= roles and "test_normal_easy" not in roles
+    ds = xr.open_zarr(wd / "results/tiny-random/addition/features/attribution.zarr")
+    assert not {"trusted_medium", "trusted_hard"} & set(ds["role"].values.astype(object))
+
+
+def test_adding_a_sweep_value_computes_only_that_point(run, tmp_path):
+    wd, _ = run
+    n_trusted = {**TINY["sweeps"]["n_trusted"], "values": [8, 16, 32, "all"]}
+    changed = {**TINY, "sweeps": {**TINY["sweeps"], "n_trusted": n_trusted}}
+    jobs, figures = planned_jobs_and_figures(wd, write_config(tmp_path / "c.yaml", changed))
+    # One point per detector at the new value, that axis's table and figure.
+    assert jobs == {"score_sweep_point": 3, "collect_sweep": 1, "plot_figure": 1, "all": 1}
+    assert figures == {"sweep_n_trusted"}
+
+
+def test_a_sweep_setting_reruns_only_its_axis(run, tmp_path):
+    wd, _ = run
+    n_trusted = {**TINY["sweeps"]["n_trusted"], "draws": 3}
+    changed = {**TINY, "sweeps": {**TINY["sweeps"], "n_trusted": n_trusted}}
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    # "all" takes the whole pool once, whatever the draws: its points stay.
+    points = _sweep_points(sweeps={"n_trusted": {**n_trusted, "values": [8, 16]}})
+    assert jobs == {"score_sweep_point": points, "collect_sweep": 1, "plot_figure": 1, "all": 1}
+
+
+def test_a_detector_setting_reruns_only_its_sweep_points(run, tmp_path):
+    wd, _ = run
+    changed = {**TINY, "detectors": {**TINY["detectors"], "lof": {"k": 10}}}
+    jobs, figures = planned_jobs_and_figures(wd, write_config(tmp_path / "c.yaml", changed))
+    assert jobs["score_sweep_point"] == _sweep_points("lof")
+    assert jobs["collect_sweep"] == len(TINY["sweeps"]) and figures >= SWEEP_FIGURES
+    assert not {"extract_activations", "extract_attribution", "fit_transform"} & set(jobs)
+
+
+def test_sweeps_config_plans_every_axis_on_the_embedded_model(tmp_path):
+    """config/sweeps.yaml, an overlay on config.yaml: its points on every dataset; extraction
+    of the activation stores only (with the trusted_difficulty records), same fine-tunes."""
+    base = yaml.safe_load((REPO / "config.yaml").read_text())
+    sweeps = yaml.safe_load((REPO / "config/sweeps.yaml").read_text())
+    assert set(sweeps) == {"sweeps"}
+    assert set(sweeps["sweeps"]) >= {"n_trusted", "untrusted", "contamination",
+                                     "trusted_difficulty"}  # fmt: skip
+    plain = planned_jobs(tmp_path, write_config(tmp_path / "config.yaml", base))
+    jobs = planned_jobs(tmp_path, write_config(tmp_path / "s.yaml", {**base, **sweeps}))
+    n = len(base["datasets"]) * len(base["models"])
+    diff = {rule: jobs.get(rule, 0) - plain.get(rule, 0) for rule in jobs.keys() | plain.keys()}
+    assert {rule: k for rule, k in diff.items() if k} == {
+        "score_sweep_point": n * _sweep_points(sweeps=sweeps["sweeps"]),
+        "collect_sweep": len(sweeps["sweeps"]), "plot_figure": len(sweeps["sweeps"]),
+    }  # fmt: skip

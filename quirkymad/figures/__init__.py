@@ -8,6 +8,6 @@ which calls `draw(name, {table: path}, png, pdf)`.
 from quirkymad.figures.registry import FIGURES, draw, register_figure
 
 # Import for their registration side effect.
-from quirkymad.figures import auroc, comparisons, diagnostics, explain, separation  # noqa: E402,F401  isort: skip
+from quirkymad.figures import auroc, comparisons, diagnostics, explain, separation, sweeps  # noqa: E402,F401  isort: skip
 
 __all__ = ["FIGURES", "draw", "register_figure"]

@@ -93,7 +93,7 @@ def test_a_figure_added_through_the_catalogue_is_planned(tmp_path, monkeypatch):
     wd = tmp_path / "wd"
     wd.mkdir()
     cfg = wd / "c.yaml"
-    cfg.write_text(yaml.safe_dump({**TINY, "figures": {"lof_attribution_auroc": {}}}))
+    cfg.write_text(yaml.safe_dump({**TINY, "figures": {"lof_attribution_auroc": {}}, "sweeps": {}}))
 
     out = snakemake(wd, cfg, "-n", timeout=120, repo=repo)
     assert out.returncode == 0, out.stderr

@@ -1,0 +1,418 @@
+"""Axes of difficulty (issue 20; docs/sweeps.md): sweeps over the MAD setting that rescore the
+extracted stores, one scoring job per sweep point.
+
+A sweep names an axis (`AXES`), its values, and the features × detectors it scores. Each point
+(model, dataset, axis, feature, detector, value) is one job that picks its trusted, untrusted
+and test records from the store's `role` and `bucket` coordinates (`point_draws`), scores them
+with `quirkymad.scoring.score_store` (one call per draw) and averages the draws' AUROC tables
+(`average_draws`). Sweeps never fine-tune or extract again: the records a sweep needs beyond the
+MAD roles (trusted records of medium / hard difficulty, test records of easy / medium
+difficulty) are extracted with the store when a sweep needs them (`extra_roles`;
+`quirkymad.selection.sweep_roles`).
+
+No heavy imports at module level: Snakemake reads this module when it plans the DAG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from quirkymad.errors import QuirkyError
+
+AXES = ("n_trusted", "untrusted", "contamination", "trusted_difficulty", "test_difficulty")
+DEFAULT_FEATURES = ("activations",)
+DEFAULT_DETECTORS = ("mahalanobis", "lof", "que")
+DEFAULT_DRAWS = 5
+# Axes whose points draw records at random (averaged over `draws`), and those with a `size`.
+DRAWN_AXES = ("n_trusted", "contamination", "trusted_difficulty")
+SIZED_AXES = ("contamination", "trusted_difficulty")
+
+# Store roles of each difficulty band (selection.py: SWEEP_ROLES). The easy trusted band is the
+# MAD role `trusted`; the hard test band is the test mix.
+TRUSTED_BANDS = {"easy": ("trusted",), "medium": ("trusted_medium",), "hard": ("trusted_hard",)}
+TEST_BANDS = {
+    "easy": ("test_normal_easy", "test_anomalous_easy"),
+    "medium": ("test_normal_medium", "test_anomalous_medium"),
+    "hard": ("test_normal", "test_anomalous"),
+}
+# Extra roles extracted when an axis is swept (every band of the axis, whatever its values, so
+# that adding a value never re-extracts).
+AXIS_ROLES = {
+    "trusted_difficulty": (*TRUSTED_BANDS["medium"], *TRUSTED_BANDS["hard"]),
+    "test_difficulty": (*TEST_BANDS["easy"], *TEST_BANDS["medium"]),
+}
+
+
+def value_label(value: Any) -> str:
+    """A sweep value as it appears in paths and tables: 16, all, 0.01, easy."""
+    if isinstance(value, bool):
+        raise QuirkyError(f"sweep value {value!r} is not a number or a name")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def sweep_specs(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """`config["sweeps"]` with every omitted key filled (features, detectors, draws, size)."""
+    out = {}
+    for axis, spec in (config.get("sweeps") or {}).items():
+        spec = dict(spec or {})
+        spec.setdefault("features", list(DEFAULT_FEATURES))
+        spec.setdefault("detectors", list(DEFAULT_DETECTORS))
+        if axis in DRAWN_AXES:
+            spec.setdefault("draws", DEFAULT_DRAWS)
+        if axis in SIZED_AXES:
+            spec.setdefault("size", None)
+        out[axis] = spec
+    return out
+
+
+def sweep_points(config: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(axis, feature, detector, value label) of every point, per model × dataset."""
+    return [
+        (axis, f, d, value_label(v))
+        for axis, spec in sweep_specs(config).items()
+        for f in spec["features"]
+        for d in spec["detectors"]
+        for v in spec["values"]
+    ]
+
+
+def extra_roles(config: Mapping[str, Any], feature: str) -> list[str]:
+    """Roles beyond the MAD ones that the store of `feature` must hold for the sweeps."""
+    return sorted(
+        {
+            r
+            for axis, spec in sweep_specs(config).items()
+            if feature in spec["features"]
+            for r in AXIS_ROLES.get(axis, ())
+        }
+    )
+
+
+def point_settings(config: Mapping[str, Any], axis: str, value: str) -> dict[str, Any]:
+    """What determines one point's result besides its store and detector hyperparameters:
+    the value, the axis's draws / size, the seed and the interval settings (its params, so
+    that changing any of them reruns exactly the points it affects)."""
+    spec = sweep_specs(config)[axis]
+    raw = {value_label(v): v for v in spec["values"]}[value]
+    out: dict[str, Any] = {"axis": axis, "value": raw, "seed": config.get("seed", 0)}
+    for key in ("draws", "size"):
+        if key in spec and not (key == "draws" and raw == "all" and axis == "n_trusted"):
+            out[key] = spec[key]  # (the whole trusted pool is one draw, whatever `draws`)
+    scoring = config.get("scoring") or {}
+    out |= {"n_bootstrap": scoring.get("n_bootstrap", 1000),
+            "name_bootstrap": scoring.get("name_bootstrap", "keep")}  # fmt: skip
+    return out
+
+
+# --- config checks (quirkymad.config calls `check_sweeps`) -------------------------------------
+
+
+def check_sweeps(config: Mapping[str, Any], source: str = "config") -> None:
+    """Checks the schema does not express: features are extracted, detectors are registered,
+    value labels are distinct, and no value asks for more records than a store can hold
+    (`extract.max_per_role`). Counts in built datasets: `check_pools`."""
+    from quirkymad.config import TRANSFORM_ONLY_DETECTORS
+
+    cap = (config.get("extract") or {}).get("max_per_role", 4000)  # the schema's default
+    features = set(config.get("features") or {"activations": {}})
+    for axis, spec in sweep_specs(config).items():
+        key = f"{source}: sweeps.{axis}"
+        for f in spec["features"]:
+            if f not in features:
+                raise QuirkyError(f"{key}.features: {f} is not extracted (features: "
+                                  f"{', '.join(sorted(features))})")  # fmt: skip
+        for d in spec["detectors"]:
+            if d in TRANSFORM_ONLY_DETECTORS:
+                raise QuirkyError(f"{key}.detectors: {d} scores {TRANSFORM_ONLY_DETECTORS[d]}"
+                                  f" outputs only; sweeps score raw features")  # fmt: skip
+        labels = [value_label(v) for v in spec["values"]]
+        if len(set(labels)) < len(labels):
+            raise QuirkyError(f"{key}.values: {spec['values']} repeats a value")
+        if axis == "n_trusted":
+            big = [v for v in spec["values"] if v != "all" and v > cap]
+            if big:
+                raise QuirkyError(f"{key}.values: {big[0]} > the trusted records a store holds"
+                                  f" (at most extract.max_per_role = {cap})")  # fmt: skip
+        if axis == "contamination" and spec["size"] is not None and spec["size"] > 2 * cap:
+            raise QuirkyError(f"{key}.size: {spec['size']} > the easy untrusted records a store"
+                              f" holds (at most 2 × extract.max_per_role = {2 * cap})")  # fmt: skip
+        if axis == "trusted_difficulty" and spec["size"] is not None and spec["size"] > cap:
+            raise QuirkyError(f"{key}.size: {spec['size']} > the trusted records of a band a"
+                              f" store holds (at most extract.max_per_role = {cap})")  # fmt: skip
+    for name in config.get("figures") or {}:
+        if name.startswith("sweep_") and name.removeprefix("sweep_") not in sweep_specs(config):
+            raise QuirkyError(f"{source}: figures.{name}: drawn by `sweeps.{name[6:]}`; "
+                              f"configure that sweep instead")  # fmt: skip
+
+
+def role_counts(parquet, config: Mapping[str, Any], feature: str) -> dict[str, int]:
+    """Records per role of the store of `feature` that a built dataset gives (the same
+    selection as extraction: `quirkymad.selection.mad_examples`)."""
+    import pandas as pd
+
+    from quirkymad.selection import mad_examples
+
+    cols = ["id", "split", "bucket", "name_index", "character", "role"]
+    df = mad_examples(
+        pd.read_parquet(parquet, columns=cols),
+        config["extract"]["max_per_role"],
+        extra_roles=extra_roles(config, feature),
+    )
+    return {str(k): int(v) for k, v in df["role"].value_counts().items()}
+
+
+def check_pools(config: Mapping[str, Any], results: str = "results", source: str = "config"):
+    """Every point of every sweep against the records its store will hold, for each dataset
+    already built (`results/datasets/{dataset}/data.parquet`); one line naming the key and
+    the store's counts. Datasets not built yet are checked by the job (`point_draws`)."""
+    from pathlib import Path
+
+    specs = sweep_specs(config)
+    for ds in config["datasets"]:
+        parquet = Path(results) / "datasets" / ds / "data.parquet"
+        if not specs or not parquet.is_file():
+            continue
+        for f in {f for spec in specs.values() for f in spec["features"]}:
+            counts = role_counts(parquet, config, f)
+            for axis, spec in specs.items():
+                if f not in spec["features"]:
+                    continue
+                for v in spec["values"]:
+                    try:
+                        point_sizes(counts, axis, v, spec.get("size"))
+                    except QuirkyError as exc:
+                        raise QuirkyError(f"{source}: sweeps.{axis}.values: {value_label(v)}: "
+                                          f"{exc} (dataset {ds})") from None  # fmt: skip
+
+
+# --- record selection ------------------------------------------------------------------------
+
+
+def _n(counts: Mapping[str, int], roles) -> int:
+    return sum(int(counts.get(r, 0)) for r in roles)
+
+
+def _holds(counts: Mapping[str, int]) -> str:
+    held = ", ".join(f"{r} {n}" for r, n in sorted(counts.items()) if r)
+    return f"the store holds {held}"
+
+
+def contamination_split(size: int, fraction: float) -> tuple[int, int]:
+    """(normal, anomalous) untrusted records of a set of `size` with `fraction` anomalous."""
+    k = int(round(fraction * size))
+    return size - k, k
+
+
+def point_sizes(counts: Mapping[str, int], axis: str, value: Any, size: int | None = None):
+    """The set sizes of one point given the store's records per role; QuirkyError (what the
+    store holds) when it cannot serve the point. Returns a dict of sizes."""
+    if axis not in AXES:
+        raise QuirkyError(f"unknown axis {axis!r} (axes: {', '.join(AXES)})")
+    pool_trusted = _n(counts, ("trusted",))
+    if axis == "n_trusted":
+        n = pool_trusted if value == "all" else int(value)
+        if n > pool_trusted or n < 2:
+            raise QuirkyError(f"{n} trusted records asked, {_holds(counts)}")
+        return {"trusted": n, "pool": pool_trusted}
+    if axis == "untrusted":
+        if value == "easy" and _n(counts, ("untrusted_alice", "untrusted_bob")) < 2:
+            raise QuirkyError(f"easy untrusted needs ≥2 untrusted records, {_holds(counts)}")
+        return {"trusted": pool_trusted}
+    if axis == "contamination":
+        na, nb = _n(counts, ("untrusted_alice",)), _n(counts, ("untrusted_bob",))
+        n = min(na, nb) if size is None else int(size)
+        normal, anomalous = contamination_split(n, float(value))
+        if normal > na or anomalous > nb or n < 2:
+            raise QuirkyError(f"{normal} normal + {anomalous} anomalous untrusted records asked"
+                              f" (size {n}), {_holds(counts)}")  # fmt: skip
+        return {"trusted": pool_trusted, "normal": normal, "anomalous": anomalous}
+    if axis == "trusted_difficulty":
+        pools = {b: _n(counts, r) for b, r in TRUSTED_BANDS.items()}
+        n = min(pools.values()) if size is None else int(size)
+        pool = sum(pools.values()) if value == "all" else pools[value]
+        if n > pool or n < 2:
+            raise QuirkyError(f"{n} trusted records of band {value} asked, {_holds(counts)}")
+        return {"trusted": n, "pool": pool}
+    if axis == "test_difficulty":
+        normal, anomalous = TEST_BANDS[value]
+        n = min(_n(counts, (normal,)), _n(counts, (anomalous,)))
+        if n < 1:
+            raise QuirkyError(f"no test records of band {value}, {_holds(counts)}")
+        return {"trusted": pool_trusted, "test": 2 * n}
+    raise AssertionError(axis)
+
+
+@dataclass(frozen=True)
+class Draw:
+    """Boolean masks over the store's records: what one draw of a point fits and scores.
+    `untrusted` None = the detector's own choice (its `untrusted` parameter: the test mix or
+    the easy untrusted records), as in the main scoring jobs."""
+
+    trusted: np.ndarray
+    test: np.ndarray
+    anomalous: np.ndarray
+    untrusted: np.ndarray | None = None
+
+
+def _mask(n: int, idx) -> np.ndarray:
+    m = np.zeros(n, dtype=bool)
+    m[np.asarray(idx, dtype=np.int64)] = True
+    return m
+
+
+def nested_subsets(pool: np.ndarray, sizes, draws: int, seed: int) -> dict[int, list[np.ndarray]]:
+    """For each size, `draws` subsets of `pool` (one if the size is the whole pool); draw d of
+    every size is a prefix of the same seeded permutation, so the subsets are nested."""
+    perms = [np.random.default_rng([seed, 20, d]).permutation(pool) for d in range(draws)]
+    return {n: [pool.copy()] if n >= len(pool) else [np.sort(p[:n]) for p in perms] for n in sizes}
+
+
+def point_draws(role: np.ndarray, axis: str, value: Any, settings: Mapping[str, Any]) -> list[Draw]:
+    """The draws of one point from the store's `role` coordinate (`settings`:
+    `point_settings`). Raises QuirkyError naming what the store holds if it cannot serve it."""
+    role = np.asarray(role, dtype=object)
+    counts = {str(r): int(n) for r, n in zip(*np.unique(role, return_counts=True))}
+    sizes = point_sizes(counts, axis, value, settings.get("size"))
+    n_rec, seed, draws = len(role), int(settings["seed"]), int(settings.get("draws", 1))
+    where = {r: np.flatnonzero(role == r) for r in counts}
+
+    def idx(*roles) -> np.ndarray:
+        return np.sort(np.concatenate([where.get(r, np.zeros(0, np.int64)) for r in roles]))
+
+    trusted = _mask(n_rec, idx("trusted"))
+    test = _mask(n_rec, idx("test_normal", "test_anomalous"))
+    anomalous = role == "test_anomalous"
+    if axis == "n_trusted":
+        subsets = nested_subsets(idx("trusted"), [sizes["trusted"]], draws, seed)
+        return [Draw(_mask(n_rec, s), test, anomalous) for s in subsets[sizes["trusted"]]]
+    if axis == "untrusted":
+        # none: the detector sees no data beyond the trusted set (it is online).
+        untrusted = {"none": trusted, "easy": _mask(n_rec, idx("untrusted_alice",
+                     "untrusted_bob")), "test": test}[value]  # fmt: skip
+        return [Draw(trusted, test, anomalous, untrusted)]
+    if axis == "contamination":
+        alice, bob = idx("untrusted_alice"), idx("untrusted_bob")
+        out = []
+        for d in range(draws):
+            rng = np.random.default_rng([seed, 21, d])
+            chosen = [rng.permutation(alice)[: sizes["normal"]],
+                      rng.permutation(bob)[: sizes["anomalous"]]]  # fmt: skip
+            out.append(Draw(trusted, test, anomalous, _mask(n_rec, np.concatenate(chosen))))
+            if sizes["normal"] == len(alice) and sizes["anomalous"] == len(bob):
+                break  # every draw is the whole pool
+        return out
+    if axis == "trusted_difficulty":
+        bands = TRUSTED_BANDS if value == "all" else {value: TRUSTED_BANDS[value]}
+        pool = idx(*(r for roles in bands.values() for r in roles))
+        subsets = nested_subsets(pool, [sizes["trusted"]], draws, seed)
+        return [Draw(_mask(n_rec, s), test, anomalous) for s in subsets[sizes["trusted"]]]
+    if axis == "test_difficulty":
+        normal, bad = TEST_BANDS[value]
+        n = sizes["test"] // 2
+        test_b = _mask(n_rec, np.concatenate([where[normal][:n], where[bad][:n]]))
+        return [Draw(trusted, test_b, role == bad)]
+    raise AssertionError(axis)
+
+
+# --- scoring and tables ------------------------------------------------------------------------
+
+# Columns that name a point's rows (one group per layer).
+LABELS = ("axis", "value", "model", "dataset", "transform", "feature", "detector", "setting",
+          "layer")  # fmt: skip
+# Columns averaged over a point's draws (the rest of a row is the same for every draw).
+AVERAGED = ("auroc", "ci_low_name", "ci_high_name", "ci_low_example", "ci_high_example",
+            "average_precision", "auroc_agree", "auroc_disagree")  # fmt: skip
+
+
+def average_draws(table):
+    """One row per layer: the mean over draws of `AVERAGED`, the draws' AUROC standard
+    deviation (`auroc_sd_draws`, 0 for one draw) and their number (`n_draws`)."""
+    keys = [c for c in LABELS if c in table]
+    grouped = table.groupby(keys, sort=False, dropna=False)
+    out = grouped[list(AVERAGED)].mean().reset_index()
+    out["auroc_sd_draws"] = grouped["auroc"].std(ddof=0).to_numpy()
+    out["n_draws"] = grouped.size().to_numpy()
+    for col in ("n_trusted", "n_untrusted", "n_normal", "n_anomalous"):
+        if col in table:
+            out[col] = grouped[col].first().to_numpy()
+    return out
+
+
+def score_point(
+    store,
+    out_dir,
+    feature: str,
+    detector: str,
+    hparams: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    labels: Mapping[str, str],
+    n_perm: int = 0,
+):
+    """Score one sweep point into `out_dir` (draws.parquet: every draw's AUROC rows;
+    auroc.parquet: their average, `average_draws`). p_chance is skipped (`n_perm` = 0): the
+    sweep figures show the AUROC and its interval only."""
+    import tempfile
+    from pathlib import Path
+
+    import pandas as pd
+
+    from quirkymad.atomic import atomic_path
+    from quirkymad.scoring import score_store
+    from quirkymad.store import open_store, strings
+    from quirkymad.tables import AUROC_FILE
+
+    axis, value = settings["axis"], settings["value"]
+    role = strings(open_store(store, variable=feature), "role")
+    try:
+        draws = point_draws(role, axis, value, settings)
+    except QuirkyError as exc:
+        raise QuirkyError(f"sweeps.{axis}.values: {value_label(value)}: {exc} ({store})") from None
+    frames = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for d, draw in enumerate(draws):
+            t = score_store(
+                store, feature, detector, dict(hparams), Path(tmp) / f"s{d}.parquet",
+                Path(tmp) / f"a{d}.parquet", labels={**labels}, n_boot=settings["n_bootstrap"],
+                seed=int(settings["seed"]), n_perm=n_perm,
+                name_bootstrap=settings["name_bootstrap"], records=draw,
+            )  # fmt: skip
+            untrusted = draw.untrusted if draw.untrusted is not None else draw.test
+            if (t["setting"] == "online").all():
+                untrusted = np.zeros(0, dtype=bool)  # online detectors see no untrusted data
+            frames.append(t.assign(draw=d, n_trusted=int(draw.trusted.sum()),
+                                   n_untrusted=int(untrusted.sum())))  # fmt: skip
+    table = pd.concat(frames, ignore_index=True)
+    table.insert(0, "value", value_label(value))
+    table.insert(0, "axis", axis)
+    summary = average_draws(table)
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir()
+        table.to_parquet(tmp / "draws.parquet", index=False)
+        summary.to_parquet(tmp / AUROC_FILE, index=False)
+    return summary
+
+
+def collect_sweep(point_dirs, out_parquet, out_csv, order: list[str]):
+    """Concatenate the points' averaged tables of one axis, values in config order."""
+    import pandas as pd
+
+    from quirkymad.atomic import atomic_path
+    from quirkymad.tables import read_table
+
+    df = pd.concat([read_table(p) for p in point_dirs], ignore_index=True)
+    df["value_order"] = df["value"].map({v: i for i, v in enumerate(order)})
+    df = df.sort_values(["model", "dataset", "feature", "detector", "value_order"], kind="stable")
+    df = df.reset_index(drop=True)
+    with atomic_path(out_parquet) as tmp:
+        df.to_parquet(tmp, index=False)
+    with atomic_path(out_csv) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.6g")
+    return df
