@@ -462,6 +462,37 @@ def _score_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize
     return jobs
 
 
+def _combination_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize):
+    """`score_combination` per entry of `combinations:` (quirkymad/combinations.py), costed as
+    a scoring job over the values it reads: all layers of its stores (merge: on their shared
+    layers), times members × (1 + folds) fits for an ensemble."""
+    from quirkymad.config import combination_jobs
+
+    n_test = 2 * size.roles["test_normal"]
+    jobs = []
+    for spec in combination_jobs(run.config):
+        per_record, rows = 0, 1
+        for f in spec["features"]:
+            fl = run.feature_layers(f, shape.n_layers)
+            if f == "activations":
+                per_record += len(fl) * shape.d_model
+            elif f == "attribution":
+                per_record += len(fl) * shape.n_heads
+            else:
+                per_record += (len(fl) - 1) * shape.n_heads * len(fl)
+            rows = len(fl) + 1
+        fits = 1
+        if spec["combination"] == "ensemble":
+            folds = run.config["combinations"]["ensemble"].get("folds", 5)
+            fits = len(spec["detectors"]) * (1 + folds)
+        n_rows = 1 if spec["combination"] == "concat" else rows
+        scores = SCORE_FIXED_BYTES + n_test * n_rows * SCORE_BYTES_PER_VALUE
+        job = Job("scoring", "score_combination", m, ds, disk={"scores": scores})
+        run.cost.score_job(job, size.n_mad * per_record * fits)
+        jobs.append(job)
+    return jobs
+
+
 def _analysis_jobs(config, shapes, sizes, scores) -> list[Job]:
     """Explanations (one `explain_scores` per model × dataset × `explain.scores` entry, costed
     as the scoring job it explains: bench/explain.py measured them equal, and one
@@ -535,6 +566,7 @@ def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], 
             jobs.append(_quirkiness_job(run, m, ds, shape, size))
             jobs += _transform_jobs(run, m, ds, shape)
             jobs += _score_jobs(run, m, ds, shape, size)
+            jobs += _combination_jobs(run, m, ds, shape, size)  # combos (issue 19)
             jobs.append(
                 Job(
                     "analysis",
@@ -550,6 +582,8 @@ def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], 
     if config["features"]:
         for _ in sorted({"offline" if d in OFFLINE_DETECTORS else "online" for _, d in scores}):
             jobs.append(_small("scoring", "collect_auroc_setting", "tables"))
+    if config.get("combinations"):  # combos (issue 19)
+        jobs.append(_small("scoring", "collect_auroc_combinations", "tables"))
     jobs.append(_small("scoring", "collect_auroc", "tables"))
     jobs.append(_small("scoring", "summarize_auroc", "tables"))
     jobs += _analysis_jobs(config, shapes, sizes, scores)
