@@ -31,6 +31,7 @@ TINY = {
     "transforms": {"sae": {**TINY["transforms"]["sae"], "detectors": ["sae_l0"]}},
     "figures": {"online_auroc_per_layer": {}, "offline_auroc_per_layer": {}},
     "explain": {**TINY["explain"], "scores": ["activations/none/mahalanobis"]},
+    "combinations": {},  # combos (issue 19): they combine the features left out here
 }
 SCRIPT = str(REPO / "scripts" / "slurm-local.sh")
 ADAPTER = "results/tiny-random/addition/adapter/adapter_model.safetensors"

@@ -29,6 +29,12 @@ def run(tmp_path_factory):
 def test_outputs(run):
     wd, _ = run
     table = pd.read_csv(wd / "results/tables/auroc.csv")
+    # Combination jobs' rows (issue 19) are checked in test_combination_rows; these are the
+    # plain scoring jobs'.
+    combined = pd.read_parquet(wd / "results/tables/auroc_combinations.parquet")
+    table = table.iloc[: len(table) - len(combined)]
+    assert set(table["combination"]) == {"none", "mean"}
+    assert (table["combination"] == "mean").eq(table["layer"].astype(str) == "all").all()
     # Raw features on all layers except probe shift (a probe per layer p > min(L): layer 2);
     # transforms only on activations (flow: auto layers; sae: [2]).
     raw = {"activations": ["1", "2", "all"], "attribution": ["1", "2", "all"]}
@@ -67,7 +73,9 @@ def test_outputs(run):
     ours = cmp[cmp["status"] == "ok"]
     assert set(ours["model"]) == {"tiny-random"} and ours["our_auroc"].between(0, 1).all()
     assert {"activations-PCA-Mahalanobis", "activations-QUE"} <= set(ours["b1_name"])
-    assert set(cmp.loc[cmp["combination"] == "concat", "status"]) == {"not implemented"}
+    # tiny.yaml's concat QUE on probe shift fills B1's probe-QUE-concat-mean
+    concat = cmp[cmp["b1_name"] == "probe-QUE-concat-mean"]
+    assert "ok" in set(concat["status"]) and concat["our_auroc"].dropna().between(0, 1).all()
     sep = pd.read_csv(wd / "results/tables/separation_summary.csv")
     assert list(sep["dataset"]) == ["addition"] and (sep["S_layer_mean"] > 0).all()
     ds = xr.open_zarr(wd / "results/tiny-random/addition/features/activations.zarr")
@@ -78,6 +86,48 @@ def test_outputs(run):
     assert ds["probe_shift"].dims == ("example", "layer", "column")
     assert (wd / "results/datasets/addition/card.json").is_file()
     assert (wd / "results/tiny-random/addition/adapter/adapter_model.safetensors").is_file()
+
+
+def test_combination_rows(run):
+    """Every combination of tiny.yaml has its job and its AUROC rows (issue 19), with the same
+    statistics as the plain rows, after them in auroc.csv; the summaries name them."""
+    wd, _ = run
+    table = pd.read_csv(wd / "results/tables/auroc.csv")
+    combined = table.iloc[len(table) - 4 - 3 :]
+    rows = {(r.feature, r.detector, r.layer, r.combination) for r in combined.itertuples()}
+    assert rows == {
+        ("probe_shift", "que", "all", "concat"),
+        ("activations+attribution", "mahalanobis", "1", "none"),
+        ("activations+attribution", "mahalanobis", "2", "none"),
+        ("activations+attribution", "mahalanobis", "all", "mean"),
+        ("activations", "mahalanobis+que", "1", "none"),
+        ("activations", "mahalanobis+que", "2", "none"),
+        ("activations", "mahalanobis+que", "all", "mean"),
+    }
+    assert combined["auroc"].between(0, 1).all() and combined["p_chance"].notna().all()
+    assert (combined["ci_low_name"] <= combined["ci_high_name"]).all()
+    assert set(combined.loc[combined["detector"] == "mahalanobis+que", "setting"]) == {"offline"}
+    for job in ("concat/probe_shift/que", "merge/activations+attribution/mahalanobis",
+                "ensemble/activations/mahalanobis+que"):  # fmt: skip
+        out = wd / "results/tiny-random/addition/combinations" / job
+        assert (out / "scores.parquet").is_file() and (out / "auroc.parquet").is_file(), job
+    overall = pd.read_csv(wd / "results/tables/auroc_summary_overall.csv")
+    named = set(zip(overall["feature"], overall["detector"], overall["combination"]))
+    assert {("probe_shift", "que", "concat"), ("probe_shift", "que", "mean"),
+            ("activations", "mahalanobis+que", "mean")} <= named  # fmt: skip
+
+
+def test_adding_a_combination_reruns_only_its_job(run, tmp_path):
+    """On the finished run: another concat job is that job, the combinations' table and the
+    tables downstream of auroc.parquet; no figure (they read the per-setting tables)."""
+    wd, _ = run
+    combos = {**TINY["combinations"], "concat": {"features": ["probe_shift", "attribution"],
+                                                 "detectors": ["que"]}}  # fmt: skip
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", {**TINY, "combinations": combos}))
+    assert jobs == {
+        "score_combination": 1, "collect_auroc_combinations": 1, "collect_auroc": 1,
+        "summarize_auroc": 1, "reference_comparison": 1, "all": 1,
+    }  # fmt: skip
 
 
 def test_explanations(run, capsys):
@@ -141,6 +191,8 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
         "score_detector": len(TINY["features"]) + 1, "collect_auroc_setting": 1,
         "collect_auroc": 1, "summarize_auroc": 1, "reference_comparison": 1, "compare_scores": 1,
         "plot_figure": 7,
+        # the combinations with Mahalanobis (merge; ensemble with QUE) and their table
+        "score_combination": 2, "collect_auroc_combinations": 1,
         # explanations of Mahalanobis scores (activations raw and flow, attribution), their
         # collected tables, and the explanation figure (activations/none/mahalanobis)
         "explain_scores": 3, "collect_explanations": 3, "all": 1,
@@ -161,6 +213,8 @@ def test_offline_detector_setting_redraws_only_offline_figures(run, tmp_path):
         "score_detector": len(TINY["features"]), "collect_auroc_setting": 1, "collect_auroc": 1,
         "summarize_auroc": 1, "reference_comparison": 1, "compare_scores": 1, "plot_figure": 3,
         "explain_scores": 1, "collect_explanations": 1, "all": 1,
+        # the combinations with QUE (concat on probe shift; ensemble with Mahalanobis)
+        "score_combination": 2, "collect_auroc_combinations": 1,
     }  # fmt: skip
     assert figures == {"offline_auroc_per_layer", "offline_auroc_aggregated", "comparisons_forest"}
 
@@ -336,3 +390,20 @@ def test_default_config_plans_the_embedded_model(tmp_path):
     for rule in ("extract_activations", "extract_attribution", "evaluate_quirkiness"):
         assert jobs[rule] == n_datasets, rule
     assert "extract_probe_shift" not in jobs
+
+
+def test_combinations_plan_only_their_own_jobs(tmp_path):
+    """From scratch, with and without tiny.yaml's combinations: the difference is one job per
+    model × dataset × combination and their table (issue 19); one more entry adds one job."""
+    without = {**TINY, "combinations": {}}
+    base = planned_jobs(tmp_path, write_config(tmp_path / "without.yaml", without))
+    more = planned_jobs(tmp_path, write_config(tmp_path / "with.yaml", TINY))
+    diff = {rule: more.get(rule, 0) - base.get(rule, 0) for rule in more.keys() | base.keys()}
+    assert {rule: n for rule, n in diff.items() if n} == {
+        "score_combination": 3, "collect_auroc_combinations": 1,
+    }  # fmt: skip
+    ens = {**TINY["combinations"]["ensemble"], "features": ["activations", "attribution"]}
+    again = {**TINY, "combinations": {**TINY["combinations"], "ensemble": ens}}
+    most = planned_jobs(tmp_path, write_config(tmp_path / "again.yaml", again))
+    diff = {rule: most.get(rule, 0) - more.get(rule, 0) for rule in most.keys() | more.keys()}
+    assert {rule: n for rule, n in diff.items() if n} == {"score_combination": 1}
