@@ -365,12 +365,19 @@ def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
     # one gradient pass). Its cost is costed as the two stores' separate calibrations added,
     # an upper bound: the shared pass has not been re-measured.
     shared = Job("extract", "extract_attribution", m, ds)
-    for feature in ("attribution", "probe_shift"):
+    for feature in ("attribution", "probe_shift", "attribution_pcs", "attribution_grad_norm"):
         if feature not in run.config["features"]:
             continue
         fl = run.feature_layers(feature, shape.n_layers)
         mean_cap = min((run.config["features"][feature] or {}).get("mean_cap", 1200), trusted)
         mu = len(fl) * shape.d_model * 4  # trusted_mean (layer, d_attn) float32
+        if feature.startswith("attribution_"):  # variants: from attribution's gradient pass
+            values = _feature_values(run, feature, shape)[0]
+            k = values // max(1, len(fl) * shape.n_heads)  # pcs: directions per layer
+            extra = (mu * (1 + k) + 3 * STORE_BYTES_PER_ARRAY) if k > 1 else 0.0
+            kind = f"{feature.replace('_', '-')} stores"
+            shared.disk[kind] = store_bytes(mad, values, dtype, extra)
+            continue
         if feature == "attribution":  # one array beside the activation store's
             values, extra, probes = len(fl) * shape.n_heads, mu + STORE_BYTES_PER_ARRAY, 0
         else:  # (probe layer, column) zero-padded to H·|L|; mask, column names, float64 probes
@@ -439,19 +446,26 @@ def _transform_jobs(run: _Run, m: str, ds: str, shape: ModelShape) -> list[Job]:
     return jobs
 
 
+def _feature_values(run: _Run, f: str, shape: ModelShape) -> tuple[int, int]:
+    """(values per record, scored layers) of feature `f`'s store."""
+    fl = run.feature_layers(f, shape.n_layers)
+    if f == "activations":
+        return len(fl) * shape.d_model, len(fl)
+    if f in ("attribution", "attribution_grad_norm"):
+        return len(fl) * shape.n_heads, len(fl)
+    if f == "attribution_pcs":
+        k = (run.config["features"][f] or {}).get("n_components", 10)
+        return len(fl) * k * shape.n_heads, len(fl)
+    return (len(fl) - 1) * shape.n_heads * len(fl), len(fl) - 1  # probe shift, padded
+
+
 def _score_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> list[Job]:
     """`score_detector` per (feature, transform, detector), on the CPU, scaled by the values
     the detector reads (records × layers × width)."""
     jobs = []
     n_test = 2 * size.roles["test_normal"]
     for f in run.config["features"]:
-        fl = run.feature_layers(f, shape.n_layers)
-        if f == "activations":
-            per_record, scored_layers = len(fl) * shape.d_model, len(fl)
-        elif f == "attribution":
-            per_record, scored_layers = len(fl) * shape.n_heads, len(fl)
-        else:
-            per_record, scored_layers = (len(fl) - 1) * shape.n_heads * len(fl), len(fl) - 1
+        per_record, scored_layers = _feature_values(run, f, shape)
         for t, _ in run.scores:
             if t != "none" and f not in run.t_features:
                 continue
@@ -473,14 +487,8 @@ def _combination_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: Datas
     for spec in combination_jobs(run.config):
         per_record, rows = 0, 1
         for f in spec["features"]:
-            fl = run.feature_layers(f, shape.n_layers)
-            if f == "activations":
-                per_record += len(fl) * shape.d_model
-            elif f == "attribution":
-                per_record += len(fl) * shape.n_heads
-            else:
-                per_record += (len(fl) - 1) * shape.n_heads * len(fl)
-            rows = len(fl) + 1
+            values, scored_layers = _feature_values(run, f, shape)
+            per_record, rows = per_record + values, scored_layers + 1
         fits = 1
         if spec["combination"] == "ensemble":
             folds = run.config["combinations"]["ensemble"].get("folds", 5)

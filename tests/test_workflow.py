@@ -39,6 +39,7 @@ def test_outputs(run):
     # transforms only on activations (flow: auto layers; sae: [2]).
     raw = {"activations": ["1", "2", "all"], "attribution": ["1", "2", "all"]}
     raw["probe_shift"] = ["2", "all"]
+    raw["attribution_pcs"] = raw["attribution_grad_norm"] = ["1", "2", "all"]  # issue 19
     transformed = {"flow": ["1", "2", "all"], "sae": ["2", "all"]}
     assert set(table["feature"]) == set(TINY["features"])
     for (feature, transform, _), g in table.groupby(["feature", "transform", "detector"]):
@@ -84,6 +85,11 @@ def test_outputs(run):
     assert ds["attribution"].dims == ("example", "layer", "head")
     ds = xr.open_zarr(wd / "results/tiny-random/addition/features/probe_shift.zarr")
     assert ds["probe_shift"].dims == ("example", "layer", "column")
+    ds = xr.open_zarr(wd / "results/tiny-random/addition/features/attribution_pcs.zarr")
+    assert ds["attribution_pcs"].dims == ("example", "layer", "component", "head")
+    assert ds.sizes["component"] == TINY["features"]["attribution_pcs"]["n_components"]
+    ds = xr.open_zarr(wd / "results/tiny-random/addition/features/attribution_grad_norm.zarr")
+    assert ds["attribution_grad_norm"].dims == ("example", "layer", "head")
     assert (wd / "results/datasets/addition/card.json").is_file()
     assert (wd / "results/tiny-random/addition/adapter/adapter_model.safetensors").is_file()
 
@@ -290,13 +296,16 @@ def test_dataset_finetune_override_reruns_from_finetuning_not_the_dataset(run, t
 
 
 def test_probe_shift_setting_reruns_only_the_attribution_job_and_its_scores(run, tmp_path):
-    """Attribution and probe shift share one job (one μ pass, one gradient pass): a probe-shift
-    setting reruns that job, hence both stores' scores; not activations, transforms or
-    quirkiness."""
+    """Attribution, probe shift and the attribution variants share one job (one μ pass, one
+    gradient pass): a probe-shift setting reruns that job, hence every store's scores (and the
+    combinations reading them); not activations, transforms or quirkiness."""
     wd, _ = run
     changed = {**TINY, "features": {**TINY["features"], "probe_shift": {"cv_folds": 3}}}
     jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
-    assert jobs["extract_attribution"] == 1 and jobs["score_detector"] == 2 * len(TINY["detectors"])
+    shared = len(TINY["features"]) - 1  # every feature but activations
+    assert jobs["extract_attribution"] == 1
+    assert jobs["score_detector"] == shared * len(TINY["detectors"])
+    assert jobs["score_combination"] == 2  # concat on probe shift; merge with attribution
     assert not {"extract_activations", "evaluate_quirkiness", "fit_transform"} & set(jobs)
 
 
@@ -407,3 +416,16 @@ def test_combinations_plan_only_their_own_jobs(tmp_path):
     most = planned_jobs(tmp_path, write_config(tmp_path / "again.yaml", again))
     diff = {rule: most.get(rule, 0) - more.get(rule, 0) for rule in most.keys() | more.keys()}
     assert {rule: n for rule, n in diff.items() if n} == {"score_combination": 1}
+
+
+def test_attribution_variants_plan_only_their_scoring_jobs(tmp_path):
+    """From scratch, with and without the pcs / grad_norm variants (issue 19): they come from
+    the shared attribution job (no new model job); the difference is their scoring jobs."""
+    without = {**TINY, "features": {k: v for k, v in TINY["features"].items()
+                                    if k not in ("attribution_pcs", "attribution_grad_norm")}}  # fmt: skip
+    base = planned_jobs(tmp_path, write_config(tmp_path / "without.yaml", without))
+    more = planned_jobs(tmp_path, write_config(tmp_path / "with.yaml", TINY))
+    diff = {rule: more.get(rule, 0) - base.get(rule, 0) for rule in more.keys() | base.keys()}
+    assert {rule: n for rule, n in diff.items() if n} == {
+        "score_detector": 2 * len(TINY["detectors"])
+    }
