@@ -184,7 +184,8 @@ def score_store(
     With `transform_dir`, each of the transform's layers is first mapped through its fitted
     module (flow: u; SAE: latents) and only those layers are scored. `labels` (model, dataset,
     transform) are copied into the AUROC table. Returns that table; its last row per run is the
-    layer-aggregated score (`layer = "all"`: mean of raw layer scores, spec §6.8). Each row
+    layer-aggregated score (`layer = "all"`, `combination = "mean"`: mean of raw layer scores,
+    spec §6.8; single-layer rows have `combination = "none"`). Each row
     carries the example-level and name-clustered intervals (`n_boot` resamples) and p_chance
     (`n_perm` name relabellings): `quirkymad.stats.rows`, and `auroc_select`, the AUROC on the
     store's selection records (NaN if it has none), which the summary's honest best layer uses.
