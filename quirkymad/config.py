@@ -169,6 +169,7 @@ def check_config(
     from quirkymad.sweeps import check_sweeps  # sweeps (issue 20)
 
     check_sweeps(config, source)
+    _check_combinations(config, source)
     # Raw data of every enabled dataset must be in the install-time cache (before any job).
     from quirkymad.datasets import get_dataset
 
@@ -333,3 +334,66 @@ def _check_explain(config: dict[str, Any], source: str) -> None:
             if bad:
                 raise QuirkyError(f"{source}: explain.layers: {bad} are not extracted for "
                                   f"model {name} (config layers: {config.get('layers', 'all')})")  # fmt: skip
+
+
+# --- combos helper (issue 19, item 2): layer and feature combinations ---
+# (quirkymad/combinations.py; rules/combinations.smk; docs/detectors.md)
+MERGE_DEFAULT_FEATURES = ("activations", "attribution")
+
+
+def combination_jobs(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per combination scoring job of one model × dataset: `combination` (concat,
+    merge, ensemble), `features` and `detectors` (lists), and the path labels `feature_label`
+    / `detector_label` (merged stores and ensembled detectors joined with `+`)."""
+    jobs = []
+    combos = config.get("combinations") or {}
+    for f in (combos.get("concat") or {}).get("features", []):
+        for d in combos["concat"]["detectors"]:
+            jobs.append({"combination": "concat", "features": [f], "detectors": [d]})
+    if "merge" in combos:
+        fs = list(combos["merge"].get("features") or MERGE_DEFAULT_FEATURES)
+        for d in combos["merge"]["detectors"]:
+            jobs.append({"combination": "merge", "features": fs, "detectors": [d]})
+    if "ensemble" in combos:
+        for f in combos["ensemble"]["features"]:
+            jobs.append({"combination": "ensemble", "features": [f],
+                         "detectors": list(combos["ensemble"]["detectors"])})  # fmt: skip
+    for job in jobs:
+        job["feature_label"] = "+".join(job["features"])
+        job["detector_label"] = "+".join(job["detectors"])
+    return jobs
+
+
+def _check_combinations(config: dict[str, Any], source: str) -> None:
+    """Every combined feature is extracted, no transform-only detector, merged stores share a
+    layer on every model."""
+    from quirkymad.layers import resolve_layers
+
+    combos = config.get("combinations") or {}
+    features = config.get("features") or {"activations": {}}
+    for kind, spec in combos.items():
+        fs = spec.get("features") or MERGE_DEFAULT_FEATURES
+        for f in fs:
+            if f not in features:
+                raise QuirkyError(f"{source}: combinations.{kind}.features: {f} is not enabled"
+                                  f" under features:; enable it or drop it here")  # fmt: skip
+        for d in spec["detectors"]:
+            if d in TRANSFORM_ONLY_DETECTORS:
+                raise QuirkyError(f"{source}: combinations.{kind}.detectors: {d} scores"
+                                  f" {TRANSFORM_ONLY_DETECTORS[d]} outputs only")  # fmt: skip
+    if "merge" in combos:
+        fs = combos["merge"].get("features") or MERGE_DEFAULT_FEATURES
+        for name, settings in config["models"].items():
+            depth = model_depth(name, settings)
+            shared = None
+            for f in fs:
+                own = (features.get(f) or {}).get("layers") if f != "activations" else None
+                layers = resolve_layers(
+                    own if own is not None else config.get("layers", "all"), depth
+                )
+                if f == "probe_shift":  # a probe per layer p > min(L)
+                    layers = [ell for ell in layers if ell > min(layers)]
+                shared = set(layers) if shared is None else shared & set(layers)
+            if not shared:
+                raise QuirkyError(f"{source}: combinations.merge.features: {', '.join(fs)} share"
+                                  f" no layer on model {name}")  # fmt: skip

@@ -54,6 +54,13 @@ class AttributionSettings(ExtractSettings):
     cv_folds: int = 5
     """Probe shift: folds of the L2 cross-validation."""
     seed: int = 0
+    n_components: int = 10
+    """attribution_pcs: principal directions of the trusted o_proj input per layer ([B1]: 10)."""
+
+
+# The attribution-type stores one shared pass writes (rules/extract.smk `extract_attribution`):
+# attribution, probe shift, and [B1]'s attribution variants pcs and grad_norm (issue 19).
+ATTRIBUTION_FEATURES = ("attribution", "probe_shift", "attribution_pcs", "attribution_grad_norm")
 
 
 def dir_hash(path: str | Path) -> str:
@@ -168,9 +175,15 @@ def extract_attribution_stores(
       p > min(L), zero-padded; `probe_shift_valid` `(layer, column)` marks feature_p's columns,
       `column_layer`/`column_head` `(column,)` name them; μ as `trusted_mean`
       `(source_layer, d_attn)`; the probes' `probe_weight`
-      `(layer, d_model)`, `probe_bias` and `probe_l2` `(layer,)`; answer logits.
+      `(layer, d_model)`, `probe_bias` and `probe_l2` `(layer,)`; answer logits;
+    - `attribution_pcs`: `attribution_pcs` `(example, layer, component, head)`, the attribution
+      of mean-ablating z along each of the top `n_components` principal directions of the
+      trusted z, split by head (features/attribution.py); the directions `pc_direction`
+      `(layer, component, d_attn)` and their trusted variances `pc_variance`; μ; logits;
+    - `attribution_grad_norm`: `attribution_grad_norm` `(example, layer, head)`, ‖∂f/∂z_{ℓ,h}‖²;
+      logits. Both variants come from the gradient pass of f at no extra backward pass.
     """
-    unknown = set(outs) - {"attribution", "probe_shift"}
+    unknown = set(outs) - set(ATTRIBUTION_FEATURES)
     if unknown or set(outs) != set(settings):
         raise ValueError(f"attribution features {sorted(outs)} / settings {sorted(settings)}")
     groups: dict[tuple, list[str]] = {}
@@ -213,10 +226,15 @@ def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, sett
             x = base["out"][:, union.index(p)]
             w, b, l2s[p] = fit_probe(x, labels, ps.cv_folds, ps.seed)
             probes[p] = (w, b)
+    pcs = None
+    if "attribution_pcs" in settings:  # directions on the union's layers, from the μ records
+        pcs = attr.principal_directions(base["z"], settings["attribution_pcs"].n_components)
     with autocast(model, first.autocast):
         out = attr.attribution_effects(
-            model, tok, prompts, union, mean, first.batch_size, probes=probes or None
-        )
+            model, tok, prompts, union, mean, first.batch_size, probes=probes or None,
+            pc_directions=None if pcs is None else pcs[0],
+            grad_norm="attribution_grad_norm" in settings,
+        )  # fmt: skip
     common = {
         "model": model, "df": df, "union": union, "mean": mean, "out": out,
         "model_dir": model_dir, "adapter_dir": adapter_dir,
@@ -231,6 +249,10 @@ def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, sett
     if "probe_shift" in outs:
         _write_probe_shift(outs["probe_shift"], layers_of["probe_shift"],
                            settings["probe_shift"], probes, l2s, **common)  # fmt: skip
+    for feature in ("attribution_pcs", "attribution_grad_norm"):
+        if feature in outs:
+            _write_variant(outs[feature], feature, layers_of[feature], settings[feature], pcs,
+                           **common)  # fmt: skip
 
 
 def _logit_arrays(out: dict[str, Any]) -> dict[str, Any]:
@@ -289,3 +311,33 @@ def _write_probe_shift(out_store, layers, settings, probes, l2s, *, model, df, u
         "probe_target": "dataset label of trusted records (spec C3)",
     }
     write_store(out_store, arrays, df, probe_layers, attrs)
+
+
+def _write_variant(out_store, feature, layers, settings, pcs, *, model, df, union, mean, out,
+                   model_dir, adapter_dir, provenance) -> None:  # fmt: skip
+    """The `attribution_pcs` or `attribution_grad_norm` store (issue 19; [B1]'s variants)."""
+    idx = [union.index(ell) for ell in layers]
+    ids = df["id"].tolist()
+    if feature == "attribution_pcs":
+        values = to_storage_dtype(out["pcs"][:, idx], settings.store_dtype, feature, layers, ids)
+        arrays = {
+            feature: (("example", "layer", "component", "head"), values),
+            "pc_direction": (("layer", "component", "d_attn"), pcs[0][idx].astype(np.float32)),
+            "pc_variance": (("layer", "component"), pcs[1][idx]),
+            "trusted_mean": (("layer", "d_attn"), mean[idx].astype(np.float32)),
+        }
+        definition = (
+            "(p_k·(μ − z)) · (p_{k,h}·∂f/∂z_h), p_k = top trusted principal directions of z"
+        )
+    else:
+        values = out["grad_norm"][:, idx]
+        values = to_storage_dtype(values, settings.store_dtype, feature, layers, ids)
+        arrays = {feature: (("example", "layer", "head"), values)}
+        definition = "‖∂f/∂z_{ℓ,h}‖² at the last token"
+    arrays |= _logit_arrays(out)
+    attrs = {
+        **_provenance(feature, model, model_dir, adapter_dir, layers, settings),
+        **provenance,
+        "variant_definition": definition,
+    }
+    write_store(out_store, arrays, df, layers, attrs)

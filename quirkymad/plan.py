@@ -371,12 +371,19 @@ def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
     # one gradient pass). Its cost is costed as the two stores' separate calibrations added,
     # an upper bound: the shared pass has not been re-measured.
     shared = Job("extract", "extract_attribution", m, ds)
-    for feature in ("attribution", "probe_shift"):
+    for feature in ("attribution", "probe_shift", "attribution_pcs", "attribution_grad_norm"):
         if feature not in run.config["features"]:
             continue
         fl = run.feature_layers(feature, shape.n_layers)
         mean_cap = min((run.config["features"][feature] or {}).get("mean_cap", 1200), trusted)
         mu = len(fl) * shape.d_model * 4  # trusted_mean (layer, d_attn) float32
+        if feature.startswith("attribution_"):  # variants: from attribution's gradient pass
+            values = _feature_values(run, feature, shape)[0]
+            k = values // max(1, len(fl) * shape.n_heads)  # pcs: directions per layer
+            extra = (mu * (1 + k) + 3 * STORE_BYTES_PER_ARRAY) if k > 1 else 0.0
+            kind = f"{feature.replace('_', '-')} stores"
+            shared.disk[kind] = store_bytes(mad, values, dtype, extra)
+            continue
         if feature == "attribution":  # one array beside the activation store's
             values, extra, probes = len(fl) * shape.n_heads, mu + STORE_BYTES_PER_ARRAY, 0
         else:  # (probe layer, column) zero-padded to H·|L|; mask, column names, float64 probes
@@ -446,19 +453,26 @@ def _transform_jobs(run: _Run, m: str, ds: str, shape: ModelShape) -> list[Job]:
     return jobs
 
 
+def _feature_values(run: _Run, f: str, shape: ModelShape) -> tuple[int, int]:
+    """(values per record, scored layers) of feature `f`'s store."""
+    fl = run.feature_layers(f, shape.n_layers)
+    if f == "activations":
+        return len(fl) * shape.d_model, len(fl)
+    if f in ("attribution", "attribution_grad_norm"):
+        return len(fl) * shape.n_heads, len(fl)
+    if f == "attribution_pcs":
+        k = (run.config["features"][f] or {}).get("n_components", 10)
+        return len(fl) * k * shape.n_heads, len(fl)
+    return (len(fl) - 1) * shape.n_heads * len(fl), len(fl) - 1  # probe shift, padded
+
+
 def _score_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> list[Job]:
     """`score_detector` per (feature, transform, detector), on the CPU, scaled by the values
     the detector reads (records × layers × width)."""
     jobs = []
     n_test = 2 * size.roles["test_normal"]
     for f in run.config["features"]:
-        fl = run.feature_layers(f, shape.n_layers)
-        if f == "activations":
-            per_record, scored_layers = len(fl) * shape.d_model, len(fl)
-        elif f == "attribution":
-            per_record, scored_layers = len(fl) * shape.n_heads, len(fl)
-        else:
-            per_record, scored_layers = (len(fl) - 1) * shape.n_heads * len(fl), len(fl) - 1
+        per_record, scored_layers = _feature_values(run, f, shape)
         for t, _ in run.scores:
             if t != "none" and f not in run.t_features:
                 continue
@@ -484,6 +498,31 @@ def _sweep_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize
         job = Job("scoring", "score_sweep_point", m, ds, disk={"scores": SCORE_FIXED_BYTES})
         run.cost.score_job(job, size.n_mad * per_record)
         job.cpu_core_s *= draws
+        jobs.append(job)
+    return jobs
+
+
+def _combination_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize):
+    """`score_combination` per entry of `combinations:` (quirkymad/combinations.py), costed as
+    a scoring job over the values it reads: all layers of its stores (merge: on their shared
+    layers), times members × (1 + folds) fits for an ensemble."""
+    from quirkymad.config import combination_jobs
+
+    n_test = 2 * size.roles["test_normal"]
+    jobs = []
+    for spec in combination_jobs(run.config):
+        per_record, rows = 0, 1
+        for f in spec["features"]:
+            values, scored_layers = _feature_values(run, f, shape)
+            per_record, rows = per_record + values, scored_layers + 1
+        fits = 1
+        if spec["combination"] == "ensemble":
+            folds = run.config["combinations"]["ensemble"].get("folds", 5)
+            fits = len(spec["detectors"]) * (1 + folds)
+        n_rows = 1 if spec["combination"] == "concat" else rows
+        scores = SCORE_FIXED_BYTES + n_test * n_rows * SCORE_BYTES_PER_VALUE
+        job = Job("scoring", "score_combination", m, ds, disk={"scores": scores})
+        run.cost.score_job(job, size.n_mad * per_record * fits)
         jobs.append(job)
     return jobs
 
@@ -562,6 +601,7 @@ def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], 
             jobs += _transform_jobs(run, m, ds, shape)
             jobs += _score_jobs(run, m, ds, shape, size)
             jobs += _sweep_jobs(run, m, ds, shape, size)
+            jobs += _combination_jobs(run, m, ds, shape, size)  # combos (issue 19)
             jobs.append(
                 Job(
                     "analysis",
@@ -577,6 +617,8 @@ def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], 
     if config["features"]:
         for _ in sorted({"offline" if d in OFFLINE_DETECTORS else "online" for _, d in scores}):
             jobs.append(_small("scoring", "collect_auroc_setting", "tables"))
+    if config.get("combinations"):  # combos (issue 19)
+        jobs.append(_small("scoring", "collect_auroc_combinations", "tables"))
     jobs.append(_small("scoring", "collect_auroc", "tables"))
     jobs.append(_small("scoring", "summarize_auroc", "tables"))
     jobs += _analysis_jobs(config, shapes, sizes, scores)

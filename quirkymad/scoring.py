@@ -47,6 +47,94 @@ def _names(ds, store) -> np.ndarray:
     return strings(ds, "example")
 
 
+def record_masks(role: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(trusted, test, select) masks of a store's roles. Selection records
+    (quirkymad/selection.py) are scored beside the test mix, for the honest best layer only;
+    they never enter the scores table nor the offline detectors' fit."""
+    return role == "trusted", np.isin(role, TEST_ROLES), np.isin(role, SELECT_ROLES)
+
+
+def untrusted_mask(probe: Detector, role: np.ndarray, test: np.ndarray | None = None) -> np.ndarray:
+    """The unlabelled set an offline detector sees: the test mix (spec C1 default; `test`, or
+    the store's test roles) or easy untrusted records (`untrusted: easy`)."""
+    if getattr(probe.params, "untrusted", "test") == "easy":
+        return np.isin(role, EASY_UNTRUSTED_ROLES)
+    return np.isin(role, TEST_ROLES) if test is None else test
+
+
+def meta_table(
+    ds, store, role: np.ndarray, test: np.ndarray, anomalous: np.ndarray | None = None
+) -> pd.DataFrame:
+    """The scores table's per-record columns for the test mix (`anomalous`: which records are
+    anomalous, default the `test_anomalous` role)."""
+    anomalous = role == "test_anomalous" if anomalous is None else anomalous
+    return pd.DataFrame(
+        {
+            "example": strings(ds, "example")[test],
+            "character": strings(ds, "character")[test],
+            "name": _names(ds, store)[test],
+            "is_anomalous": anomalous[test],
+            "agree": ds["agree"].values[test].astype(bool),
+        }
+    )
+
+
+def layer_matrix(ds, feature: str, ell: int) -> np.ndarray:
+    """Features `[n_examples, width]` (float64) of one layer: its components flattened, cut to
+    the store's `valid_mask` if it has one (probe shift is zero-padded to a common width)."""
+    x = np.asarray(ds[feature].sel(layer=ell).values, dtype=np.float64)
+    x = x.reshape(x.shape[0], -1)
+    mask_name = ds.attrs.get("valid_mask")
+    if mask_name:
+        x = x[:, np.asarray(ds[mask_name].sel(layer=ell).values, dtype=bool).reshape(-1)]
+    return x
+
+
+def layer_tables(
+    stacked: np.ndarray,
+    layers: list[str],
+    meta: pd.DataFrame,
+    role: np.ndarray,
+    test: np.ndarray,
+    select: np.ndarray,
+    head: dict[str, Any],
+    aggregate: str | None = "mean",
+    n_boot: int = 1000,
+    n_perm: int = 1000,
+    seed: int = 0,
+    within: str = "keep",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(scores table, AUROC table) from scores `[n_rows, n_evaluated]` of the evaluated
+    (test | select) records, one row per entry of `layers`.
+
+    With `aggregate` (the default, "mean") a last row `layer = "all"` holds the mean over the
+    rows; the AUROC table's `combination` column is "none" for single-layer rows and
+    `aggregate` for that one. With `aggregate=None` the rows are taken as they are (a
+    combination job: `layers = ["all"]`, its `head` names the combination). `head` (model,
+    dataset, transform, feature, detector, setting[, combination]) leads the AUROC table."""
+    evaluated = test | select
+    stacked, stacked_select = stacked[:, test[evaluated]], stacked[:, select[evaluated]]
+    rows, sel_rows = list(stacked), list(stacked_select)
+    combination = ["none"] * len(layers)
+    if aggregate is not None:
+        layers = [*layers, "all"]
+        rows.append(stacked.mean(0))
+        sel_rows.append(stacked_select.mean(0))
+        combination.append(aggregate)
+    frames = [meta.assign(layer=ell, score=s) for ell, s in zip(layers, rows)]
+    scores = pd.concat(frames, ignore_index=True)
+    table = pd.DataFrame(auroc_rows(scores, n_boot=n_boot, n_perm=n_perm, seed=seed, within=within))
+    is_bob = role[select] == "select_anomalous"
+    table["auroc_select"] = [auroc(is_bob, s) for s in sel_rows] if select.any() else np.nan
+    head = dict(head)
+    if "combination" in head:
+        combination = [head.pop("combination")] * len(layers)
+    table.insert(0, "combination", combination)
+    for k, v in reversed(head.items()):
+        table.insert(0, k, v)
+    return scores, table
+
+
 # Upper bound on the float64 features of one batched layer chunk (host and device memory).
 BATCH_BYTES = 2**30
 
@@ -101,7 +189,8 @@ def score_store(
     With `transform_dir`, each of the transform's layers is first mapped through its fitted
     module (flow: u; SAE: latents) and only those layers are scored. `labels` (model, dataset,
     transform) are copied into the AUROC table. Returns that table; its last row per run is the
-    layer-aggregated score (`layer = "all"`: mean of raw layer scores, spec §6.8). Each row
+    layer-aggregated score (`layer = "all"`, `combination = "mean"`: mean of raw layer scores,
+    spec §6.8; single-layer rows have `combination = "none"`). Each row
     carries the example-level and name-clustered intervals (`n_boot` resamples) and p_chance
     (`n_perm` name relabellings): `quirkymad.stats.rows`, and `auroc_select`, the AUROC on the
     store's selection records (NaN if it has none), which the summary's honest best layer uses.
@@ -116,11 +205,7 @@ def score_store(
     """
     ds = open_store(store, variable=feature)
     role = strings(ds, "role")
-    trusted = role == "trusted"
-    test = np.isin(role, TEST_ROLES)
-    # Selection records (quirkymad/selection.py) are scored beside the test mix, for the honest
-    # best layer only; they never enter the scores table nor the offline detectors' fit.
-    select = np.isin(role, SELECT_ROLES)
+    trusted, test, select = record_masks(role)
     anomalous = role == "test_anomalous"
     if records is not None:  # a sweep point (quirkymad/sweeps.py)
         trusted, test, anomalous = records.trusted, records.test, records.anomalous
@@ -134,26 +219,14 @@ def score_store(
         kind, modules, _ = load_transform(transform_dir)
     if probe.transform is not None and (kind is None or kind.name != probe.transform):
         raise QuirkyError(f"detector {detector} scores {probe.transform} outputs only")
-    # Offline detectors see an unlabelled set: the test mix (spec C1 default) or easy untrusted.
-    if getattr(probe.params, "untrusted", "test") == "easy":
-        untrusted = np.isin(role, EASY_UNTRUSTED_ROLES)
-    else:
-        untrusted = test
+    untrusted = untrusted_mask(probe, role, test)
     if records is not None and records.untrusted is not None:
         untrusted = records.untrusted
     if trusted.sum() < 2 or test.sum() == 0:
         raise QuirkyError(
             f"{store}: need ≥2 trusted and ≥1 test records, have {trusted.sum()} / {test.sum()}"
         )
-    meta = pd.DataFrame(
-        {
-            "example": strings(ds, "example")[test],
-            "character": strings(ds, "character")[test],
-            "name": _names(ds, store)[test],
-            "is_anomalous": anomalous[test],
-            "agree": ds["agree"].values[test].astype(bool),
-        }
-    )
+    meta = meta_table(ds, store, role, test, anomalous)
     per_layer = []
     data = ds[feature]
     in_store = [int(ell) for ell in ds["layer"].values]
@@ -169,10 +242,7 @@ def score_store(
         stacked = _batched_scores(probe, data, layer_ids, trusted, untrusted, evaluated)
     if stacked is None:
         for ell in layer_ids:
-            x = np.asarray(data.sel(layer=ell).values, dtype=np.float64)
-            x = x.reshape(x.shape[0], -1)
-            if mask_name:
-                x = x[:, np.asarray(ds[mask_name].sel(layer=ell).values, dtype=bool).reshape(-1)]
+            x = layer_matrix(ds, feature, ell)
             det = make_detector(detector, hparams)
             if kind is not None:
                 import torch
@@ -183,21 +253,13 @@ def score_store(
             det.fit(x[trusted], x[untrusted] if det.offline else None)
             per_layer.append(det.score(x[evaluated]))
         stacked = np.stack(per_layer)  # [n_layers, n_evaluated]
-    stacked, stacked_select = stacked[:, test[evaluated]], stacked[:, select[evaluated]]
     layers = [str(ell) for ell in layer_ids]
-    frames = [meta.assign(layer=ell, score=s) for ell, s in zip(layers, stacked)]
-    frames.append(meta.assign(layer="all", score=stacked.mean(0)))
-    scores = pd.concat(frames, ignore_index=True)
-    table = pd.DataFrame(
-        auroc_rows(scores, n_boot=n_boot, n_perm=n_perm, seed=seed, within=name_bootstrap)
-    )
-    is_bob = role[select] == "select_anomalous"
-    sel = [*stacked_select, stacked_select.mean(0)] if select.any() else [None] * len(table)
-    table["auroc_select"] = [auroc(is_bob, s) if s is not None else np.nan for s in sel]
     setting = "offline" if probe.offline else "online"
     head = {**labels, "feature": feature, "detector": detector, "setting": setting}
-    for k, v in reversed(head.items()):
-        table.insert(0, k, v)
+    scores, table = layer_tables(
+        stacked, layers, meta, role, test, select, head,
+        n_boot=n_boot, n_perm=n_perm, seed=seed, within=name_bootstrap,
+    )  # fmt: skip
     if getattr(probe, "report_flipped", False):
         # Spec C7: cupbearer's sign (+log p) would score 1 − AUROC; logged, not tabulated.
         for layer, value in zip(table["layer"], table["auroc"]):

@@ -18,7 +18,21 @@ AUROC_FILE = "auroc.parquet"
 def read_table(path: str | Path) -> pd.DataFrame:
     """A Parquet table; a scoring job's directory reads as its AUROC table."""
     p = Path(path)
-    return pd.read_parquet(p / AUROC_FILE if p.is_dir() else p)
+    return with_combination(pd.read_parquet(p / AUROC_FILE if p.is_dir() else p))
+
+
+def with_combination(df: pd.DataFrame) -> pd.DataFrame:
+    """An AUROC table with its `combination` column (quirkymad/combinations.py): rows written
+    before it existed (no column, or missing values after a concatenation) get "none" on layer
+    rows and "mean" on the `all` row, what a plain scoring job writes now."""
+    if not {"layer", "auroc"} <= set(df.columns):
+        return df
+    default = df["layer"].astype(str).eq("all").map({True: "mean", False: "none"})
+    if "combination" not in df:
+        df.insert(df.columns.get_loc("layer"), "combination", default)
+    elif df["combination"].isna().any():
+        df["combination"] = df["combination"].fillna(default)
+    return df
 
 
 def concat_tables(

@@ -241,6 +241,7 @@ def intermediate_outputs():
             f=["adapter", "finetune/training_log.csv"],
         ),
         *score_dirs(),
+        *combination_dirs(),  # combos (issue 19)
         *expand(
             "results/{model}/{dataset}/features/{feature}.zarr",
             model=MODELS,
@@ -367,3 +368,43 @@ def sweep_outputs():
         *expand("results/tables/sweep_{axis}.csv", axis=list(SWEEPS)),
         *expand("results/figures/sweep_{axis}.{ext}", axis=list(SWEEPS), ext=["png", "pdf"]),
     ]
+
+# --- combos helper (issue 19, item 2): layer and feature combinations (rules/combinations.smk) ---
+from quirkymad.config import combination_jobs
+
+COMBINATION_JOBS = {(j["combination"], j["feature_label"], j["detector_label"]): j
+                    for j in combination_jobs(config)}  # fmt: skip
+
+
+def combination_dirs():
+    """Every combination scoring job's directory (scores.parquet, auroc.parquet)."""
+    return [f"results/{m}/{ds}/combinations/{c}/{f}/{d}" for m in MODELS for ds in DATASETS
+            for c, f, d in COMBINATION_JOBS]  # fmt: skip
+
+
+def combination_job(wc):
+    return COMBINATION_JOBS[(wc.combination, wc.features, wc.score)]
+
+
+def combination_inputs(wc):
+    """The feature store of each combined feature."""
+    return {f: f"results/{wc.model}/{wc.dataset}/features/{f}.zarr"
+            for f in combination_job(wc)["features"]}  # fmt: skip
+
+
+def combination_settings(wc):
+    """What determines the job's scores: its detectors' hyperparameters (from `detectors:`,
+    else defaults) and the combination's own settings (ensemble `folds`); not the other jobs
+    of its list, so adding one reruns nothing else."""
+    job = combination_job(wc)
+    own = config["combinations"][wc.combination]
+    return {
+        "hparams": {d: config["detectors"].get(d) or {} for d in job["detectors"]},
+        **{k: v for k, v in own.items() if k not in ("features", "detectors")},
+    }
+
+
+def auroc_tables():
+    """The tables collect_auroc concatenates: one per setting, and the combinations' one."""
+    return [*expand("results/tables/auroc_{setting}.parquet", setting=auroc_settings()),
+            *(["results/tables/auroc_combinations.parquet"] if COMBINATION_JOBS else [])]  # fmt: skip

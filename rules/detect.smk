@@ -39,7 +39,7 @@ rule collect_auroc_setting:
 
 rule collect_auroc:
     input:
-        expand("results/tables/auroc_{setting}.parquet", setting=auroc_settings()),
+        auroc_tables(),
     output:
         parquet="results/tables/auroc.parquet",
         csv=report(

@@ -26,7 +26,9 @@ rule extract_activations:
 # dataset write both stores (quirkymad/extract.py: extract_attribution_stores). Changing either
 # feature's settings reruns this job, i.e. both stores and both features' scores
 # (docs/lean_run.md; tests/test_workflow.py).
-ATTRIBUTION_FEATURES = [f for f in FEATURES if f in ("attribution", "probe_shift")]
+# (+ [B1]'s variants attribution_pcs and attribution_grad_norm: issue 19, same gradient pass)
+_SHARED = ("attribution", "probe_shift", "attribution_pcs", "attribution_grad_norm")
+ATTRIBUTION_FEATURES = [f for f in FEATURES if f in _SHARED]
 
 if ATTRIBUTION_FEATURES:
 

@@ -94,7 +94,7 @@ def test_feature_settings_match_attribution_settings():
     from quirkymad.extract import AttributionSettings
 
     fields = {f.name for f in dataclasses.fields(AttributionSettings)}
-    for feature in ("attribution", "probe_shift"):
+    for feature in ("attribution", "probe_shift", "attribution_pcs", "attribution_grad_norm"):
         assert set(SCHEMA["properties"]["features"]["properties"][feature]["properties"]) <= fields
 
 

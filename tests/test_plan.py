@@ -177,9 +177,10 @@ def test_render_lists_every_stage():
     text = plan.render("tiny", jobs, facts, options, free=None)
     for stage in plan.STAGES:
         assert f"\n{stage} " in text
-    # 3 features x 8 detectors + 4 scores behind transforms, 2 settings' tables, collect, summary;
+    # 5 features (3 + issue 19's 2 attribution variants) x 8 detectors + 4 scores behind
+    # transforms, 2 settings' tables, collect, summary; + 3 combination jobs and their table;
     # the sweep points (issue 20: 3 + 2 values x 3 detectors) and each axis's table
-    assert plan.summarise(jobs)["scoring"]["jobs"] == 3 * 8 + 4 + 2 + 1 + 1 + 5 * 3 + 2
+    assert plan.summarise(jobs)["scoring"]["jobs"] == 5 * 8 + 4 + 2 + 1 + 1 + 3 + 1 + 5 * 3 + 2
 
 
 def test_default_config_costs_what_its_measured_run_took():

@@ -32,6 +32,7 @@ TINY = {
     "figures": {"online_auroc_per_layer": {}, "offline_auroc_per_layer": {}},
     "explain": {**TINY["explain"], "scores": ["activations/none/mahalanobis"]},
     "sweeps": {"n_trusted": {"values": [8], "detectors": ["mahalanobis"], "draws": 1}},
+    "combinations": {},  # combos (issue 19): they combine the features left out here
 }
 SCRIPT = str(REPO / "scripts" / "slurm-local.sh")
 ADAPTER = "results/tiny-random/addition/adapter/adapter_model.safetensors"

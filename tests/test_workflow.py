@@ -39,10 +39,17 @@ def run(tmp_path_factory):
 def test_outputs(run):
     wd, _ = run
     table = pd.read_csv(wd / "results/tables/auroc.csv")
+    # Combination jobs' rows (issue 19) are checked in test_combination_rows; these are the
+    # plain scoring jobs'.
+    combined = pd.read_parquet(wd / "results/tables/auroc_combinations.parquet")
+    table = table.iloc[: len(table) - len(combined)]
+    assert set(table["combination"]) == {"none", "mean"}
+    assert (table["combination"] == "mean").eq(table["layer"].astype(str) == "all").all()
     # Raw features on all layers except probe shift (a probe per layer p > min(L): layer 2);
     # transforms only on activations (flow: auto layers; sae: [2]).
     raw = {"activations": ["1", "2", "all"], "attribution": ["1", "2", "all"]}
     raw["probe_shift"] = ["2", "all"]
+    raw["attribution_pcs"] = raw["attribution_grad_norm"] = ["1", "2", "all"]  # issue 19
     transformed = {"flow": ["1", "2", "all"], "sae": ["2", "all"]}
     assert set(table["feature"]) == set(TINY["features"])
     for (feature, transform, _), g in table.groupby(["feature", "transform", "detector"]):
@@ -77,7 +84,9 @@ def test_outputs(run):
     ours = cmp[cmp["status"] == "ok"]
     assert set(ours["model"]) == {"tiny-random"} and ours["our_auroc"].between(0, 1).all()
     assert {"activations-PCA-Mahalanobis", "activations-QUE"} <= set(ours["b1_name"])
-    assert set(cmp.loc[cmp["combination"] == "concat", "status"]) == {"not implemented"}
+    # tiny.yaml's concat QUE on probe shift fills B1's probe-QUE-concat-mean
+    concat = cmp[cmp["b1_name"] == "probe-QUE-concat-mean"]
+    assert "ok" in set(concat["status"]) and concat["our_auroc"].dropna().between(0, 1).all()
     sep = pd.read_csv(wd / "results/tables/separation_summary.csv")
     assert list(sep["dataset"]) == ["addition"] and (sep["S_layer_mean"] > 0).all()
     ds = xr.open_zarr(wd / "results/tiny-random/addition/features/activations.zarr")
@@ -86,8 +95,55 @@ def test_outputs(run):
     assert ds["attribution"].dims == ("example", "layer", "head")
     ds = xr.open_zarr(wd / "results/tiny-random/addition/features/probe_shift.zarr")
     assert ds["probe_shift"].dims == ("example", "layer", "column")
+    ds = xr.open_zarr(wd / "results/tiny-random/addition/features/attribution_pcs.zarr")
+    assert ds["attribution_pcs"].dims == ("example", "layer", "component", "head")
+    assert ds.sizes["component"] == TINY["features"]["attribution_pcs"]["n_components"]
+    ds = xr.open_zarr(wd / "results/tiny-random/addition/features/attribution_grad_norm.zarr")
+    assert ds["attribution_grad_norm"].dims == ("example", "layer", "head")
     assert (wd / "results/datasets/addition/card.json").is_file()
     assert (wd / "results/tiny-random/addition/adapter/adapter_model.safetensors").is_file()
+
+
+def test_combination_rows(run):
+    """Every combination of tiny.yaml has its job and its AUROC rows (issue 19), with the same
+    statistics as the plain rows, after them in auroc.csv; the summaries name them."""
+    wd, _ = run
+    table = pd.read_csv(wd / "results/tables/auroc.csv")
+    combined = table.iloc[len(table) - 4 - 3 :]
+    rows = {(r.feature, r.detector, r.layer, r.combination) for r in combined.itertuples()}
+    assert rows == {
+        ("probe_shift", "que", "all", "concat"),
+        ("activations+attribution", "mahalanobis", "1", "none"),
+        ("activations+attribution", "mahalanobis", "2", "none"),
+        ("activations+attribution", "mahalanobis", "all", "mean"),
+        ("activations", "mahalanobis+que", "1", "none"),
+        ("activations", "mahalanobis+que", "2", "none"),
+        ("activations", "mahalanobis+que", "all", "mean"),
+    }
+    assert combined["auroc"].between(0, 1).all() and combined["p_chance"].notna().all()
+    assert (combined["ci_low_name"] <= combined["ci_high_name"]).all()
+    assert set(combined.loc[combined["detector"] == "mahalanobis+que", "setting"]) == {"offline"}
+    for job in ("concat/probe_shift/que", "merge/activations+attribution/mahalanobis",
+                "ensemble/activations/mahalanobis+que"):  # fmt: skip
+        out = wd / "results/tiny-random/addition/combinations" / job
+        assert (out / "scores.parquet").is_file() and (out / "auroc.parquet").is_file(), job
+    overall = pd.read_csv(wd / "results/tables/auroc_summary_overall.csv")
+    named = set(zip(overall["feature"], overall["detector"], overall["combination"]))
+    assert {("probe_shift", "que", "concat"), ("probe_shift", "que", "mean"),
+            ("activations", "mahalanobis+que", "mean")} <= named  # fmt: skip
+
+
+def test_adding_a_combination_reruns_only_its_job(run, tmp_path):
+    """On the finished run: another concat job is that job, the combinations' table and the
+    tables downstream of auroc.parquet; no figure (they read the per-setting tables)."""
+    wd, _ = run
+    combos = {**TINY["combinations"], "concat": {"features": ["probe_shift", "attribution"],
+                                                 "detectors": ["que"]}}  # fmt: skip
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", {**TINY, "combinations": combos}))
+    assert jobs == {
+        "score_combination": 1, "collect_auroc_combinations": 1, "collect_auroc": 1,
+        "summarize_auroc": 1, "reference_comparison": 1, "all": 1,
+    }  # fmt: skip
 
 
 def test_explanations(run, capsys):
@@ -151,6 +207,8 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
         "score_detector": len(TINY["features"]) + 1, "collect_auroc_setting": 1,
         "collect_auroc": 1, "summarize_auroc": 1, "reference_comparison": 1, "compare_scores": 1,
         "plot_figure": 7 + len(TINY["sweeps"]),
+        # the combinations with Mahalanobis (merge; ensemble with QUE) and their table
+        "score_combination": 2, "collect_auroc_combinations": 1,
         # explanations of Mahalanobis scores (activations raw and flow, attribution), their
         # collected tables, and the explanation figure (activations/none/mahalanobis)
         "explain_scores": 3, "collect_explanations": 3,
@@ -175,6 +233,8 @@ def test_offline_detector_setting_redraws_only_offline_figures(run, tmp_path):
         "summarize_auroc": 1, "reference_comparison": 1, "compare_scores": 1,
         "plot_figure": 3 + len(TINY["sweeps"]), "explain_scores": 1, "collect_explanations": 1,
         "score_sweep_point": _sweep_points("que"), "collect_sweep": len(TINY["sweeps"]), "all": 1,
+        # the combinations with QUE (concat on probe shift; ensemble with Mahalanobis)
+        "score_combination": 2, "collect_auroc_combinations": 1,
     }  # fmt: skip
     assert figures == {"offline_auroc_per_layer", "offline_auroc_aggregated", "comparisons_forest",
                        *SWEEP_FIGURES}  # fmt: skip
@@ -251,13 +311,16 @@ def test_dataset_finetune_override_reruns_from_finetuning_not_the_dataset(run, t
 
 
 def test_probe_shift_setting_reruns_only_the_attribution_job_and_its_scores(run, tmp_path):
-    """Attribution and probe shift share one job (one μ pass, one gradient pass): a probe-shift
-    setting reruns that job, hence both stores' scores; not activations, transforms or
-    quirkiness."""
+    """Attribution, probe shift and the attribution variants share one job (one μ pass, one
+    gradient pass): a probe-shift setting reruns that job, hence every store's scores (and the
+    combinations reading them); not activations, transforms or quirkiness."""
     wd, _ = run
     changed = {**TINY, "features": {**TINY["features"], "probe_shift": {"cv_folds": 3}}}
     jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
-    assert jobs["extract_attribution"] == 1 and jobs["score_detector"] == 2 * len(TINY["detectors"])
+    shared = len(TINY["features"]) - 1  # every feature but activations
+    assert jobs["extract_attribution"] == 1
+    assert jobs["score_detector"] == shared * len(TINY["detectors"])
+    assert jobs["score_combination"] == 2  # concat on probe shift; merge with attribution
     assert not {"extract_activations", "evaluate_quirkiness", "fit_transform"} & set(jobs)
 
 
@@ -439,3 +502,33 @@ def test_sweeps_config_plans_every_axis_on_the_embedded_model(tmp_path):
         "score_sweep_point": n * _sweep_points(sweeps=sweeps["sweeps"]),
         "collect_sweep": len(sweeps["sweeps"]), "plot_figure": len(sweeps["sweeps"]),
     }  # fmt: skip
+
+
+def test_combinations_plan_only_their_own_jobs(tmp_path):
+    """From scratch, with and without tiny.yaml's combinations: the difference is one job per
+    model × dataset × combination and their table (issue 19); one more entry adds one job."""
+    without = {**TINY, "combinations": {}}
+    base = planned_jobs(tmp_path, write_config(tmp_path / "without.yaml", without))
+    more = planned_jobs(tmp_path, write_config(tmp_path / "with.yaml", TINY))
+    diff = {rule: more.get(rule, 0) - base.get(rule, 0) for rule in more.keys() | base.keys()}
+    assert {rule: n for rule, n in diff.items() if n} == {
+        "score_combination": 3, "collect_auroc_combinations": 1,
+    }  # fmt: skip
+    ens = {**TINY["combinations"]["ensemble"], "features": ["activations", "attribution"]}
+    again = {**TINY, "combinations": {**TINY["combinations"], "ensemble": ens}}
+    most = planned_jobs(tmp_path, write_config(tmp_path / "again.yaml", again))
+    diff = {rule: most.get(rule, 0) - more.get(rule, 0) for rule in most.keys() | more.keys()}
+    assert {rule: n for rule, n in diff.items() if n} == {"score_combination": 1}
+
+
+def test_attribution_variants_plan_only_their_scoring_jobs(tmp_path):
+    """From scratch, with and without the pcs / grad_norm variants (issue 19): they come from
+    the shared attribution job (no new model job); the difference is their scoring jobs."""
+    without = {**TINY, "features": {k: v for k, v in TINY["features"].items()
+                                    if k not in ("attribution_pcs", "attribution_grad_norm")}}  # fmt: skip
+    base = planned_jobs(tmp_path, write_config(tmp_path / "without.yaml", without))
+    more = planned_jobs(tmp_path, write_config(tmp_path / "with.yaml", TINY))
+    diff = {rule: more.get(rule, 0) - base.get(rule, 0) for rule in more.keys() | base.keys()}
+    assert {rule: n for rule, n in diff.items() if n} == {
+        "score_detector": 2 * len(TINY["detectors"])
+    }

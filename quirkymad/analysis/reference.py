@@ -10,10 +10,12 @@ score in the workflow's long AUROC table (transform `none`), per model of the ru
 - a `mean` row: once per dataset set of conflict C10 (`b1`: B1's nine; `cupbearer`: squaring in,
   sciq out), the mean over the run's datasets in that set, and how many of them there were.
 
-`status`: `ok`; `not run` (this run has no such score or no dataset of the set);
-`not implemented` (a combination other than `mean`: concat, merge, ensemble, which the
-workflow cannot compute yet). Several rows for one score and dataset (seeds as replicates) are
-averaged, and then carry no interval.
+The combination is matched on the AUROC table's `combination` column (`mean`: a plain job's
+`layer = all` row; `concat`, and `mean` rows of merged features / ensembled detectors, from the
+combination jobs of quirkymad/combinations.py). `status`: `ok`; `not run` (this run has no such
+score or no dataset of the set, e.g. a combination not under `combinations:`);
+`not implemented` (a combination name the workflow does not know). Several rows for one score
+and dataset (seeds as replicates) are averaged, and then carry no interval.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ import pandas as pd
 
 from quirkymad.analysis.summary import DATASET_SETS, EXCLUDED, SUBSETS
 from quirkymad.atomic import atomic_path
+from quirkymad.tables import with_combination
 
 REFERENCE_COLUMNS = ["b1_name", "features", "score", "combination", "setting", "dataset",
                      "subset", "reference_auroc"]  # fmt: skip
-IMPLEMENTED_COMBINATIONS = {"mean": "all"}  # combination -> the AUROC table's layer
+# Combinations the AUROC table can hold (its `combination` column; all on `layer = all` rows).
+IMPLEMENTED_COMBINATIONS = ("mean", "concat")
 C10_SETS = ("b1", "cupbearer")
 REFERENCE_MODEL = "Mistral-7B-v0.1 (B1)"
 COLUMNS = [*REFERENCE_COLUMNS[:6], "dataset_set", "subset", "reference_model",
@@ -59,15 +63,16 @@ def _ours(g: pd.DataFrame, column: str) -> tuple[float, float, float]:
 
 def compare(auroc: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     """The comparison table (module docstring) from the long AUROC table and the reference."""
+    auroc = with_combination(auroc.copy())
     models = sorted(auroc["model"].unique()) if len(auroc) else []
     rows = []
     for ref in reference.to_dict("records"):
-        layer = IMPLEMENTED_COMBINATIONS.get(ref["combination"])
+        known = ref["combination"] in IMPLEMENTED_COMBINATIONS
         column = SUBSETS[ref["subset"]]
         sets = C10_SETS if ref["dataset"] == "mean" else ("",)
         for set_name in sets:
             base = {**ref, "dataset_set": set_name, "reference_model": REFERENCE_MODEL}
-            if layer is None:
+            if not known:
                 rows.append({**base, "status": "not implemented"})
                 continue
             found = False
@@ -78,7 +83,8 @@ def compare(auroc: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
                     & (auroc["detector"] == ref["score"])
                     & (auroc["setting"] == ref["setting"])
                     & (auroc["transform"] == "none")
-                    & (auroc["layer"].astype(str) == layer)
+                    & (auroc["layer"].astype(str) == "all")
+                    & (auroc["combination"] == ref["combination"])
                 ]
                 if set_name:
                     members = DATASET_SETS[set_name]

@@ -1,5 +1,9 @@
 """The paper's AUROC summary tables ([B1] appendix, cupbearer `create_tables`; spec §8).
 
+Rows are named as the source names scores: features, score (detector) and combination
+(`mean` = the mean of per-layer scores; `concat`; merged features and ensembled detectors carry
+`+`-joined names; quirkymad/combinations.py).
+
 (a) per model × setting × score × dataset: AUROC averaged over layers, of the layer-aggregated
 score, and at the best layer — each on all / agreeing / disagreeing questions — plus the best
 layer itself (the layer, or "all" = the aggregate, that maximises the mean AUROC over datasets
@@ -16,8 +20,9 @@ from pathlib import Path
 import pandas as pd
 
 from quirkymad.atomic import atomic_path
+from quirkymad.tables import with_combination
 
-SCORE = ["model", "setting", "feature", "transform", "detector"]
+SCORE = ["model", "setting", "feature", "transform", "detector", "combination"]
 SUBSETS = {"all": "auroc", "agree": "auroc_agree", "disagree": "auroc_disagree"}
 EXCLUDED = {"capitals", "authors"}
 ARITHMETIC = {"addition", "subtraction", "multiplication", "modularaddition", "squaring"}
@@ -35,6 +40,16 @@ def _best(mean_by_layer: pd.Series) -> str | None:
     return str(finite.idxmax()) if len(finite) else None
 
 
+def _named(auroc: pd.DataFrame) -> pd.DataFrame:
+    """`auroc` with each row's `combination` set to that of its job's aggregate, so that a row
+    of the summaries is named as the source names scores: (features, score, combination), e.g.
+    attribution / lof / mean, probe_shift / que / concat (quirkymad/combinations.py). A plain
+    job's single-layer rows (`none`) belong to its `mean`; a concat job has its one row."""
+    auroc = with_combination(auroc.copy())
+    auroc["combination"] = auroc["combination"].replace("none", "mean")
+    return auroc
+
+
 def by_dataset(auroc: pd.DataFrame) -> pd.DataFrame:
     """Table (a). `auroc` is the long AUROC table of the workflow.
 
@@ -43,6 +58,7 @@ def by_dataset(auroc: pd.DataFrame) -> pd.DataFrame:
     maximises the mean `auroc_select` (hard validation records with held-out names, disjoint
     from the test mix; quirkymad/selection.py) and reports its test AUROC.
     """
+    auroc = _named(auroc)
     rows = []
     for key, g in auroc.groupby(SCORE, sort=True):
         best = {"optimistic": _best(g.groupby("layer")["auroc"].mean())}

@@ -202,6 +202,52 @@ def _effects(
     return torch.stack(out, dim=1)
 
 
+def _pc_effects(
+    zs: Sequence[torch.Tensor],
+    grads: Sequence[torch.Tensor],
+    mean: torch.Tensor,
+    directions: torch.Tensor,
+    last: torch.Tensor,
+    heads: int,
+) -> torch.Tensor:
+    """`[batch, len(zs), K, H]`: per layer, principal direction p_k and head h,
+    (p_k·(μ − z)) · (p_{k,h}·∂f/∂z_h) — mean-ablating z along p_k, split by head."""
+    out = []
+    for i, (z, g) in enumerate(zip(zs, grads)):
+        dt = _compute_dtype(z)
+        zl, gl = _at_last(z, last).to(dt), _at_last(g, last).to(dt)
+        p = directions[i].to(dt)  # [K, D]
+        coef = (mean[i].to(dt) - zl) @ p.T  # [batch, K]
+        pg = (p[None] * gl[:, None, :]).view(gl.shape[0], p.shape[0], heads, -1).sum(-1)
+        out.append(coef[:, :, None] * pg)
+    return torch.stack(out, dim=1)
+
+
+def _grad_norms(zs: Sequence[torch.Tensor], grads, last: torch.Tensor, heads: int):
+    """`[batch, len(zs), H]`: ‖∂f/∂z_{ℓ,h}‖² at the last token."""
+    out = []
+    for z, g in zip(zs, grads):
+        gl = _at_last(g, last).to(_compute_dtype(z))
+        out.append(gl.view(gl.shape[0], heads, -1).pow(2).sum(-1))
+    return torch.stack(out, dim=1)
+
+
+def principal_directions(z: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top `n_components` eigenvectors `[n_layers, K, D]` (and eigenvalues `[n_layers, K]`,
+    descending) of the sample covariance of trusted o_proj inputs `z` `[n, n_layers, D]`, per
+    layer; each vector's sign fixed so its largest-magnitude entry is positive."""
+    k = min(n_components, z.shape[-1])
+    vecs, vals = [], []
+    for i in range(z.shape[1]):
+        w, v = np.linalg.eigh(np.cov(z[:, i], rowvar=False, ddof=1))
+        top = np.argsort(w)[::-1][:k]
+        v = v[:, top].T
+        v *= np.sign(v[np.arange(k), np.abs(v).argmax(1)])[:, None]
+        vecs.append(v)
+        vals.append(w[top])
+    return np.stack(vecs), np.stack(vals)
+
+
 def attribution_effects(
     model,
     tokenizer,
@@ -210,6 +256,8 @@ def attribution_effects(
     mean: np.ndarray,
     batch_size: int = 32,
     probes: Mapping[int, Probe] | None = None,
+    pc_directions: np.ndarray | None = None,
+    grad_norm: bool = False,
 ) -> dict[str, np.ndarray]:
     """Attribution of every head of `layers` to f = logit(" Yes") − logit(" No").
 
@@ -219,7 +267,13 @@ def attribution_effects(
     - `logit_no`, `logit_yes` `[n]`;
     - with `probes` `{p: (w [d_model], b)}` (p ∈ `layers`): `probe_effects[p]` `[n, k_p, H]`,
       e^g_{ℓ,h} = (μ_{ℓ,h} − z_{ℓ,h})·∂g_p/∂z_{ℓ,h} for the k_p layers ℓ ∈ `layers` with ℓ ≤ p,
-      where g_p = w·o_proj_out_p + b at the last token.
+      where g_p = w·o_proj_out_p + b at the last token;
+    - with `pc_directions` `[n_layers, K, H·d_head]` (unit vectors p_k, e.g.
+      `principal_directions` of the trusted z): `pcs` `[n, n_layers, K, H]`, the attribution
+      of mean-ablating z along p_k, (p_k·(μ − z)) p_k, split by head:
+      (p_k·(μ − z)) · (p_{k,h}·∂f/∂z_h) ([B1]'s *pcs* variant; summed over h it is
+      (p_k·(μ − z)) (p_k·∂f/∂z));
+    - with `grad_norm`: `grad_norm` `[n, n_layers, H]`, ‖∂f/∂z_{ℓ,h}‖² ([B1]'s *grad_norm*).
 
     Per batch: a no-grad forward over the prompts minus their last token, then the last token
     with grad, one backward pass for f and one per probe (through layers ≤ p only). Batches
@@ -237,6 +291,7 @@ def attribution_effects(
         p: (torch.as_tensor(np.asarray(w), device=device), float(b)) for p, (w, b) in probes.items()
     }
     k_of = {p: sum(ell <= p for ell in layers) for p in probes}
+    dirs_t = None if pc_directions is None else torch.as_tensor(pc_directions, device=device)
     for sl in tqdm(list(batches(len(order), batch_size)), desc="attribution", unit="batch"):
         idx = order[sl]
         enc = encode_left(tokenizer, [prompts[i] for i in idx])
@@ -250,6 +305,10 @@ def attribution_effects(
                 # Each f[b] depends only on row b, so the gradient of the sum is per example.
                 grads = torch.autograd.grad(f.sum(), zs, retain_graph=bool(probes))
                 batch_out = {"attribution": _effects(zs, grads, mean_t, last, heads)}
+                if dirs_t is not None:
+                    batch_out["pcs"] = _pc_effects(zs, grads, mean_t, dirs_t, last, heads)
+                if grad_norm:
+                    batch_out["grad_norm"] = _grad_norms(zs, grads, last, heads)
                 for p, (w, b) in probe_t.items():
                     y = _at_last(got["out"][p], last)
                     g = y.to(w.dtype) @ w + b
@@ -270,4 +329,7 @@ def attribution_effects(
     }
     if probes:
         out["probe_effects"] = {p: res[f"probe_{p}"] for p in probes}
+    for name in ("pcs", "grad_norm"):
+        if name in res:
+            out[name] = res[name]
     return out

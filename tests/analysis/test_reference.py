@@ -38,7 +38,18 @@ def _auroc_table():
     rows.append(dict(model="m1", dataset="addition", transform="none", feature="activations",
                      detector="que", setting="offline", layer="all", auroc=0.99, ci_low_name=0.98,
                      ci_high_name=1.0, auroc_agree=0.97, auroc_disagree=0.96))  # fmt: skip
-    return pd.DataFrame(rows)
+    # A concat job's one row, and a plain probe-shift QUE job's aggregate (a table written
+    # before the `combination` column: its `all` row reads as `mean`).
+    for combination, value in (("concat", 0.88), (None, 0.55)):
+        rows.append(dict(model="m1", dataset="addition", transform="none", feature="probe_shift",
+                         detector="que", setting="offline", layer="all", auroc=value,
+                         ci_low_name=value - 0.1, ci_high_name=value + 0.1, auroc_agree=0.5,
+                         auroc_disagree=0.5, combination=combination))  # fmt: skip
+    df = pd.DataFrame(rows)
+    df.loc[df["combination"].isna(), "combination"] = np.where(
+        df.loc[df["combination"].isna(), "layer"] == "all", "mean", "none"
+    )
+    return df
 
 
 def test_comparison_puts_ours_beside_b1():
@@ -65,11 +76,15 @@ def test_comparison_puts_ours_beside_b1():
     assert (agree.loc[agree["status"] == "ok", "our_auroc"] == 0.5).all()
     que = table[(table["b1_name"] == "activations-QUE") & (table["dataset"] == "addition")]
     assert list(que["model"]) == ["m1"] and que["our_auroc"].item() == 0.99
-    # Scores this run lacks, and combinations the workflow cannot compute.
+    # Scores this run lacks.
     lof = table[table["b1_name"] == "attribution-LOF-mean"]
     assert set(lof["status"]) == {"not run"} and set(lof["dataset_set"]) == {"b1", "cupbearer"}
-    concat = table[table["b1_name"] == "probe-QUE-concat-mean"]
-    assert set(concat["status"]) == {"not implemented"} and concat["our_auroc"].isna().all()
+    # A concat row is matched on the combination column, not on the plain job's mean.
+    concat = table[table["b1_name"] == "probe-QUE-concat-mean"].set_index("dataset_set")
+    assert concat.loc["b1", "our_auroc"] == pytest.approx(0.88)
+    assert concat.loc["b1", "status"] == "ok" and concat.loc["b1", "our_n_datasets"] == 1
+    unknown = read_reference(REFERENCE).iloc[:1].assign(combination="stack")
+    assert set(compare(_auroc_table(), unknown)["status"]) == {"not implemented"}
 
 
 def test_every_reference_row_appears(tmp_path):

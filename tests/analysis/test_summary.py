@@ -44,3 +44,20 @@ def test_overall_excludes_capitals_and_applies_dataset_sets():
     assert b["n_datasets_available"] == 2
     assert b["aggregated_all_available"] == pytest.approx(np.mean([0.92, 0.62]))
     assert b["n_datasets_b1"] == 2 and b["n_datasets_cupbearer"] == 2
+
+
+def test_rows_are_named_by_features_score_and_combination():
+    """A concat job's one row is its own summary row (no per-layer values); the plain job's
+    single-layer rows belong to its `mean` row (a table without `combination` reads so too)."""
+    t = _table()
+    concat = t[t["layer"] == "all"].assign(combination="concat", auroc=0.5)
+    a = by_dataset(pd.concat([t, concat], ignore_index=True))
+    assert sorted(set(a["combination"])) == ["concat", "mean"]
+    add = a[a["dataset"] == "addition"].set_index("combination")
+    assert add.loc["mean", "aggregated_all"] == pytest.approx(0.92)
+    assert add.loc["mean", "mean_over_layers_all"] == pytest.approx(0.925)
+    assert add.loc["concat", "aggregated_all"] == 0.5
+    assert np.isnan(add.loc["concat", "mean_over_layers_all"])
+    assert add.loc["concat", "best_layer_optimistic"] == "all"
+    b = overall(a).set_index("combination")
+    assert b.loc["concat", "aggregated_all_available"] == 0.5

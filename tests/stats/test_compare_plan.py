@@ -9,7 +9,8 @@ TINY = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
 
 def test_unscored_pairs_are_skipped_and_no_pair_with_the_figure_is_rejected(tmp_path):
     online_only = {**TINY, "detectors": {"mahalanobis": {}}, "transforms": {},
-                   "features": {"activations": {}}, "explain": {"scores": []}}  # fmt: skip
+                   "features": {"activations": {}}, "explain": {"scores": []},
+                   "combinations": {}}  # fmt: skip
     online_only["figures"] = {"online_auroc_per_layer": {}, "comparisons_forest": {}}
     out = snakemake(tmp_path, write_config(tmp_path / "a.yaml", online_only), "-n", timeout=120)
     assert out.returncode != 0

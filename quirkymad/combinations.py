@@ -1,0 +1,211 @@
+"""Layer and feature combinations of detectors ([B1]; spec §4; docs/detectors.md).
+
+A plain scoring job (`quirkymad.scoring`) fits one detector per layer and aggregates by the
+*mean* of the raw layer scores (its `layer = "all"` row, `combination = "mean"`). The three
+other combinations of the source are scoring jobs of their own (rule `score_combination`,
+results/{model}/{dataset}/combinations/{combination}/{features}/{score}/), each writing the same
+two tables as a plain job:
+
+- **concat**: one detector fitted on the concatenation of every scored layer's features of one
+  store (probe shift: each probe's valid components). One row, `layer = "all"`,
+  `combination = "concat"`.
+- **merge**: per layer, the features of several stores (default activations + attribution)
+  concatenated, one detector per layer, on the layers the stores share; feature label
+  `activations+attribution`; per-layer rows and their mean, as a plain job.
+- **ensemble**: per layer, several detectors fitted on the same features, each score
+  standardised by the mean and standard deviation of its *trusted* scores, then averaged;
+  score label `mahalanobis+que`; per-layer rows and their mean. The trusted scores are
+  out-of-fold (`folds`-fold cross-fitting on the trusted records): a detector scoring its own
+  training records is biased low, and with fewer trusted records than dimensions Mahalanobis
+  gives every training record nearly the same score (its standard deviation ~ 0).
+
+Intervals, p_chance and the selection-split AUROC come from the same code as every other row
+(`quirkymad.scoring.layer_tables`, `quirkymad.stats.rows`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quirkymad.atomic import atomic_path
+from quirkymad.detectors import make_detector
+from quirkymad.errors import QuirkyError
+from quirkymad.scoring import layer_matrix, layer_tables, meta_table, record_masks, untrusted_mask
+from quirkymad.store import open_store, strings
+from quirkymad.tables import AUROC_FILE, SCORES_FILE
+
+log = logging.getLogger(__name__)
+
+COMBINATIONS = ("concat", "merge", "ensemble")
+
+
+def _open_aligned(stores: dict[str, str | Path]):
+    """The stores opened, with per store the index of each of the first store's records (the
+    stores of one model × dataset hold the same records; their order may differ)."""
+    opened = {f: open_store(p, variable=f) for f, p in stores.items()}
+    first = next(iter(opened.values()))
+    ids = strings(first, "example")
+    order = {}
+    for f, ds in opened.items():
+        pos = {e: i for i, e in enumerate(strings(ds, "example"))}
+        if len(pos) != len(ids) or any(e not in pos for e in ids):
+            raise QuirkyError(
+                f"{stores[f]}: holds other records than {next(iter(stores.values()))}"
+            )
+        order[f] = np.array([pos[e] for e in ids])
+    return opened, order
+
+
+def _fit_score(name, hparams, x, trusted, untrusted, evaluated) -> np.ndarray:
+    det = make_detector(name, hparams)
+    det.fit(x[trusted], x[untrusted] if det.offline else None)
+    return np.asarray(det.score(x[evaluated]), dtype=np.float64)
+
+
+def trusted_moments(
+    name: str,
+    hparams: dict[str, Any],
+    x: np.ndarray,
+    trusted: np.ndarray,
+    untrusted: np.ndarray,
+    folds: int,
+    seed: int,
+) -> tuple[float, float]:
+    """Mean and standard deviation (ddof 1) of detector `name`'s out-of-fold scores of the
+    trusted records of `x`: each of `folds` shuffled folds scored by the detector fitted on
+    the other trusted records (and, offline, on the same unlabelled set)."""
+    idx = np.flatnonzero(trusted)
+    k = min(folds, len(idx) // 2)
+    if k < 2:
+        raise QuirkyError(f"ensemble: need ≥4 trusted records to standardise, have {len(idx)}")
+    perm = np.random.default_rng(seed).permutation(idx)
+    oof = np.empty(len(idx))
+    start = 0
+    for part in np.array_split(perm, k):
+        train = np.zeros_like(trusted)
+        train[np.setdiff1d(idx, part)] = True
+        held = np.zeros_like(trusted)
+        held[part] = True
+        oof[start : start + len(part)] = _fit_score(name, hparams, x, train, untrusted, held)
+        start += len(part)
+    mu, sd = float(oof.mean()), float(oof.std(ddof=1))
+    if not np.isfinite(sd) or sd <= 0:
+        log.warning("ensemble: %s has constant out-of-fold trusted scores; not scaled", name)
+        sd = 1.0
+    return mu, sd
+
+
+def combine_scores(
+    kind: str,
+    xs: dict[str, dict[int, np.ndarray]],
+    detectors: Sequence[str],
+    hparams: dict[str, dict[str, Any]],
+    role: np.ndarray,
+    folds: int = 5,
+    seed: int = 0,
+) -> tuple[list[str], np.ndarray]:
+    """(row labels, scores `[n_rows, n_evaluated]`) of one combination job.
+
+    `xs[feature][layer]` = the features `[n_records, width]` of one store's layer (records in
+    one order across stores); `role` = the records' roles. concat: one row "all"; merge and
+    ensemble: one row per layer (the caller adds their mean)."""
+    trusted, test, select = record_masks(role)
+    evaluated = test | select
+    if trusted.sum() < 2 or test.sum() == 0:
+        raise QuirkyError(
+            f"need ≥2 trusted and ≥1 test records, have {trusted.sum()} / {test.sum()}"
+        )
+    probes = {d: make_detector(d, hparams.get(d)) for d in detectors}
+    unt = {d: untrusted_mask(p, role) for d, p in probes.items()}
+    if kind == "concat":
+        ((feature, by_layer),) = xs.items()
+        ((d, _),) = probes.items()
+        x = np.concatenate([by_layer[ell] for ell in sorted(by_layer)], axis=1)
+        return ["all"], _fit_score(d, hparams.get(d), x, trusted, unt[d], evaluated)[None]
+    if kind == "merge":
+        ((d, _),) = probes.items()
+        layers = sorted(set.intersection(*(set(b) for b in xs.values())))
+        if not layers:
+            raise QuirkyError(f"merge: the stores {sorted(xs)} share no layer")
+        rows = [
+            _fit_score(d, hparams.get(d),
+                       np.concatenate([xs[f][ell] for f in xs], axis=1),
+                       trusted, unt[d], evaluated)
+            for ell in layers
+        ]  # fmt: skip
+        return [str(ell) for ell in layers], np.stack(rows)
+    if kind == "ensemble":
+        ((feature, by_layer),) = xs.items()
+        rows = []
+        for ell in sorted(by_layer):
+            x, z = by_layer[ell], []
+            for d in detectors:
+                s = _fit_score(d, hparams.get(d), x, trusted, unt[d], evaluated)
+                mu, sd = trusted_moments(d, hparams.get(d), x, trusted, unt[d], folds, seed)
+                z.append((s - mu) / sd)
+            rows.append(np.mean(z, axis=0))
+        return [str(ell) for ell in sorted(by_layer)], np.stack(rows)
+    raise QuirkyError(f"unknown combination {kind!r}; known: {', '.join(COMBINATIONS)}")
+
+
+def combination_labels(kind: str, features: Sequence[str], detectors: Sequence[str]):
+    """(feature label, detector label) of a job's AUROC rows: merged stores and ensembled
+    detectors are joined with `+` (activations+attribution, mahalanobis+que)."""
+    return "+".join(features), "+".join(detectors)
+
+
+def score_combination(
+    kind: str,
+    stores: dict[str, str | Path],
+    detectors: Sequence[str],
+    hparams: dict[str, dict[str, Any]],
+    out_scores: str | Path,
+    out_auroc: str | Path,
+    labels: dict[str, str],
+    folds: int = 5,
+    n_boot: int = 1000,
+    seed: int = 0,
+    n_perm: int = 1000,
+    name_bootstrap: str = "keep",
+) -> pd.DataFrame:
+    """Score one combination job (module docstring) of the stores `{feature: path}` with
+    `detectors` (`{name: hyperparameters}` in `hparams`); write its scores and AUROC tables
+    (as `quirkymad.scoring.score_store`) and return the AUROC table. `labels`: model, dataset."""
+    opened, order = _open_aligned(stores)
+    first = next(iter(opened))
+    ds0 = opened[first]
+    role = strings(ds0, "role")
+    xs = {
+        f: {int(ell): layer_matrix(ds, f, int(ell))[order[f]] for ell in ds["layer"].values}
+        for f, ds in opened.items()
+    }
+    rows, stacked = combine_scores(kind, xs, detectors, hparams, role, folds=folds, seed=seed)
+    _, test, select = record_masks(role)
+    offline = any(make_detector(d, hparams.get(d)).offline for d in detectors)
+    feature, detector = combination_labels(kind, list(stores), detectors)
+    head = {**labels, "transform": "none", "feature": feature, "detector": detector,
+            "setting": "offline" if offline else "online"}  # fmt: skip
+    if kind == "concat":
+        head["combination"] = "concat"
+    scores, table = layer_tables(
+        stacked, rows, meta_table(ds0, stores[first], role, test), role, test, select, head,
+        aggregate=None if kind == "concat" else "mean",
+        n_boot=n_boot, n_perm=n_perm, seed=seed, within=name_bootstrap,
+    )  # fmt: skip
+    for path, df in ((out_scores, scores), (out_auroc, table)):
+        with atomic_path(path) as tmp:
+            df.to_parquet(tmp, index=False)
+    return table
+
+
+def combination_to_directory(out_dir: str | Path, **kwargs: Any) -> pd.DataFrame:
+    """`score_combination` into `out_dir/scores.parquet` and `out_dir/auroc.parquet`."""
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir()
+        return score_combination(out_scores=tmp / SCORES_FILE, out_auroc=tmp / AUROC_FILE, **kwargs)

@@ -1,0 +1,22 @@
+"""Score one layer or feature combination (concat, merge, ensemble) into the job's directory
+(scores.parquet, auroc.parquet); quirkymad/combinations.py."""
+
+from quirkymad.combinations import combination_to_directory
+from quirkymad.logs import job_log
+
+sm = snakemake  # noqa: F821
+with job_log(sm.log[0], sm.threads):
+    job = {k: v for k, v in sm.params.settings.items() if k != "hparams"}
+    combination_to_directory(
+        sm.output[0],
+        kind=sm.wildcards.combination,
+        stores={f: sm.input[f] for f in sm.wildcards.features.split("+")},
+        detectors=sm.wildcards.score.split("+"),
+        hparams=sm.params.settings["hparams"],
+        labels={"model": sm.wildcards.model, "dataset": sm.wildcards.dataset},
+        n_boot=sm.params.n_bootstrap,
+        n_perm=sm.params.n_permutations,
+        name_bootstrap=sm.params.name_bootstrap,
+        seed=sm.params.seed,
+        **job,
+    )
