@@ -19,7 +19,7 @@ def write_config(path: Path, config: dict) -> Path:
     return path
 
 
-def snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 900, repo: Path = REPO):
+def snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 1800, repo: Path = REPO):
     """Run the Snakefile of `repo` (this one by default) in `workdir`; returns the
     CompletedProcess (text)."""
     cmd = [
