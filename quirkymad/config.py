@@ -121,16 +121,23 @@ def check_config(
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise QuirkyError(f"{source}: {errors[0]}{more}")
-    layer_keys = {"layers": config.get("layers", "all")}
+    # (key, layers, first layer label): attribution-type features with
+    # `layer_index: cupbearer` number their layers 0..n-1, also when they read the global ones.
+    layer_keys = [("layers", config.get("layers", "all"), 1)]
     for feature, fsettings in (config.get("features") or {}).items():
-        if "layers" in (fsettings or {}):
-            layer_keys[f"features.{feature}.layers"] = fsettings["layers"]
+        fsettings = fsettings or {}
+        first = 0 if fsettings.get("layer_index") == "cupbearer" else 1
+        if "layers" in fsettings:
+            layer_keys.append((f"features.{feature}.layers", fsettings["layers"], first))
+        elif first == 0:
+            layer_keys.append((f"layers (read by features.{feature}, layer_index: cupbearer)",
+                               config.get("layers", "all"), first))  # fmt: skip
     from quirkymad.layers import model_layers
 
     for name, settings in config["models"].items():
-        for key, layers in layer_keys.items():
+        for key, layers, first in layer_keys:
             try:
-                model_layers(layers, name, settings, key)
+                model_layers(layers, name, settings, key, first=first)
             except QuirkyError as exc:
                 raise QuirkyError(f"{source}: {exc}") from None
         _check_transform_layers(config, name, settings, source)

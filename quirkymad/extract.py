@@ -51,6 +51,9 @@ class AttributionSettings(ExtractSettings):
     cv_folds: int = 5
     """Probe shift: folds of the L2 cross-validation."""
     seed: int = 0
+    layer_index: str = "ours"
+    """How layer labels name decoder blocks: "ours" (ℓ = block ℓ−1, as the activations store)
+    or "cupbearer" (ℓ = block ℓ, 0-based; features/attribution.py)."""
 
 
 def dir_hash(path: str | Path) -> str:
@@ -137,7 +140,9 @@ def extract_attribution_store(
 
 # Settings that must agree for two attribution-type stores to share their passes (same records,
 # same μ, same batches); `layers`, `cv_folds` and `seed` may differ.
-SHARED_PASS_KEYS = ("batch_size", "max_per_role", "mean_cap", "device", "dtype", "autocast")
+SHARED_PASS_KEYS = (
+    "batch_size", "max_per_role", "mean_cap", "device", "dtype", "autocast", "layer_index",
+)  # fmt: skip
 
 
 def extract_attribution_stores(
@@ -184,19 +189,26 @@ def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, sett
     df = mad_examples(pd.read_parquet(dataset_parquet), first.max_per_role)
     model, tok = load_model(model_dir, adapter_dir, first.device, first.dtype)
     depth = count_layers(model)
-    layers_of = {f: resolve_layers(s.layers, depth) for f, s in settings.items()}
+    # Layers are labelled in the features' `layer_index` (shared by the pass); the model passes
+    # below take our block numbering (`blocks`), and results are keyed back to the labels.
+    index = first.layer_index
+    layers_of = {
+        f: resolve_layers(s.layers, depth, f"features.{f}.layers", first=attr.first_layer(index))
+        for f, s in settings.items()
+    }
     if "probe_shift" in layers_of and len(layers_of["probe_shift"]) < 2:
         raise QuirkyError(
             f"features.probe_shift.layers: {layers_of['probe_shift']} needs at least two layers"
         )
     union = sorted(set().union(*layers_of.values()))
+    blocks = attr.block_layers(union, index)
     prompts = df["prompt"].tolist()
     trusted = np.flatnonzero(df["role"].to_numpy() == "trusted")[: first.mean_cap]
     if len(trusted) < 2:
         raise QuirkyError(f"{dataset_parquet}: {len(trusted)} trusted records; μ needs ≥2")
     with autocast(model, first.autocast):
         base = attr.o_proj_last_token(
-            model, tok, [prompts[i] for i in trusted], union, first.batch_size
+            model, tok, [prompts[i] for i in trusted], blocks, first.batch_size
         )
     mean = base["z"].mean(0)
     probes, l2s = {}, {}
@@ -208,14 +220,19 @@ def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, sett
             w, b, l2s[p] = fit_probe(x, labels, ps.cv_folds, ps.seed)
             probes[p] = (w, b)
     with autocast(model, first.autocast):
+        to_block = dict(zip(union, blocks))
         out = attr.attribution_effects(
-            model, tok, prompts, union, mean, first.batch_size, probes=probes or None
-        )
+            model, tok, prompts, blocks, mean, first.batch_size,
+            probes={to_block[p]: pr for p, pr in probes.items()} or None,
+        )  # fmt: skip
+        if probes:
+            to_label = dict(zip(blocks, union))
+            out["probe_effects"] = {to_label[b]: e for b, e in out["probe_effects"].items()}
     common = {
         "model": model, "df": df, "union": union, "mean": mean, "out": out,
         "model_dir": model_dir, "adapter_dir": adapter_dir,
         "provenance": {
-            "layer_definition": attr.LAYER_DEFINITION, "n_trusted_mean": len(trusted),
+            "layer_definition": attr.LAYER_DEFINITIONS[index], "n_trusted_mean": len(trusted),
             "heads": attr.n_heads(model), **(provenance or {}),
         },
     }  # fmt: skip

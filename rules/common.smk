@@ -126,12 +126,15 @@ def extract_settings():
 def attribution_settings(feature):
     """Extraction settings of `attribution` / `probe_shift`: config `features.<feature>` (e.g.
     its own `layers`) over the global `extract` settings and `layers`."""
+    own = dict(config["features"].get(feature) or {})
+    if own.get("layer_index") == "ours":  # the default; left out so that it reruns nothing
+        del own["layer_index"]
     return {
         "layers": config["layers"],
         "device": config["device"],
         "seed": config["seed"],
         **config["extract"],
-        **(config["features"].get(feature) or {}),
+        **own,
     }
 
 

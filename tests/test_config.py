@@ -76,6 +76,13 @@ def test_feature_layers_and_figure_needs_are_checked():
     feats = {**base["features"], "probe_shift": {"layers": [1, 5]}}
     with pytest.raises(QuirkyError, match=r"features.probe_shift.layers: \[5\] out of range 1..2"):
         check_config({**base, "features": feats}, check_models=False)
+    # layer_index: cupbearer numbers layers 0..n-1, the global layers it reads included
+    cup = {**base["features"], "attribution": {"layer_index": "cupbearer"}}
+    check_config({**base, "features": cup}, check_models=False)  # `all` = 0..1
+    with pytest.raises(QuirkyError, match=r"read by features.attribution.*\[2\] out of range 0..1"):
+        check_config({**base, "layers": [1, 2], "features": cup}, check_models=False)
+    cup["attribution"]["layers"] = [0, 1]
+    check_config({**base, "layers": [1, 2], "features": cup}, check_models=False)
     no_attr = {k: v for k, v in base["features"].items() if k != "attribution"}
     with pytest.raises(
         QuirkyError, match="figures.attribution_auroc_vs_quirkiness needs features.attribution"
