@@ -101,6 +101,23 @@ def finetune_settings(config: dict[str, Any], dataset: str) -> dict[str, Any]:
     return {"seed": config["seed"], "device": config["device"], **config["finetune"], **own}
 
 
+# --- seeds as replicates (issue 18; docs/statistics.md "Seeds as replicates") ---
+def replicate_seeds(config: dict[str, Any]) -> list[int]:
+    """The replicate seeds of a run: config `seeds`, else `[seed]` (one replicate)."""
+    return [int(s) for s in (config.get("seeds") or [config["seed"]])]
+
+
+def replicate_dir(seed: int, config: dict[str, Any]) -> str:
+    """The `{replicate}` path level of replicate `seed`: "" for the run's `seed` (today's
+    paths, results/{model}/{dataset}/...), "seed{n}/" for any other."""
+    return "" if int(seed) == int(config["seed"]) else f"seed{int(seed)}/"
+
+
+def replicate_seed(replicate: str, config: dict[str, Any]) -> int:
+    """Inverse of `replicate_dir`: the seed of a `{replicate}` wildcard value."""
+    return int(replicate[len("seed") : -1]) if replicate else int(config["seed"])
+
+
 def model_depth(name: str, settings: dict[str, Any] | None) -> int:
     """Layers of registered model `name` with its config `settings` (the model registry's
     `ModelFacts`)."""

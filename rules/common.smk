@@ -7,6 +7,9 @@ from snakemake.exceptions import WorkflowError
 
 from quirkymad.config import (
     EXPLAIN_DETECTORS,
+    replicate_dir,
+    replicate_seed as seed_of_replicate,
+    replicate_seeds,
     FINETUNE_RUN_KEYS,
     OFFLINE_DETECTORS,
     TRANSFORM_WIRING_KEYS,
@@ -50,6 +53,19 @@ SCORES = [("none", d) for d in DETECTORS] + [
 # goes through them; attribution and probe shift are scored raw.
 TRANSFORM_FEATURES = [f for f in FEATURES if f == "activations"]
 
+# --- seeds as replicates (issue 18; docs/statistics.md "Seeds as replicates") ---
+# `seeds:` runs the fine-tune and everything after it once per seed; the datasets are built
+# once (with `seed`). A replicate's artifacts live under results/{model}/{replicate}{dataset}/,
+# where {replicate} is "" for the run's `seed` (today's paths) and "seed{n}/" for another seed.
+SEEDS = replicate_seeds(config)
+REPLICATES = [replicate_dir(s, config) for s in SEEDS]
+
+
+def replicate_seed(wc):
+    """The seed of the job's replicate: fine-tuning, probes, transforms and bootstrap."""
+    return seed_of_replicate(wc.replicate, config)
+
+
 
 def _alt(names):
     return "|".join(re.escape(n) for n in names)
@@ -57,6 +73,7 @@ def _alt(names):
 
 wildcard_constraints:
     model=_alt(MODELS),
+    replicate="(?:" + _alt(REPLICATES) + ")",
     dataset=_alt(DATASETS),
     feature=_alt(FEATURES),
     detector=_alt(sorted({d for _, d in SCORES})),
@@ -116,14 +133,14 @@ def finetune_params(wc):
     (`checkpoint_every`) are left out so that changing them reruns nothing (the script reads
     them from the config)."""
     merged = finetune_settings(config, wc.dataset)
-    return {k: v for k, v in merged.items() if k not in FINETUNE_RUN_KEYS}
+    return {k: v for k, v in merged.items() if k not in FINETUNE_RUN_KEYS} | {"seed": replicate_seed(wc)}
 
 
 def extract_settings():
     return {"layers": config["layers"], "device": config["device"], **config["extract"]}
 
 
-def attribution_settings(feature):
+def attribution_settings(feature, wc):
     """Extraction settings of `attribution` / `probe_shift`: config `features.<feature>` (e.g.
     its own `layers`) over the global `extract` settings and `layers`."""
     own = dict(config["features"].get(feature) or {})
@@ -132,7 +149,7 @@ def attribution_settings(feature):
     return {
         "layers": config["layers"],
         "device": config["device"],
-        "seed": config["seed"],
+        "seed": replicate_seed(wc),
         **config["extract"],
         **own,
     }
@@ -150,11 +167,11 @@ def detector_hparams(wc):
 
 
 def feature_store(wc):
-    return f"results/{wc.model}/{wc.dataset}/features/{wc.feature}.zarr"
+    return f"results/{wc.model}/{wc.replicate}{wc.dataset}/features/{wc.feature}.zarr"
 
 
 def transform_dir(wc):
-    return f"results/{wc.model}/{wc.dataset}/transforms/{wc.feature}/{wc.transform}"
+    return f"results/{wc.model}/{wc.replicate}{wc.dataset}/transforms/{wc.feature}/{wc.transform}"
 
 
 def score_inputs(wc):
@@ -180,7 +197,7 @@ def transform_settings(wc):
         "layers": model_layers(spec["layers"], wc.model, config["models"][wc.model], transform=True),
         "hparams": {
             **{k: v for k, v in spec.items() if k not in TRANSFORM_WIRING_KEYS},
-            "seed": config["seed"],
+            "seed": replicate_seed(wc),
         },
         "train_on": spec["train_on"],
     }
@@ -198,8 +215,9 @@ def score_dirs(setting=None, features=None, detectors=None, transforms=None):
         and (setting is None or (d in OFFLINE_DETECTORS) == (setting == "offline"))
     ]
     return [
-        f"results/{m}/{ds}/scores/{f}/{t}/{d}"
+        f"results/{m}/{r}{ds}/scores/{f}/{t}/{d}"
         for m in MODELS
+        for r in REPLICATES
         for ds in DATASETS
         for f in FEATURES
         if features is None or f in features
@@ -238,21 +256,24 @@ def intermediate_outputs():
     return [
         *expand("results/datasets/{dataset}/{f}", dataset=DATASETS, f=["data.parquet", "card.json"]),
         *expand(
-            "results/{model}/{dataset}/{f}",
+            "results/{model}/{replicate}{dataset}/{f}",
             model=MODELS,
+            replicate=REPLICATES,
             dataset=DATASETS,
             f=["adapter", "finetune/training_log.csv"],
         ),
         *score_dirs(),
         *expand(
-            "results/{model}/{dataset}/features/{feature}.zarr",
+            "results/{model}/{replicate}{dataset}/features/{feature}.zarr",
             model=MODELS,
+            replicate=REPLICATES,
             dataset=DATASETS,
             feature=FEATURES,
         ),
         *expand(
-            "results/{model}/{dataset}/transforms/{feature}/{transform}",
+            "results/{model}/{replicate}{dataset}/transforms/{feature}/{transform}",
             model=MODELS,
+            replicate=REPLICATES,
             dataset=DATASETS,
             feature=TRANSFORM_FEATURES,
             transform=list(TRANSFORM_CONFIG),
@@ -269,9 +290,14 @@ def final_outputs():
         "results/tables/quirkiness.csv",
         "results/tables/reference_comparison.csv",  # detectors helper (issue 19)
         *(["results/tables/comparisons.csv"] if COMPARISONS else []),  # stats (issue 18)
+        *(["results/tables/auroc_seeds.csv"] if len(SEEDS) > 1 else []),  # seeds (issue 18)
     ]
     loss_curves = expand(
-        "results/{model}/{dataset}/finetune/loss_curve.{ext}", model=MODELS, dataset=DATASETS, ext=["png", "pdf"]
+        "results/{model}/{replicate}{dataset}/finetune/loss_curve.{ext}",
+        model=MODELS,
+        replicate=REPLICATES,
+        dataset=DATASETS,
+        ext=["png", "pdf"],
     )
     return [*intermediate_outputs(), *tables, *figures, *loss_curves, *explain_outputs()]
 
@@ -289,14 +315,14 @@ def explain_inputs(wc):
     """The scoring job's inputs, its scores, and the prepared model (logit lens)."""
     return {
         **score_inputs(wc),
-        "scores": f"results/{wc.model}/{wc.dataset}/scores/{wc.feature}/{wc.transform}/{wc.detector}",
+        "scores": f"results/{wc.model}/{wc.replicate}{wc.dataset}/scores/{wc.feature}/{wc.transform}/{wc.detector}",
         "model": f"results/models/{wc.model}",
     }
 
 
 def explain_dirs(jobs):
-    return [f"results/{m}/{ds}/explain/{f}/{t}/{d}" for m in MODELS for ds in DATASETS
-            for f, t, d in jobs]  # fmt: skip
+    return [f"results/{m}/{r}{ds}/explain/{f}/{t}/{d}" for m in MODELS for r in REPLICATES
+            for ds in DATASETS for f, t, d in jobs]  # fmt: skip
 
 
 def explain_outputs():
@@ -323,10 +349,11 @@ if "comparisons_forest" in config["figures"] and not COMPARISONS:
 def comparison_jobs():
     """One entry per model × dataset × kept pair, with both scoring jobs' directories."""
     return [
-        {"model": m, "dataset": ds, "pair": pair, **spec,
-         "a_dir": f"results/{m}/{ds}/scores/{spec['a']}",
-         "b_dir": f"results/{m}/{ds}/scores/{spec['b']}"}  # fmt: skip
+        {"model": m, "dataset": ds, **({"seed": s} if len(SEEDS) > 1 else {}), "pair": pair, **spec,
+         "a_dir": f"results/{m}/{replicate_dir(s, config)}{ds}/scores/{spec['a']}",
+         "b_dir": f"results/{m}/{replicate_dir(s, config)}{ds}/scores/{spec['b']}"}  # fmt: skip
         for m in MODELS
+        for s in SEEDS
         for ds in DATASETS
         for pair, spec in COMPARISONS.items()
     ]

@@ -1,18 +1,18 @@
 rule extract_activations:
     input:
         model="results/models/{model}",
-        adapter="results/{model}/{dataset}/adapter",
+        adapter="results/{model}/{replicate}{dataset}/adapter",
         data="results/datasets/{dataset}/data.parquet",
     output:
-        directory("results/{model}/{dataset}/features/activations.zarr"),
+        directory("results/{model}/{replicate}{dataset}/features/activations.zarr"),
     params:
         settings=extract_settings(),
     conda:
         "../envs/extract.yaml"
     log:
-        "logs/extract_activations/{model}/{dataset}.log",
+        "logs/extract_activations/{model}/{replicate}{dataset}.log",
     benchmark:
-        "results/benchmarks/extract_activations/{model}/{dataset}.tsv"
+        "results/benchmarks/extract_activations/{model}/{replicate}{dataset}.tsv"
     threads: heavy_threads()
     resources:
         mem_mb=model_mem_mb,
@@ -33,21 +33,21 @@ if ATTRIBUTION_FEATURES:
     rule extract_attribution:
         input:
             model="results/models/{model}",
-            adapter="results/{model}/{dataset}/adapter",
+            adapter="results/{model}/{replicate}{dataset}/adapter",
             data="results/datasets/{dataset}/data.parquet",
         output:
             **{
-                f: directory(f"results/{{model}}/{{dataset}}/features/{f}.zarr")
+                f: directory(f"results/{{model}}/{{replicate}}{{dataset}}/features/{f}.zarr")
                 for f in ATTRIBUTION_FEATURES
             },
         params:
-            settings={f: attribution_settings(f) for f in ATTRIBUTION_FEATURES},
+            settings=lambda wc: {f: attribution_settings(f, wc) for f in ATTRIBUTION_FEATURES},
         conda:
             "../envs/extract.yaml"
         log:
-            "logs/extract_attribution/{model}/{dataset}.log",
+            "logs/extract_attribution/{model}/{replicate}{dataset}.log",
         benchmark:
-            "results/benchmarks/extract_attribution/{model}/{dataset}.tsv"
+            "results/benchmarks/extract_attribution/{model}/{replicate}{dataset}.tsv"
         threads: heavy_threads()
         resources:
             mem_mb=model_mem_mb,
