@@ -73,7 +73,7 @@ def _alt(names):
 
 wildcard_constraints:
     model=_alt(MODELS),
-    replicate="(?:" + _alt(REPLICATES) + ")",
+    replicate=f"(?:{_alt(REPLICATES)})",
     dataset=_alt(DATASETS),
     feature=_alt(FEATURES),
     detector=_alt(sorted({d for _, d in SCORES})),
