@@ -270,3 +270,17 @@ def test_explain_config_errors_name_the_key(edit, message):
     edit(cfg)
     with pytest.raises(QuirkyError, match=message):
         check_config(cfg, check_models=False)
+
+
+def test_replicate_seeds_and_their_paths():
+    """Seeds as replicates (issue 18): the run's `seed` keeps today's paths."""
+    from quirkymad.config import replicate_dir, replicate_seed, replicate_seeds
+
+    config = {"seed": 3}
+    assert replicate_seeds(config) == [3] and replicate_dir(3, config) == ""
+    config["seeds"] = [3, 0, 12]
+    assert [replicate_dir(s, config) for s in replicate_seeds(config)] == ["", "seed0/", "seed12/"]
+    assert [replicate_seed(replicate_dir(s, config), config) for s in config["seeds"]] == [3, 0, 12]
+    base = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    with pytest.raises(QuirkyError, match="seeds"):
+        check_config({**base, "seeds": [0, 0]}, check_models=False)
