@@ -7,15 +7,15 @@ from snakemake.exceptions import WorkflowError
 
 from quirkymad.config import (
     EXPLAIN_DETECTORS,
-    replicate_dir,
-    replicate_seed as seed_of_replicate,
-    replicate_seeds,
     FINETUNE_RUN_KEYS,
     OFFLINE_DETECTORS,
     TRANSFORM_WIRING_KEYS,
     check_config,
     explain_jobs,
     finetune_settings,
+    replicate_dir,
+    replicate_seed as seed_of_replicate,
+    replicate_seeds,
     transform_specs,
 )
 from quirkymad.errors import QuirkyError
@@ -64,7 +64,6 @@ REPLICATES = [replicate_dir(s, config) for s in SEEDS]
 def replicate_seed(wc):
     """The seed of the job's replicate: fine-tuning, probes, transforms and bootstrap."""
     return seed_of_replicate(wc.replicate, config)
-
 
 
 def _alt(names):
