@@ -122,6 +122,23 @@ def finetune_settings(config: dict[str, Any], dataset: str) -> dict[str, Any]:
     return {"seed": config["seed"], "device": config["device"], **config["finetune"], **own}
 
 
+# --- seeds as replicates (issue 18; docs/statistics.md "Seeds as replicates") ---
+def replicate_seeds(config: dict[str, Any]) -> list[int]:
+    """The replicate seeds of a run: config `seeds`, else `[seed]` (one replicate)."""
+    return [int(s) for s in (config.get("seeds") or [config["seed"]])]
+
+
+def replicate_dir(seed: int, config: dict[str, Any]) -> str:
+    """The `{replicate}` path level of replicate `seed`: "" for the run's `seed` (today's
+    paths, results/{model}/{dataset}/...), "seed{n}/" for any other."""
+    return "" if int(seed) == int(config["seed"]) else f"seed{int(seed)}/"
+
+
+def replicate_seed(replicate: str, config: dict[str, Any]) -> int:
+    """Inverse of `replicate_dir`: the seed of a `{replicate}` wildcard value."""
+    return int(replicate[len("seed") : -1]) if replicate else int(config["seed"])
+
+
 def model_depth(name: str, settings: dict[str, Any] | None) -> int:
     """Layers of registered model `name` with its config `settings` (the model registry's
     `ModelFacts`)."""
@@ -142,16 +159,23 @@ def check_config(
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise QuirkyError(f"{source}: {errors[0]}{more}")
-    layer_keys = {"layers": config.get("layers", "all")}
+    # (key, layers, first layer label): attribution-type features with
+    # `layer_index: cupbearer` number their layers 0..n-1, also when they read the global ones.
+    layer_keys = [("layers", config.get("layers", "all"), 1)]
     for feature, fsettings in (config.get("features") or {}).items():
-        if "layers" in (fsettings or {}):
-            layer_keys[f"features.{feature}.layers"] = fsettings["layers"]
+        fsettings = fsettings or {}
+        first = 0 if fsettings.get("layer_index") == "cupbearer" else 1
+        if "layers" in fsettings:
+            layer_keys.append((f"features.{feature}.layers", fsettings["layers"], first))
+        elif first == 0:
+            layer_keys.append((f"layers (read by features.{feature}, layer_index: cupbearer)",
+                               config.get("layers", "all"), first))  # fmt: skip
     from quirkymad.layers import model_layers
 
     for name, settings in config["models"].items():
-        for key, layers in layer_keys.items():
+        for key, layers, first in layer_keys:
             try:
-                model_layers(layers, name, settings, key)
+                model_layers(layers, name, settings, key, first=first)
             except QuirkyError as exc:
                 raise QuirkyError(f"{source}: {exc}") from None
         _check_transform_layers(config, name, settings, source)

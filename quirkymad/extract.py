@@ -56,6 +56,9 @@ class AttributionSettings(ExtractSettings):
     seed: int = 0
     n_components: int = 10
     """attribution_pcs: principal directions of the trusted o_proj input per layer ([B1]: 10)."""
+    layer_index: str = "ours"
+    """How layer labels name decoder blocks: "ours" (ℓ = block ℓ−1, as the activations store)
+    or "cupbearer" (ℓ = block ℓ, 0-based; features/attribution.py)."""
 
 
 # The attribution-type stores one shared pass writes (rules/extract.smk `extract_attribution`):
@@ -149,7 +152,9 @@ def extract_attribution_store(
 
 # Settings that must agree for two attribution-type stores to share their passes (same records,
 # same μ, same batches); `layers`, `cv_folds` and `seed` may differ.
-SHARED_PASS_KEYS = ("batch_size", "max_per_role", "mean_cap", "device", "dtype", "autocast")
+SHARED_PASS_KEYS = (
+    "batch_size", "max_per_role", "mean_cap", "device", "dtype", "autocast", "layer_index",
+)  # fmt: skip
 
 
 def extract_attribution_stores(
@@ -203,19 +208,26 @@ def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, sett
     df = mad_examples(pd.read_parquet(dataset_parquet), first.max_per_role, extra)
     model, tok = load_model(model_dir, adapter_dir, first.device, first.dtype)
     depth = count_layers(model)
-    layers_of = {f: resolve_layers(s.layers, depth) for f, s in settings.items()}
+    # Layers are labelled in the features' `layer_index` (shared by the pass); the model passes
+    # below take our block numbering (`blocks`), and results are keyed back to the labels.
+    index = first.layer_index
+    layers_of = {
+        f: resolve_layers(s.layers, depth, f"features.{f}.layers", first=attr.first_layer(index))
+        for f, s in settings.items()
+    }
     if "probe_shift" in layers_of and len(layers_of["probe_shift"]) < 2:
         raise QuirkyError(
             f"features.probe_shift.layers: {layers_of['probe_shift']} needs at least two layers"
         )
     union = sorted(set().union(*layers_of.values()))
+    blocks = attr.block_layers(union, index)
     prompts = df["prompt"].tolist()
     trusted = np.flatnonzero(df["role"].to_numpy() == "trusted")[: first.mean_cap]
     if len(trusted) < 2:
         raise QuirkyError(f"{dataset_parquet}: {len(trusted)} trusted records; μ needs ≥2")
     with autocast(model, first.autocast):
         base = attr.o_proj_last_token(
-            model, tok, [prompts[i] for i in trusted], union, first.batch_size
+            model, tok, [prompts[i] for i in trusted], blocks, first.batch_size
         )
     mean = base["z"].mean(0)
     probes, l2s = {}, {}
@@ -230,16 +242,21 @@ def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, sett
     if "attribution_pcs" in settings:  # directions on the union's layers, from the μ records
         pcs = attr.principal_directions(base["z"], settings["attribution_pcs"].n_components)
     with autocast(model, first.autocast):
+        to_block = dict(zip(union, blocks))
         out = attr.attribution_effects(
-            model, tok, prompts, union, mean, first.batch_size, probes=probes or None,
+            model, tok, prompts, blocks, mean, first.batch_size,
+            probes={to_block[p]: pr for p, pr in probes.items()} or None,
             pc_directions=None if pcs is None else pcs[0],
             grad_norm="attribution_grad_norm" in settings,
         )  # fmt: skip
+        if probes:
+            to_label = dict(zip(blocks, union))
+            out["probe_effects"] = {to_label[b]: e for b, e in out["probe_effects"].items()}
     common = {
         "model": model, "df": df, "union": union, "mean": mean, "out": out,
         "model_dir": model_dir, "adapter_dir": adapter_dir,
         "provenance": {
-            "layer_definition": attr.LAYER_DEFINITION, "n_trusted_mean": len(trusted),
+            "layer_definition": attr.LAYER_DEFINITIONS[index], "n_trusted_mean": len(trusted),
             "heads": attr.n_heads(model), **(provenance or {}),
         },
     }  # fmt: skip

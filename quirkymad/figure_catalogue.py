@@ -60,6 +60,15 @@ class FigureSpec:
 
 
 _MAHALANOBIS_ACTIVATIONS = Scores("activations", "mahalanobis")
+# Figs. 1-4 with several replicate seeds (config `seeds`, issue 18).
+_SEEDS_BAND = (
+    " With several seeds (config seeds): the mean over seeds, bands = range over seeds, filled"
+    " = p_chance < 0.05 for every seed."
+)
+_SEEDS_BAR = (
+    " With several seeds (config seeds): the mean over seeds, dots = each seed, error bars ="
+    " range over seeds, * = p_chance < 0.05 for every seed."
+)
 
 FIGURE_CATALOGUE: dict[str, FigureSpec] = {
     "online_auroc_per_layer": FigureSpec(
@@ -70,7 +79,7 @@ FIGURE_CATALOGUE: dict[str, FigureSpec] = {
         " per layer for telling Bob's hard test prompts (anomalous) from Alice's (normal); a"
         " panel per model x score (feature, transform, detector), a line per dataset; bands: 95 %"
         " name-clustered bootstrap interval (docs/statistics.md); filled points: p_chance < 0.05"
-        " under random re-splits of the held-out names; dashed: chance.",
+        " under random re-splits of the held-out names; dashed: chance." + _SEEDS_BAND,
     ),
     "online_auroc_aggregated": FigureSpec(
         "Fig. 2",
@@ -78,7 +87,7 @@ FIGURE_CATALOGUE: dict[str, FigureSpec] = {
         {"auroc": "auroc_online"},
         "Follow-up Figure 2: online detectors, layer-aggregated AUROC (score = mean of the raw"
         " per-layer scores); bars per score, colour = dataset, models side by side; error bars:"
-        " 95 % name-clustered bootstrap interval; *: p_chance < 0.05; dashed: chance.",
+        " 95 % name-clustered bootstrap interval; *: p_chance < 0.05; dashed: chance." + _SEEDS_BAR,
     ),
     "offline_auroc_per_layer": FigureSpec(
         "Fig. 3",
@@ -86,7 +95,7 @@ FIGURE_CATALOGUE: dict[str, FigureSpec] = {
         {"auroc": "auroc_offline"},
         "Follow-up Figure 3: offline detectors (QUE, which also sees the unlabelled untrusted"
         " set), AUROC per layer; a panel per model x score, a line per dataset; bands: 95 %"
-        " name-clustered bootstrap interval; filled points: p_chance < 0.05.",
+        " name-clustered bootstrap interval; filled points: p_chance < 0.05." + _SEEDS_BAND,
     ),
     "offline_auroc_aggregated": FigureSpec(
         "Fig. 4",
@@ -94,7 +103,7 @@ FIGURE_CATALOGUE: dict[str, FigureSpec] = {
         {"auroc": "auroc_offline"},
         "Follow-up Figure 4: offline detectors (QUE), layer-aggregated AUROC; bars per score,"
         " colour = dataset, models side by side; error bars: 95 % name-clustered bootstrap"
-        " interval; *: p_chance < 0.05.",
+        " interval; *: p_chance < 0.05." + _SEEDS_BAR,
     ),
     "own_label_log_odds": FigureSpec(
         "Fig. 5",

@@ -10,23 +10,30 @@ from quirkymad.errors import QuirkyError
 
 
 def resolve_layers(
-    spec: str | Sequence[int], n_layers: int, key: str = "layers", model: str = "this model"
+    spec: str | Sequence[int],
+    n_layers: int,
+    key: str = "layers",
+    model: str = "this model",
+    first: int = 1,
 ) -> list[int]:
     """`"all"` → 1..n; `"auto"` → the paper's 1, 1+s, ..., ≤ n−1 with s = max(1, (n−2)//8)
     (cupbearer `run_atp_detector`: 32 layers → 1, 4, ..., 31); a list is checked to be in 1..n.
-    `key` and `model` name the config key and the model in error messages.
+    `key` and `model` name the config key and the model in error messages. `first=0` numbers
+    the n layers 0..n−1 instead (cupbearer's block index, `features.attribution.layer_index`):
+    `"all"` and the range check shift, `"auto"` does not.
     """
+    last = first + n_layers - 1
     if spec == "all":
-        return list(range(1, n_layers + 1))
+        return list(range(first, last + 1))
     if spec == "auto":
         step = max(1, (n_layers - 2) // 8)
         return list(range(1, n_layers, step))
     if isinstance(spec, str):
         raise QuirkyError(f"{key}: {spec!r} must be 'all', 'auto' or a list of integers")
     layers = [int(x) for x in spec]
-    bad = [x for x in layers if not 1 <= x <= n_layers]
+    bad = [x for x in layers if not first <= x <= last]
     if bad:
-        raise QuirkyError(f"{key}: {bad} out of range 1..{n_layers} for {model}")
+        raise QuirkyError(f"{key}: {bad} out of range {first}..{last} for {model}")
     if len(set(layers)) != len(layers):
         raise QuirkyError(f"{key}: {layers} has duplicates")
     return sorted(layers)
@@ -49,6 +56,7 @@ def model_layers(
     settings: dict[str, Any] | None = None,
     key: str = "layers",
     transform: bool = False,
+    first: int = 1,
 ) -> list[int]:
     """The layers `spec` (config `key`) names for registered model `model` with its config
     `settings`, its depth taken from the model registry: what the config check, the transform
@@ -56,5 +64,6 @@ def model_layers(
     from quirkymad.models import model_facts
 
     depth = model_facts(model, settings).n_layers
-    resolve = transform_layers if transform else resolve_layers
-    return resolve(spec, depth, key, f"model {model}")
+    if transform:
+        return transform_layers(spec, depth, key, f"model {model}")
+    return resolve_layers(spec, depth, key, f"model {model}", first)

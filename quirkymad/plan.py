@@ -531,7 +531,7 @@ def _analysis_jobs(config, shapes, sizes, scores) -> list[Job]:
     """Explanations (one `explain_scores` per model × dataset × `explain.scores` entry, costed
     as the scoring job it explains: bench/explain.py measured them equal, and one
     `collect_explanations` per entry), the paired comparisons and the reference table."""
-    from quirkymad.config import explain_jobs
+    from quirkymad.config import explain_jobs, replicate_seeds
     from quirkymad.stats.compare import select_pairs
 
     scored = {f"{f}/{t}/{d}" for f in config["features"] for t, d in scores
@@ -540,7 +540,7 @@ def _analysis_jobs(config, shapes, sizes, scores) -> list[Job]:
     jobs = []
     for _ in explain_jobs(config):
         for m in shapes:
-            for ds in sizes:
+            for ds in [d for d in sizes for _ in replicate_seeds(config)]:
                 jobs.append(Job("analysis", "explain_scores", m, ds, disk={"tables": 500_000.0},
                                 cpu_core_s=per_job * CPU_CALIBRATION["cores"]))  # fmt: skip
         jobs.append(_small("analysis", "collect_explanations", "tables"))
@@ -562,7 +562,7 @@ def _small(stage: str, rule: str, kind: str | None = None) -> Job:
 def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], dict]:
     """Every job of the workflow (the rules of rules/*.smk, as `snakemake -n` lists them) with
     its cost, GPU memory and disk; plus facts for the header."""
-    from quirkymad.config import OFFLINE_DETECTORS, transform_specs
+    from quirkymad.config import OFFLINE_DETECTORS, replicate_seeds, transform_specs
 
     transforms = transform_specs(config)
     scores = [("none", d) for d in config["detectors"]] + [
@@ -593,25 +593,31 @@ def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], 
         )
         for ds, size in sizes.items()
     ]
+    # Seeds as replicates (issue 18): the fine-tune and every job after it once per seed; the
+    # base model's activations (no adapter) once.
+    n_seeds = len(replicate_seeds(config))
     for m, shape in shapes.items():
         for ds, size in sizes.items():
-            jobs += _finetune_jobs(run, m, ds, shape, size)
-            jobs += _extract_jobs(run, m, ds, shape, size)
-            jobs.append(_quirkiness_job(run, m, ds, shape, size))
-            jobs += _transform_jobs(run, m, ds, shape)
-            jobs += _score_jobs(run, m, ds, shape, size)
+            # Sweeps and combinations run for the run's own seed only (not per replicate).
             jobs += _sweep_jobs(run, m, ds, shape, size)
             jobs += _combination_jobs(run, m, ds, shape, size)  # combos (issue 19)
-            jobs.append(
-                Job(
-                    "analysis",
-                    "analyze_separation",
-                    m,
-                    ds,
-                    cpu_core_s=CPU_SMALL_JOB_S,
-                    disk={"tables": 20_000.0},
+            for replicate in range(n_seeds):
+                jobs += _finetune_jobs(run, m, ds, shape, size)
+                jobs += [j for j in _extract_jobs(run, m, ds, shape, size)
+                         if not (replicate and j.rule == "extract_base_activations")]  # fmt: skip
+                jobs.append(_quirkiness_job(run, m, ds, shape, size))
+                jobs += _transform_jobs(run, m, ds, shape)
+                jobs += _score_jobs(run, m, ds, shape, size)
+                jobs.append(
+                    Job(
+                        "analysis",
+                        "analyze_separation",
+                        m,
+                        ds,
+                        cpu_core_s=CPU_SMALL_JOB_S,
+                        disk={"tables": 20_000.0},
+                    )
                 )
-            )
     jobs.append(_small("diagnostics", "collect_quirkiness", "tables"))
     jobs.append(_small("analysis", "collect_separation", "tables"))
     if config["features"]:
@@ -621,6 +627,8 @@ def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], 
         jobs.append(_small("scoring", "collect_auroc_combinations", "tables"))
     jobs.append(_small("scoring", "collect_auroc", "tables"))
     jobs.append(_small("scoring", "summarize_auroc", "tables"))
+    if n_seeds > 1:
+        jobs.append(_small("scoring", "summarize_seeds", "tables"))
     jobs += _analysis_jobs(config, shapes, sizes, scores)
     sweeps = list(config.get("sweeps") or {})
     jobs += [_small("scoring", "collect_sweep", "tables") for _ in sweeps]

@@ -1,13 +1,13 @@
 rule analyze_separation:
     input:
-        store="results/{model}/{dataset}/features/activations.zarr",
+        store="results/{model}/{replicate}{dataset}/features/activations.zarr",
     output:
-        per_layer="results/{model}/{dataset}/analysis/separation_per_layer.parquet",
-        summary="results/{model}/{dataset}/analysis/separation_summary.parquet",
+        per_layer="results/{model}/{replicate}{dataset}/analysis/separation_per_layer.parquet",
+        summary="results/{model}/{replicate}{dataset}/analysis/separation_summary.parquet",
     conda:
         "../envs/detect.yaml"
     log:
-        "logs/analyze_separation/{model}/{dataset}.log",
+        "logs/analyze_separation/{model}/{replicate}{dataset}.log",
     script:
         "../workflow_scripts/analyze_separation.py"
 
@@ -15,13 +15,15 @@ rule analyze_separation:
 rule collect_separation:
     input:
         per_layer=expand(
-            "results/{model}/{dataset}/analysis/separation_per_layer.parquet",
+            "results/{model}/{replicate}{dataset}/analysis/separation_per_layer.parquet",
             model=MODELS,
+            replicate=REPLICATES,
             dataset=DATASETS,
         ),
         summary=expand(
-            "results/{model}/{dataset}/analysis/separation_summary.parquet",
+            "results/{model}/{replicate}{dataset}/analysis/separation_summary.parquet",
             model=MODELS,
+            replicate=REPLICATES,
             dataset=DATASETS,
         ),
     output:

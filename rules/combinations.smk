@@ -7,7 +7,7 @@ rule score_combination:
     input:
         unpack(combination_inputs),
     output:
-        directory("results/{model}/{dataset}/combinations/{combination}/{features}/{score}"),
+        directory("results/{model}/{replicate}{dataset}/combinations/{combination}/{features}/{score}"),
     wildcard_constraints:
         combination="concat|merge|ensemble",
         features=_alt(sorted({f for _, f, _ in COMBINATION_JOBS}) or ["none"]),
@@ -21,9 +21,9 @@ rule score_combination:
     conda:
         "../envs/detect.yaml"
     log:
-        "logs/score_combination/{model}/{dataset}/{combination}/{features}/{score}.log",
+        "logs/score_combination/{model}/{replicate}{dataset}/{combination}/{features}/{score}.log",
     benchmark:
-        "results/benchmarks/score_combination/{model}/{dataset}/{combination}/{features}/{score}.tsv"
+        "results/benchmarks/score_combination/{model}/{replicate}{dataset}/{combination}/{features}/{score}.tsv"
     script:
         "../workflow_scripts/score_combination.py"
 

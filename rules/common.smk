@@ -12,6 +12,9 @@ from quirkymad.config import (
     check_config,
     explain_jobs,
     finetune_settings,
+    replicate_dir,
+    replicate_seed as seed_of_replicate,
+    replicate_seeds,
     transform_specs,
 )
 from quirkymad.errors import QuirkyError
@@ -50,6 +53,20 @@ SCORES = [("none", d) for d in DETECTORS] + [
 # goes through them; attribution and probe shift are scored raw.
 TRANSFORM_FEATURES = [f for f in FEATURES if f == "activations"]
 
+# --- seeds as replicates (issue 18; docs/statistics.md "Seeds as replicates") ---
+# `seeds:` runs the fine-tune and everything after it once per seed; the datasets are built
+# once (with `seed`). A replicate's artifacts live under results/{model}/{replicate}{dataset}/,
+# where {replicate} is "" for the run's `seed` (today's paths) and "seed{n}/" for another seed.
+SEEDS = replicate_seeds(config)
+REPLICATES = [replicate_dir(s, config) for s in SEEDS]
+# Sweeps and combinations score the run's own seed only (not every replicate).
+PRIMARY_REPLICATE = "" if "" in REPLICATES else REPLICATES[0]
+
+
+def replicate_seed(wc):
+    """The seed of the job's replicate: fine-tuning, probes, transforms and bootstrap."""
+    return seed_of_replicate(wc.replicate, config)
+
 
 def _alt(names):
     return "|".join(re.escape(n) for n in names)
@@ -57,6 +74,7 @@ def _alt(names):
 
 wildcard_constraints:
     model=_alt(MODELS),
+    replicate=f"(?:{_alt(REPLICATES)})",
     dataset=_alt(DATASETS),
     feature=_alt(FEATURES),
     detector=_alt(sorted({d for _, d in SCORES})),
@@ -116,22 +134,25 @@ def finetune_params(wc):
     (`checkpoint_every`) are left out so that changing them reruns nothing (the script reads
     them from the config)."""
     merged = finetune_settings(config, wc.dataset)
-    return {k: v for k, v in merged.items() if k not in run_only_keys()}
+    return {k: v for k, v in merged.items() if k not in run_only_keys()} | {"seed": replicate_seed(wc)}
 
 
 def extract_settings():
     return {"layers": config["layers"], "device": config["device"], **config["extract"]}
 
 
-def attribution_settings(feature):
+def attribution_settings(feature, wc):
     """Extraction settings of `attribution` / `probe_shift`: config `features.<feature>` (e.g.
     its own `layers`) over the global `extract` settings and `layers`."""
+    own = dict(config["features"].get(feature) or {})
+    if own.get("layer_index") == "ours":  # the default; left out so that it reruns nothing
+        del own["layer_index"]
     return {
         "layers": config["layers"],
         "device": config["device"],
-        "seed": config["seed"],
+        "seed": replicate_seed(wc),
         **config["extract"],
-        **(config["features"].get(feature) or {}),
+        **own,
     }
 
 
@@ -147,11 +168,11 @@ def detector_hparams(wc):
 
 
 def feature_store(wc):
-    return f"results/{wc.model}/{wc.dataset}/features/{wc.feature}.zarr"
+    return f"results/{wc.model}/{wc.replicate}{wc.dataset}/features/{wc.feature}.zarr"
 
 
 def transform_dir(wc):
-    return f"results/{wc.model}/{wc.dataset}/transforms/{wc.feature}/{wc.transform}"
+    return f"results/{wc.model}/{wc.replicate}{wc.dataset}/transforms/{wc.feature}/{wc.transform}"
 
 
 def score_inputs(wc):
@@ -177,7 +198,7 @@ def transform_settings(wc):
         "layers": model_layers(spec["layers"], wc.model, config["models"][wc.model], transform=True),
         "hparams": {
             **{k: v for k, v in spec.items() if k not in TRANSFORM_WIRING_KEYS},
-            "seed": config["seed"],
+            "seed": replicate_seed(wc),
         },
         "train_on": spec["train_on"],
     }
@@ -195,8 +216,9 @@ def score_dirs(setting=None, features=None, detectors=None, transforms=None):
         and (setting is None or (d in OFFLINE_DETECTORS) == (setting == "offline"))
     ]
     return [
-        f"results/{m}/{ds}/scores/{f}/{t}/{d}"
+        f"results/{m}/{r}{ds}/scores/{f}/{t}/{d}"
         for m in MODELS
+        for r in REPLICATES
         for ds in DATASETS
         for f in FEATURES
         if features is None or f in features
@@ -235,22 +257,25 @@ def intermediate_outputs():
     return [
         *expand("results/datasets/{dataset}/{f}", dataset=DATASETS, f=["data.parquet", "card.json"]),
         *expand(
-            "results/{model}/{dataset}/{f}",
+            "results/{model}/{replicate}{dataset}/{f}",
             model=MODELS,
+            replicate=REPLICATES,
             dataset=DATASETS,
             f=["adapter", "finetune/training_log.csv"],
         ),
         *score_dirs(),
         *combination_dirs(),  # combos (issue 19)
         *expand(
-            "results/{model}/{dataset}/features/{feature}.zarr",
+            "results/{model}/{replicate}{dataset}/features/{feature}.zarr",
             model=MODELS,
+            replicate=REPLICATES,
             dataset=DATASETS,
             feature=FEATURES,
         ),
         *expand(
-            "results/{model}/{dataset}/transforms/{feature}/{transform}",
+            "results/{model}/{replicate}{dataset}/transforms/{feature}/{transform}",
             model=MODELS,
+            replicate=REPLICATES,
             dataset=DATASETS,
             feature=TRANSFORM_FEATURES,
             transform=list(TRANSFORM_CONFIG),
@@ -267,9 +292,14 @@ def final_outputs():
         "results/tables/quirkiness.csv",
         "results/tables/reference_comparison.csv",  # detectors helper (issue 19)
         *(["results/tables/comparisons.csv"] if COMPARISONS else []),  # stats (issue 18)
+        *(["results/tables/auroc_seeds.csv"] if len(SEEDS) > 1 else []),  # seeds (issue 18)
     ]
     loss_curves = expand(
-        "results/{model}/{dataset}/finetune/loss_curve.{ext}", model=MODELS, dataset=DATASETS, ext=["png", "pdf"]
+        "results/{model}/{replicate}{dataset}/finetune/loss_curve.{ext}",
+        model=MODELS,
+        replicate=REPLICATES,
+        dataset=DATASETS,
+        ext=["png", "pdf"],
     )
     return [*intermediate_outputs(), *tables, *figures, *loss_curves, *explain_outputs(),
             *sweep_outputs()]  # fmt: skip
@@ -288,14 +318,14 @@ def explain_inputs(wc):
     """The scoring job's inputs, its scores, and the prepared model (logit lens)."""
     return {
         **score_inputs(wc),
-        "scores": f"results/{wc.model}/{wc.dataset}/scores/{wc.feature}/{wc.transform}/{wc.detector}",
+        "scores": f"results/{wc.model}/{wc.replicate}{wc.dataset}/scores/{wc.feature}/{wc.transform}/{wc.detector}",
         "model": f"results/models/{wc.model}",
     }
 
 
 def explain_dirs(jobs):
-    return [f"results/{m}/{ds}/explain/{f}/{t}/{d}" for m in MODELS for ds in DATASETS
-            for f, t, d in jobs]  # fmt: skip
+    return [f"results/{m}/{r}{ds}/explain/{f}/{t}/{d}" for m in MODELS for r in REPLICATES
+            for ds in DATASETS for f, t, d in jobs]  # fmt: skip
 
 
 def explain_outputs():
@@ -322,10 +352,11 @@ if "comparisons_forest" in config["figures"] and not COMPARISONS:
 def comparison_jobs():
     """One entry per model × dataset × kept pair, with both scoring jobs' directories."""
     return [
-        {"model": m, "dataset": ds, "pair": pair, **spec,
-         "a_dir": f"results/{m}/{ds}/scores/{spec['a']}",
-         "b_dir": f"results/{m}/{ds}/scores/{spec['b']}"}  # fmt: skip
+        {"model": m, "dataset": ds, **({"seed": s} if len(SEEDS) > 1 else {}), "pair": pair, **spec,
+         "a_dir": f"results/{m}/{replicate_dir(s, config)}{ds}/scores/{spec['a']}",
+         "b_dir": f"results/{m}/{replicate_dir(s, config)}{ds}/scores/{spec['b']}"}  # fmt: skip
         for m in MODELS
+        for s in SEEDS
         for ds in DATASETS
         for pair, spec in COMPARISONS.items()
     ]
@@ -354,7 +385,8 @@ def sweep_extract_settings(features):
 
 
 def sweep_point_dirs(axis=None):
-    return [f"results/{m}/{ds}/sweeps/{a}/{f}/{d}/{v}" for m in MODELS for ds in DATASETS
+    r = PRIMARY_REPLICATE
+    return [f"results/{m}/{r}{ds}/sweeps/{a}/{f}/{d}/{v}" for m in MODELS for ds in DATASETS
             for a, f, d, v in SWEEP_POINTS if axis is None or a == axis]  # fmt: skip
 
 
@@ -378,7 +410,8 @@ COMBINATION_JOBS = {(j["combination"], j["feature_label"], j["detector_label"]):
 
 def combination_dirs():
     """Every combination scoring job's directory (scores.parquet, auroc.parquet)."""
-    return [f"results/{m}/{ds}/combinations/{c}/{f}/{d}" for m in MODELS for ds in DATASETS
+    r = PRIMARY_REPLICATE
+    return [f"results/{m}/{r}{ds}/combinations/{c}/{f}/{d}" for m in MODELS for ds in DATASETS
             for c, f, d in COMBINATION_JOBS]  # fmt: skip
 
 
@@ -388,7 +421,7 @@ def combination_job(wc):
 
 def combination_inputs(wc):
     """The feature store of each combined feature."""
-    return {f: f"results/{wc.model}/{wc.dataset}/features/{f}.zarr"
+    return {f: f"results/{wc.model}/{wc.replicate}{wc.dataset}/features/{f}.zarr"
             for f in combination_job(wc)["features"]}  # fmt: skip
 
 

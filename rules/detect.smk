@@ -3,19 +3,19 @@ rule score_detector:
         unpack(score_inputs),
     output:
         # scores.parquet + auroc.parquet: one output per job keeps the paper DAG's no-op fast.
-        directory("results/{model}/{dataset}/scores/{feature}/{transform}/{detector}"),
+        directory("results/{model}/{replicate}{dataset}/scores/{feature}/{transform}/{detector}"),
     params:
         hparams=detector_hparams,
         n_bootstrap=config["scoring"]["n_bootstrap"],
         n_permutations=config["scoring"]["n_permutations"],
         name_bootstrap=config["scoring"]["name_bootstrap"],
-        seed=config["seed"],
+        seed=replicate_seed,
     conda:
         "../envs/detect.yaml"
     log:
-        "logs/score_detector/{model}/{dataset}/{feature}/{transform}/{detector}.log",
+        "logs/score_detector/{model}/{replicate}{dataset}/{feature}/{transform}/{detector}.log",
     benchmark:
-        "results/benchmarks/score_detector/{model}/{dataset}/{feature}/{transform}/{detector}.tsv"
+        "results/benchmarks/score_detector/{model}/{replicate}{dataset}/{feature}/{transform}/{detector}.tsv"
     script:
         "../workflow_scripts/score_detector.py"
 

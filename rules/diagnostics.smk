@@ -3,24 +3,24 @@
 rule evaluate_quirkiness:
     input:
         model="results/models/{model}",
-        adapter="results/{model}/{dataset}/adapter",
+        adapter="results/{model}/{replicate}{dataset}/adapter",
         data="results/datasets/{dataset}/data.parquet",
         **(
-            {"activations": "results/{model}/{dataset}/features/activations.zarr"}
+            {"activations": "results/{model}/{replicate}{dataset}/features/activations.zarr"}
             if "activations" in FEATURES
             else {}
         ),
     output:
-        per_example="results/{model}/{dataset}/diagnostics/quirkiness_per_example.parquet",
-        summary="results/{model}/{dataset}/diagnostics/quirkiness.parquet",
+        per_example="results/{model}/{replicate}{dataset}/diagnostics/quirkiness_per_example.parquet",
+        summary="results/{model}/{replicate}{dataset}/diagnostics/quirkiness.parquet",
     params:
         settings=diagnostics_settings(),
     conda:
         "../envs/extract.yaml"
     log:
-        "logs/evaluate_quirkiness/{model}/{dataset}.log",
+        "logs/evaluate_quirkiness/{model}/{replicate}{dataset}.log",
     benchmark:
-        "results/benchmarks/evaluate_quirkiness/{model}/{dataset}.tsv"
+        "results/benchmarks/evaluate_quirkiness/{model}/{replicate}{dataset}.tsv"
     threads: heavy_threads()
     resources:
         mem_mb=model_mem_mb,
@@ -33,13 +33,15 @@ rule evaluate_quirkiness:
 rule collect_quirkiness:
     input:
         per_example=expand(
-            "results/{model}/{dataset}/diagnostics/quirkiness_per_example.parquet",
+            "results/{model}/{replicate}{dataset}/diagnostics/quirkiness_per_example.parquet",
             model=MODELS,
+            replicate=REPLICATES,
             dataset=DATASETS,
         ),
         summary=expand(
-            "results/{model}/{dataset}/diagnostics/quirkiness.parquet",
+            "results/{model}/{replicate}{dataset}/diagnostics/quirkiness.parquet",
             model=MODELS,
+            replicate=REPLICATES,
             dataset=DATASETS,
         ),
     output:

@@ -6,7 +6,7 @@ rule explain_scores:
     input:
         unpack(explain_inputs),
     output:
-        directory("results/{model}/{dataset}/explain/{feature}/{transform}/{detector}"),
+        directory("results/{model}/{replicate}{dataset}/explain/{feature}/{transform}/{detector}"),
     params:
         hparams=detector_hparams,
         settings=explain_settings(),
@@ -15,9 +15,9 @@ rule explain_scores:
     conda:
         "../envs/detect.yaml"
     log:
-        "logs/explain_scores/{model}/{dataset}/{feature}/{transform}/{detector}.log",
+        "logs/explain_scores/{model}/{replicate}{dataset}/{feature}/{transform}/{detector}.log",
     benchmark:
-        "results/benchmarks/explain_scores/{model}/{dataset}/{feature}/{transform}/{detector}.tsv"
+        "results/benchmarks/explain_scores/{model}/{replicate}{dataset}/{feature}/{transform}/{detector}.tsv"
     script:
         "../workflow_scripts/explain_scores.py"
 

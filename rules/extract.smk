@@ -1,18 +1,18 @@
 rule extract_activations:
     input:
         model="results/models/{model}",
-        adapter="results/{model}/{dataset}/adapter",
+        adapter="results/{model}/{replicate}{dataset}/adapter",
         data="results/datasets/{dataset}/data.parquet",
     output:
-        directory("results/{model}/{dataset}/features/activations.zarr"),
+        directory("results/{model}/{replicate}{dataset}/features/activations.zarr"),
     params:
         settings={**extract_settings(), **sweep_extract_settings(["activations"])},
     conda:
         "../envs/extract.yaml"
     log:
-        "logs/extract_activations/{model}/{dataset}.log",
+        "logs/extract_activations/{model}/{replicate}{dataset}.log",
     benchmark:
-        "results/benchmarks/extract_activations/{model}/{dataset}.tsv"
+        "results/benchmarks/extract_activations/{model}/{replicate}{dataset}.tsv"
     threads: heavy_threads()
     resources:
         mem_mb=model_mem_mb,
@@ -35,24 +35,24 @@ if ATTRIBUTION_FEATURES:
     rule extract_attribution:
         input:
             model="results/models/{model}",
-            adapter="results/{model}/{dataset}/adapter",
+            adapter="results/{model}/{replicate}{dataset}/adapter",
             data="results/datasets/{dataset}/data.parquet",
         output:
             **{
-                f: directory(f"results/{{model}}/{{dataset}}/features/{f}.zarr")
+                f: directory(f"results/{{model}}/{{replicate}}{{dataset}}/features/{f}.zarr")
                 for f in ATTRIBUTION_FEATURES
             },
         params:
-            settings={
-                f: {**attribution_settings(f), **sweep_extract_settings(ATTRIBUTION_FEATURES)}
+            settings=lambda wc: {
+                f: {**attribution_settings(f, wc), **sweep_extract_settings(ATTRIBUTION_FEATURES)}
                 for f in ATTRIBUTION_FEATURES
             },
         conda:
             "../envs/extract.yaml"
         log:
-            "logs/extract_attribution/{model}/{dataset}.log",
+            "logs/extract_attribution/{model}/{replicate}{dataset}.log",
         benchmark:
-            "results/benchmarks/extract_attribution/{model}/{dataset}.tsv"
+            "results/benchmarks/extract_attribution/{model}/{replicate}{dataset}.tsv"
         threads: heavy_threads()
         resources:
             mem_mb=model_mem_mb,

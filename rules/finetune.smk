@@ -3,16 +3,16 @@ rule finetune_adapter:
         model="results/models/{model}",
         data="results/datasets/{dataset}/data.parquet",
     output:
-        adapter=directory("results/{model}/{dataset}/adapter"),
-        log_table="results/{model}/{dataset}/finetune/training_log.csv",
+        adapter=directory("results/{model}/{replicate}{dataset}/adapter"),
+        log_table="results/{model}/{replicate}{dataset}/finetune/training_log.csv",
     params:
         settings=finetune_params,
     conda:
         "../envs/finetune.yaml"
     log:
-        "logs/finetune_adapter/{model}/{dataset}.log",
+        "logs/finetune_adapter/{model}/{replicate}{dataset}.log",
     benchmark:
-        "results/benchmarks/finetune_adapter/{model}/{dataset}.tsv"
+        "results/benchmarks/finetune_adapter/{model}/{replicate}{dataset}.tsv"
     threads: heavy_threads()
     resources:
         mem_mb=model_mem_mb,
@@ -24,17 +24,17 @@ rule finetune_adapter:
 
 rule plot_loss_curve:
     input:
-        log_table="results/{model}/{dataset}/finetune/training_log.csv",
+        log_table="results/{model}/{replicate}{dataset}/finetune/training_log.csv",
     output:
         png=report(
-            "results/{model}/{dataset}/finetune/loss_curve.png",
+            "results/{model}/{replicate}{dataset}/finetune/loss_curve.png",
             caption="../report/loss_curve.rst",
             category="Fine-tuning",
         ),
-        pdf="results/{model}/{dataset}/finetune/loss_curve.pdf",
+        pdf="results/{model}/{replicate}{dataset}/finetune/loss_curve.pdf",
     conda:
         "../envs/figures.yaml"
     log:
-        "logs/plot_loss_curve/{model}/{dataset}.log",
+        "logs/plot_loss_curve/{model}/{replicate}{dataset}.log",
     script:
         "../workflow_scripts/plot_loss_curve.py"

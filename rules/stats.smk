@@ -23,3 +23,22 @@ rule compare_scores:
         "logs/compare_scores/compare_scores.log",
     script:
         "../workflow_scripts/compare_scores.py"
+
+
+# Seeds as replicates (issue 18; docs/statistics.md): only with more than one seed.
+rule summarize_seeds:
+    input:
+        "results/tables/auroc.parquet",
+    output:
+        parquet="results/tables/auroc_seeds.parquet",
+        csv=report(
+            "results/tables/auroc_seeds.csv",
+            caption="../report/auroc_seeds.rst",
+            category="Tables",
+        ),
+    conda:
+        "../envs/detect.yaml"
+    log:
+        "logs/summarize_seeds/summarize_seeds.log",
+    script:
+        "../workflow_scripts/summarize_seeds.py"

@@ -9,7 +9,7 @@ if SWEEP_POINTS:
         input:
             store=feature_store,
         output:
-            directory("results/{model}/{dataset}/sweeps/{axis}/{feature}/{detector}/{value}"),
+            directory("results/{model}/{replicate}{dataset}/sweeps/{axis}/{feature}/{detector}/{value}"),
         wildcard_constraints:
             axis=_alt(SWEEPS),
             detector=_alt(sorted({d for _, _, d, _ in SWEEP_POINTS})),
@@ -20,9 +20,9 @@ if SWEEP_POINTS:
         conda:
             "../envs/detect.yaml"
         log:
-            "logs/score_sweep_point/{model}/{dataset}/{axis}/{feature}/{detector}/{value}.log",
+            "logs/score_sweep_point/{model}/{replicate}{dataset}/{axis}/{feature}/{detector}/{value}.log",
         benchmark:
-            "results/benchmarks/score_sweep_point/{model}/{dataset}/{axis}/{feature}/{detector}/{value}.tsv"
+            "results/benchmarks/score_sweep_point/{model}/{replicate}{dataset}/{axis}/{feature}/{detector}/{value}.tsv"
         script:
             "../workflow_scripts/score_sweep_point.py"
 

@@ -6,7 +6,7 @@ rule fit_transform:
     input:
         store=transform_train_store,
     output:
-        directory("results/{model}/{dataset}/transforms/{feature}/{transform}"),
+        directory("results/{model}/{replicate}{dataset}/transforms/{feature}/{transform}"),
     params:
         settings=transform_settings,
     wildcard_constraints:
@@ -14,15 +14,16 @@ rule fit_transform:
     conda:
         "../envs/detect.yaml"
     log:
-        "logs/fit_transform/{model}/{dataset}/{feature}/{transform}.log",
+        "logs/fit_transform/{model}/{replicate}{dataset}/{feature}/{transform}.log",
     benchmark:
-        "results/benchmarks/fit_transform/{model}/{dataset}/{feature}/{transform}.tsv"
+        "results/benchmarks/fit_transform/{model}/{replicate}{dataset}/{feature}/{transform}.tsv"
     threads: heavy_threads()
     script:
         "../workflow_scripts/fit_transform.py"
 
 
-# Base-model activations (no adapter) on the trusted prompts, for `train_on: base`.
+# Base-model activations (no adapter) on the trusted prompts, for `train_on: base`; they do
+# not depend on the fine-tune, so every seed's transforms share them (no {replicate} level).
 rule extract_base_activations:
     input:
         model="results/models/{model}",

@@ -81,6 +81,13 @@ def test_feature_layers_and_figure_needs_are_checked():
     feats = {**base["features"], "probe_shift": {"layers": [1, 5]}}
     with pytest.raises(QuirkyError, match=r"features.probe_shift.layers: \[5\] out of range 1..2"):
         check_config({**base, "features": feats}, check_models=False)
+    # layer_index: cupbearer numbers layers 0..n-1, the global layers it reads included
+    cup = {**base["features"], "attribution": {"layer_index": "cupbearer"}}
+    check_config({**base, "features": cup}, check_models=False)  # `all` = 0..1
+    with pytest.raises(QuirkyError, match=r"read by features.attribution.*\[2\] out of range 0..1"):
+        check_config({**base, "layers": [1, 2], "features": cup}, check_models=False)
+    cup["attribution"]["layers"] = [0, 1]
+    check_config({**base, "layers": [1, 2], "features": cup}, check_models=False)
     no_attr = {k: v for k, v in base["features"].items() if k != "attribution"}
     with pytest.raises(
         QuirkyError, match="figures.attribution_auroc_vs_quirkiness needs features.attribution"
@@ -268,3 +275,17 @@ def test_explain_config_errors_name_the_key(edit, message):
     edit(cfg)
     with pytest.raises(QuirkyError, match=message):
         check_config(cfg, check_models=False)
+
+
+def test_replicate_seeds_and_their_paths():
+    """Seeds as replicates (issue 18): the run's `seed` keeps today's paths."""
+    from quirkymad.config import replicate_dir, replicate_seed, replicate_seeds
+
+    config = {"seed": 3}
+    assert replicate_seeds(config) == [3] and replicate_dir(3, config) == ""
+    config["seeds"] = [3, 0, 12]
+    assert [replicate_dir(s, config) for s in replicate_seeds(config)] == ["", "seed0/", "seed12/"]
+    assert [replicate_seed(replicate_dir(s, config), config) for s in config["seeds"]] == [3, 0, 12]
+    base = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    with pytest.raises(QuirkyError, match="seeds"):
+        check_config({**base, "seeds": [0, 0]}, check_models=False)

@@ -119,6 +119,11 @@ def test_resolve_layers():
     assert resolve_layers("all", 2) == [1, 2]
     with pytest.raises(QuirkyError, match=r"layers: \[40\] out of range 1..30"):
         resolve_layers([1, 40], 30)
+    # cupbearer's block index (features.attribution.layer_index: cupbearer): 0..n-1
+    assert resolve_layers("all", 2, first=0) == [0, 1]
+    assert resolve_layers("auto", 32, first=0) == list(range(1, 32, 3))
+    with pytest.raises(QuirkyError, match=r"layers: \[30\] out of range 0..29"):
+        resolve_layers([0, 30], 30, first=0)
 
 
 def test_base_model_store_of_trusted_records(store, tiny_model_dir, addition_parquet, tmp_path):

@@ -127,3 +127,33 @@ def test_bf16_autocast_runs_in_bf16_and_stays_close(tiny_model_dir, addition_par
     scale = np.abs(got["none"]).max()
     # bf16 keeps 8 bits of mantissa: visibly different, but within a few % of the scale.
     assert diff.max() > 1e-6 * scale and diff.max() < 5e-2 * scale
+
+
+def test_cupbearer_layer_index_names_block_l(stores, deep_model_dir, addition_parquet, tmp_path):
+    """`layer_index: cupbearer` (issue 18): layer ℓ is block ℓ (0-based), our layer ℓ + 1, so
+    its stores equal ours one layer up, labelled one lower; layer 0 exists, layer n does not."""
+    shared, _ = stores
+    cup = {
+        "attribution": AttributionSettings(layers=[0, 2], layer_index="cupbearer", **COMMON),
+        "probe_shift": AttributionSettings(
+            layers=[1, 3], cv_folds=3, layer_index="cupbearer", **COMMON
+        ),  # fmt: skip
+    }
+    outs = {f: tmp_path / f"{f}.zarr" for f in cup}
+    extract_attribution_stores(deep_model_dir, None, addition_parquet, outs, cup)
+    a, ours = xr.open_zarr(outs["attribution"]), xr.open_zarr(shared["attribution"])
+    assert list(a["layer"].values) == [0, 2] and "model.layers[ℓ]" in a.attrs["layer_definition"]
+    assert a.attrs["settings"]["layer_index"] == "cupbearer"
+    np.testing.assert_allclose(a["attribution"].values, ours["attribution"].sel(layer=[1, 3]).values,
+                               rtol=1e-6, atol=1e-6)  # fmt: skip
+    p, p_ours = xr.open_zarr(outs["probe_shift"]), xr.open_zarr(shared["probe_shift"])
+    assert list(p["layer"].values) == [3] and p.attrs["source_layers"] == [1, 3]
+    assert list(p["column_layer"].values[:4]) == [1, 1, 1, 1]
+    for name in ("probe_shift", "probe_weight", "trusted_mean"):
+        np.testing.assert_allclose(p[name].values, p_ours[name].values, rtol=1e-6, atol=1e-6)
+    from quirkymad.errors import QuirkyError
+
+    bad = {"attribution": AttributionSettings(layers=[4], layer_index="cupbearer", **COMMON)}
+    with pytest.raises(QuirkyError, match=r"\[4\] out of range 0..3"):
+        extract_attribution_stores(deep_model_dir, None, addition_parquet,
+                                   {"attribution": tmp_path / "bad.zarr"}, bad)  # fmt: skip

@@ -34,6 +34,25 @@ def test_job_counts_equal_the_dry_run(configfile, tmp_path, monkeypatch):
     assert _by_rule(Counter(j.rule for j in jobs)) == _by_rule(dag)
 
 
+def test_seeds_replicate_only_per_seed_jobs(tmp_path):
+    """`seeds: [0, 1]` (issue 18): two fine-tunes, one dataset build and one base-model
+    extraction per dataset, every per-seed job twice, one seed table; the planner agrees."""
+    import yaml
+
+    tiny = yaml.safe_load(TINY.read_text())
+    one = planned_jobs(tmp_path, TINY)
+    cfg = write_config(tmp_path / "seeds.yaml", {**tiny, "seeds": [0, 1]})
+    two = planned_jobs(tmp_path, cfg)
+    assert two["finetune_adapter"] == 2 and two["build_dataset"] == 1 == one["build_dataset"]
+    per_seed = {"finetune_adapter", "plot_loss_curve", "extract_activations", "extract_attribution",
+                "evaluate_quirkiness", "fit_transform", "score_detector", "analyze_separation",
+                "explain_scores"}  # fmt: skip
+    assert {r: two[r] - one.get(r, 0) for r in two if two[r] != one.get(r, 0)} == {
+        **{r: one[r] for r in per_seed}, "summarize_seeds": 1}  # fmt: skip
+    jobs, _ = plan.plan_jobs(plan.load_config(cfg), plan.PlanOptions(results=tmp_path))
+    assert _by_rule(Counter(j.rule for j in jobs)) == _by_rule(two)
+
+
 def test_paper_plan_without_torch():
     code = (
         "import sys; from quirkymad.cli import main; "

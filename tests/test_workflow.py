@@ -254,6 +254,39 @@ def test_a_lost_intermediate_is_rebuilt(run):
     assert planned_jobs(wd, cfg) == {}
 
 
+# Seeds as replicates (issue 18): the rules that run once per seed.
+PER_SEED = ("finetune_adapter", "plot_loss_curve", "extract_activations", "extract_attribution",
+            "evaluate_quirkiness", "fit_transform", "score_detector", "analyze_separation",
+            "explain_scores")  # fmt: skip
+
+
+def test_adding_a_seed_reruns_only_per_seed_work(run, tmp_path):
+    """`seeds: [0, 1]` after the one-seed run: seed 1's per-seed jobs (as many as one seed
+    has), the collectors, the seed table and the figures; no dataset, model or base-model job,
+    and none of seed 0's. Run in a copy: seed 1's tables carry both seeds."""
+    wd = tmp_path / "wd"
+    shutil.copytree(run[0], wd, symlinks=True)
+    one = planned_jobs(tmp_path, run[1])  # from scratch: every job of one seed
+    cfg = write_config(wd / "seeds.yaml", {**TINY, "seeds": [TINY["seed"], TINY["seed"] + 1]})
+    jobs = planned_jobs(wd, cfg)
+    assert {r: jobs.get(r, 0) for r in PER_SEED} == {r: one[r] for r in PER_SEED}
+    assert jobs["summarize_seeds"] == 1
+    upstream = {"build_dataset", "prepare_model", "extract_base_activations"}
+    assert not upstream & set(jobs)
+    assert set(jobs) - set(PER_SEED) <= {
+        "collect_auroc_setting", "collect_auroc", "summarize_auroc", "summarize_seeds",
+        "reference_comparison", "compare_scores", "collect_quirkiness", "collect_separation",
+        "collect_explanations", "plot_figure", "all"}  # fmt: skip
+    out = snakemake(wd, cfg, "--cores", "2")
+    assert out.returncode == 0, out.stderr[-5000:]
+    assert (wd / "results/tiny-random/seed1/addition/adapter").is_dir()
+    for table in ("auroc", "quirkiness", "separation_summary", "comparisons"):
+        assert set(pd.read_csv(wd / f"results/tables/{table}.csv")["seed"]) == {0, 1}, table
+    seeds = pd.read_csv(wd / "results/tables/auroc_seeds.csv")
+    assert (seeds["n_seeds"] == 2).all() and (seeds["auroc_min"] <= seeds["auroc_max"]).all()
+    assert planned_jobs(wd, cfg) == {}
+
+
 def test_transform_setting_refits_only_that_transform(run, tmp_path):
     wd, _ = run
     flow = {**TINY["transforms"]["flow"], "steps": 25}

@@ -1,13 +1,18 @@
 """Hidden-state and logit separation of Alice vs Bob on the hard test mix."""
 
 from quirkymad.analysis.tables import write_separation
+from quirkymad.config import replicate_seed
 from quirkymad.logs import job_log
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):
     write_separation(
         sm.input.store,
-        {"model": sm.wildcards.model, "dataset": sm.wildcards.dataset},
+        {
+            "model": sm.wildcards.model,
+            "dataset": sm.wildcards.dataset,
+            "seed": replicate_seed(sm.wildcards.replicate, sm.config),
+        },
         sm.output.per_layer,
         sm.output.summary,
     )

@@ -1,5 +1,6 @@
 """Own- and opposing-prompt log-odds, losses and the quirkiness coefficient."""
 
+from quirkymad.config import replicate_seed
 from quirkymad.diagnostics import evaluate_quirkiness
 from quirkymad.logs import job_log
 
@@ -11,7 +12,11 @@ with job_log(sm.log[0], sm.threads):
         sm.input.data,
         sm.output.per_example,
         sm.output.summary,
-        labels={"model": sm.wildcards.model, "dataset": sm.wildcards.dataset},
+        labels={
+            "model": sm.wildcards.model,
+            "dataset": sm.wildcards.dataset,
+            "seed": replicate_seed(sm.wildcards.replicate, sm.config),
+        },
         activations_store=getattr(sm.input, "activations", None),
         **sm.params.settings,
     )

@@ -1,6 +1,7 @@
 """Split a scoring job's scores into the components that carry them (explanations.parquet,
 directions.parquet in the job's explain directory)."""
 
+from quirkymad.config import replicate_seed
 from quirkymad.explain.stage import ExplainSettings, explain_store
 from quirkymad.logs import job_log
 
@@ -14,7 +15,11 @@ with job_log(sm.log[0], sm.threads):
         hparams=sm.params.hparams,
         settings=ExplainSettings(**sm.params.settings),
         out_dir=sm.output[0],
-        labels={"model": sm.wildcards.model, "dataset": sm.wildcards.dataset},
+        labels={
+            "model": sm.wildcards.model,
+            "dataset": sm.wildcards.dataset,
+            "seed": replicate_seed(sm.wildcards.replicate, sm.config),
+        },
         transform_dir=getattr(sm.input, "transform", None),
         model_dir=sm.input.model,
     )

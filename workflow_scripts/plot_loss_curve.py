@@ -7,5 +7,6 @@ from quirkymad.logs import job_log
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):
-    title = f"{sm.wildcards.model} / {sm.wildcards.dataset}: fine-tuning"
+    seed = f" (seed {sm.wildcards.replicate[4:-1]})" if sm.wildcards.replicate else ""
+    title = f"{sm.wildcards.model} / {sm.wildcards.dataset}{seed}: fine-tuning"
     draw_loss_curve(pd.read_csv(sm.input.log_table), title, sm.output.png, sm.output.pdf)

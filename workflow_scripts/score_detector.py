@@ -15,6 +15,7 @@ with job_log(sm.log[0], sm.threads):
         labels={
             "model": sm.wildcards.model,
             "dataset": sm.wildcards.dataset,
+            "seed": sm.params.seed,  # the replicate's (issue 18)
             "transform": sm.wildcards.transform,
         },  # fmt: skip
         n_boot=sm.params.n_bootstrap,

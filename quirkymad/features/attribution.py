@@ -18,7 +18,10 @@ alone runs with grad on top of it: the gradients are exact, and the backward pas
 token per example instead of the whole prompt (batches are left-padded for this).
 
 Layer ℓ ∈ 1..n is the ℓ-th decoder block, `model.layers[ℓ − 1]`: the block whose output is the
-residual `hidden_states[ℓ]` that the activations store calls layer ℓ (features/hooks.py).
+residual `hidden_states[ℓ]` that the activations store calls layer ℓ (features/hooks.py). The
+functions below take layers in this indexing. Config `features.attribution.layer_index:
+cupbearer` numbers layers as the reference does instead (`layers.{ℓ}.self_attn.o_proj`, ℓ ∈
+0..n−1 = `model.layers[ℓ]`); `block_layers` maps those labels to ours (docs/deviations.md).
 """
 
 from __future__ import annotations
@@ -45,6 +48,30 @@ LAYER_DEFINITION = (
     "layer ℓ = decoder block model.layers[ℓ-1] (the block whose output is hidden_states[ℓ], "
     "the activations store's layer ℓ); z = head slice of its self_attn.o_proj input"
 )
+
+# `features.<attribution|probe_shift>.layer_index`: how a layer label ℓ names a decoder block.
+LAYER_INDEX = ("ours", "cupbearer")
+LAYER_DEFINITIONS = {
+    "ours": LAYER_DEFINITION,
+    "cupbearer": (
+        "layer ℓ = decoder block model.layers[ℓ] (0-based, cupbearer's layers.{ℓ}.self_attn.o_proj;"
+        " the block whose output is hidden_states[ℓ+1], the activations store's layer ℓ+1); "
+        "z = head slice of its self_attn.o_proj input"
+    ),
+}
+
+
+def first_layer(layer_index: str) -> int:
+    """The lowest layer label of an indexing: 1 (ours, 1..n) or 0 (cupbearer, 0..n−1)."""
+    if layer_index not in LAYER_INDEX:
+        raise ValueError(f"layer_index {layer_index!r} not in {LAYER_INDEX}")
+    return 0 if layer_index == "cupbearer" else 1
+
+
+def block_layers(labels: Sequence[int], layer_index: str) -> list[int]:
+    """Our layer numbers (block ℓ − 1) of layer `labels` given in `layer_index`'s indexing."""
+    return [int(ell) + 1 - first_layer(layer_index) for ell in labels]
+
 
 # A linear probe on the o_proj output: (weights [d_model], bias).
 Probe = tuple[np.ndarray, float]

@@ -7,6 +7,11 @@ p_chance < SIGNIFICANT (hollow: not distinguishable from a random re-split of th
 Aggregated figures: bars per score, hue = dataset, a panel per model (models side by side), with
 the name-clustered interval as error bars and `*` above bars with p_chance < SIGNIFICANT
 (docs/statistics.md; unadjusted for the number of bars).
+
+With several replicate seeds (config `seeds`, issue 18) each line / bar is the mean over the
+seeds, the band / error bar is the range (min–max) over the seeds, each seed's aggregated AUROC
+is a dot on its bar, and a point counts as significant only if p_chance < SIGNIFICANT for every
+seed. With one seed the figures are as above.
 """
 
 from __future__ import annotations
@@ -43,9 +48,28 @@ def _select(auroc: pd.DataFrame, setting: str) -> pd.DataFrame:
     return df
 
 
+def n_seeds(df: pd.DataFrame) -> int:
+    return int(df["seed"].nunique()) if "seed" in df else 1
+
+
+def over_seeds(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per model × score × dataset × layer with what the figures draw: `auroc`, the
+    band `lo`–`hi` and `p_chance`. One seed: the row's AUROC, its name-clustered interval and
+    p_chance. Several: the mean over seeds, the range over seeds, the largest p_chance (a
+    point is significant only if it is for every seed), and `seed_aurocs` (each seed's)."""
+    if n_seeds(df) <= 1:
+        return df.assign(lo=df["ci_low_name"], hi=df["ci_high_name"])
+    key = ["model", "score", "dataset", "layer"]
+    g = df.groupby(key, sort=False)
+    out = g.agg(auroc=("auroc", "mean"), lo=("auroc", "min"), hi=("auroc", "max"),
+                p_chance=("p_chance", "max")).reset_index()  # fmt: skip
+    return out.merge(g["auroc"].agg(list).rename("seed_aurocs").reset_index(), on=key)
+
+
 def plot_per_layer(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str | Path) -> None:
     df = _select(auroc, setting)
-    df = df[df["layer"] != "all"].assign(layer_num=lambda d: d["layer"].astype(int))
+    seeds = n_seeds(df)
+    df = over_seeds(df[df["layer"] != "all"]).assign(layer_num=lambda d: d["layer"].astype(int))
     panels = sorted(df.groupby(["model", "score"]).groups)
     ncols = min(4, len(panels))
     nrows = math.ceil(len(panels) / ncols)
@@ -69,8 +93,7 @@ def plot_per_layer(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str 
             ax.scatter(line["layer_num"][sig], line["auroc"][sig], s=ms**2 * 2, color=c, zorder=3)
             ax.scatter(line["layer_num"][~sig], line["auroc"][~sig], s=ms**2 * 2, zorder=3,
                        facecolors="white", edgecolors=c, linewidths=0.8)  # fmt: skip
-            ax.fill_between(line["layer_num"], line["ci_low_name"], line["ci_high_name"], color=c,
-                            alpha=0.15)  # fmt: skip
+            ax.fill_between(line["layer_num"], line["lo"], line["hi"], color=c, alpha=0.15)
         ax.axhline(0.5, ls="--", color="grey", lw=1)
         ax.set_ylim(0, 1.02)
         lo, hi = span.loc[model, "min"], span.loc[model, "max"]
@@ -83,10 +106,12 @@ def plot_per_layer(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str 
         row[0].set_ylabel("AUROC (Bob-hard vs Alice-hard)")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=6, title="dataset", fontsize=8)
-    fig.suptitle(
-        f"{setting.capitalize()} detectors: AUROC per layer (bands: 95 % name-clustered "
-        f"CI; filled: p_chance < {SIGNIFICANT})"
-    )
+    if seeds > 1:
+        title = (f"mean over {seeds} seeds (bands: range over seeds; filled: p_chance < "
+                 f"{SIGNIFICANT} for every seed)")  # fmt: skip
+    else:
+        title = f"bands: 95 % name-clustered CI; filled: p_chance < {SIGNIFICANT}"
+    fig.suptitle(f"{setting.capitalize()} detectors: AUROC per layer ({title})")
     save_figure(fig, png, pdf)
 
 
@@ -98,7 +123,8 @@ def _panel_width(n_scores: int, n_datasets: int) -> float:
 
 def plot_aggregated(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str | Path) -> None:
     df = _select(auroc, setting)
-    df = df[df["layer"] == "all"]
+    seeds = n_seeds(df)
+    df = over_seeds(df[df["layer"] == "all"])
     models = sorted(df["model"].unique())
     scores = sorted(df["score"].unique())
     datasets = sorted(df["dataset"].unique())
@@ -114,13 +140,18 @@ def plot_aggregated(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str
         for i, dataset in enumerate(datasets):
             rows = [g.loc[(s, dataset)] if (s, dataset) in g.index else None for s in scores]
             y = np.array([r["auroc"] if r is not None else np.nan for r in rows])
-            lo = np.array([r["auroc"] - r["ci_low_name"] if r is not None else 0 for r in rows])
-            hi = np.array([r["ci_high_name"] - r["auroc"] if r is not None else 0 for r in rows])
+            lo = np.array([r["auroc"] - r["lo"] if r is not None else 0 for r in rows])
+            hi = np.array([r["hi"] - r["auroc"] if r is not None else 0 for r in rows])
             p = np.array([r["p_chance"] if r is not None else np.nan for r in rows])
             yerr = ci_errors(y, y - lo, y + hi)
             xs = x + (i - (len(datasets) - 1) / 2) * width
             ax.bar(xs, y, width, yerr=yerr,
                    color=colors[dataset], label=dataset, capsize=2, error_kw={"lw": 0.8})  # fmt: skip
+            if seeds > 1:  # each seed's AUROC on its bar
+                for xi, r in zip(xs, rows):
+                    if r is not None:
+                        ax.scatter([xi] * len(r["seed_aurocs"]), r["seed_aurocs"], s=6,
+                                   color="black", zorder=3, linewidths=0)  # fmt: skip
             for xi, top, pi in zip(xs, y + np.nan_to_num(hi), p):
                 if pi < SIGNIFICANT:
                     ax.text(xi, min(top, 1.0) + 0.01, "*", ha="center", va="bottom", fontsize=9)
@@ -131,10 +162,12 @@ def plot_aggregated(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str
     axes[0][0].set_ylabel("layer-aggregated AUROC")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=6, title="dataset", fontsize=8)
-    fig.suptitle(
-        f"{setting.capitalize()} detectors: layer-aggregated AUROC (error bars: 95 % "
-        f"name-clustered CI; *: p_chance < {SIGNIFICANT})"
-    )
+    if seeds > 1:
+        title = (f"mean over {seeds} seeds, dots: each seed, error bars: range over seeds; "
+                 f"*: p_chance < {SIGNIFICANT} for every seed")  # fmt: skip
+    else:
+        title = f"error bars: 95 % name-clustered CI; *: p_chance < {SIGNIFICANT}"
+    fig.suptitle(f"{setting.capitalize()} detectors: layer-aggregated AUROC ({title})")
     save_figure(fig, png, pdf)
 
 

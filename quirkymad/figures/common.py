@@ -22,6 +22,12 @@ def save_figure(fig, png: str | Path, pdf: str | Path) -> None:
     plt.close(fig)
 
 
+def run_keys(keys: list[str], *tables) -> list[str]:
+    """`keys` plus `seed` when every table has it (replicate seeds, issue 18): the columns that
+    match rows of one fine-tuned model across tables."""
+    return [*keys, "seed"] if all("seed" in t for t in tables) else list(keys)
+
+
 def ci_errors(value, low, high) -> list:
     """Error-bar lengths [below, above] for an interval; a percentile bootstrap interval need
     not contain the point estimate, so negative lengths are clipped to 0."""

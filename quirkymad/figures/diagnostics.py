@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from quirkymad.analysis.separation import r_squared
-from quirkymad.figures.common import ci_errors, plt, save_figure
+from quirkymad.figures.common import ci_errors, plt, run_keys, save_figure
 from quirkymad.figures.registry import register_figure
 
 
@@ -80,7 +80,8 @@ def plot_opposing_label_log_odds(per_example: pd.DataFrame, png, pdf) -> None:
 def _auroc_vs_quirkiness(auroc, quirkiness, feature: str, png, pdf) -> None:
     a = auroc[(auroc["feature"] == feature) & (auroc["detector"] == "mahalanobis")
               & (auroc["transform"] == "none") & (auroc["layer"] == "all")]  # fmt: skip
-    df = a.merge(quirkiness, on=["model", "dataset"])
+    # One point per model × dataset (× replicate seed: each seed's fine-tune is a point).
+    df = a.merge(quirkiness, on=run_keys(["model", "dataset"], a, quirkiness))
     if df.empty:
         raise ValueError(f"no {feature}/Mahalanobis AUROC rows match the quirkiness table")
     fig, ax = plt.subplots(figsize=(6.2, 4.4), layout="constrained")
@@ -115,6 +116,8 @@ def plot_attribution_auroc_vs_quirkiness(auroc, quirkiness, png, pdf) -> None:
 
 
 def _loss_bars(quirkiness, columns: dict[str, str], ylabel: str, title: str, png, pdf) -> None:
+    # Replicate seeds (issue 18): the bar is their mean.
+    quirkiness = quirkiness.groupby(["model", "dataset"], as_index=False).mean(numeric_only=True)
     models = sorted(quirkiness["model"].unique())
     datasets = sorted(quirkiness["dataset"].unique())
     fig, axes = plt.subplots(1, len(columns), figsize=(max(4.5, 1.2 * len(datasets) + 2)

@@ -59,6 +59,10 @@ def _directions_panel(ax, top: pd.DataFrame, title: str) -> None:
 @register_figure("explanations")
 def plot_explanations(directions: pd.DataFrame, auroc: pd.DataFrame, png, pdf) -> None:
     dirs, auroc = _select(directions), _select(auroc)
+    if "seed" in dirs and dirs["seed"].nunique() > 1:  # replicate seeds: the first one's
+        seed = dirs["seed"].iloc[0]
+        dirs = dirs[dirs["seed"] == seed]
+        auroc = auroc[auroc["seed"] == seed] if "seed" in auroc else auroc
     pairs = list(dirs.groupby(["model", "dataset"], sort=True).groups)
     if not pairs:
         raise ValueError("no explanations of activations/none/mahalanobis to draw")

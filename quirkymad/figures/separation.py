@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from quirkymad.analysis.separation import r_squared
-from quirkymad.figures.common import plt, save_figure
+from quirkymad.figures.common import plt, run_keys, save_figure
 from quirkymad.figures.registry import register_figure
 
 
@@ -45,7 +45,7 @@ def plot_auroc_vs_separation(auroc, per_layer, png: str | Path, pdf: str | Path)
     a = auroc[(auroc["feature"] == "activations") & (auroc["transform"] == "none")
               & (auroc["detector"] == "mahalanobis") & (auroc["layer"] != "all")].copy()  # fmt: skip
     a["layer"] = a["layer"].astype(int)
-    df = a.merge(per_layer, on=["model", "dataset", "layer"])
+    df = a.merge(per_layer, on=run_keys(["model", "dataset", "layer"], a, per_layer))
     if df.empty:
         raise ValueError("no activations/Mahalanobis AUROC rows match the separation table")
     fig, ax = _figure("AUROC vs hidden-state separation (activations, Mahalanobis)")
@@ -60,7 +60,7 @@ def plot_auroc_vs_separation(auroc, per_layer, png: str | Path, pdf: str | Path)
 @register_figure("logit_separation_vs_separation")
 def plot_logit_separation_vs_separation(per_layer, summary, png, pdf) -> None:
     """Fig. 12: logit separation of the (model, dataset) vs S_i of each layer."""
-    df = per_layer.merge(summary, on=["model", "dataset"])
+    df = per_layer.merge(summary, on=run_keys(["model", "dataset"], per_layer, summary))
     fig, ax = _figure("Logit separation vs hidden-state separation (per layer)")
     _scatter(ax, df, "S", "logit_separation")
     ax.set_xlabel("hidden-state separation S_i (log scale)")

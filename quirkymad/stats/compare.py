@@ -113,14 +113,16 @@ def comparisons_table(
     jobs: Sequence[Mapping[str, str]], n_boot: int = 1000, seed: int = 0, within: str = "keep"
 ) -> pd.DataFrame:
     """Rows for `jobs` (model, dataset, pair, a, b, a_dir, b_dir: the two scoring jobs'
-    directories)."""
+    directories; optionally `seed`, the replicate, which then also seeds its bootstrap so that
+    it resamples as its scoring jobs did; else `seed`)."""
     rows = []
     for job in jobs:
         sa = pd.read_parquet(Path(job["a_dir"]) / SCORES_FILE)
         sb = pd.read_parquet(Path(job["b_dir"]) / SCORES_FILE)
         head = {k: job[k] for k in ("model", "dataset", "pair", "a", "b")}
-        rows.append(head | compare_jobs(sa, sb, n_boot=n_boot, seed=seed, within=within))
-    columns = ["model", "dataset", "pair", "a", "b", "layers", "auroc_a", "auroc_b", "diff",
+        head["seed"] = int(job.get("seed", seed))
+        rows.append(head | compare_jobs(sa, sb, n_boot=n_boot, seed=head["seed"], within=within))
+    columns = ["model", "dataset", "seed", "pair", "a", "b", "layers", "auroc_a", "auroc_b", "diff",
                "ci_low", "ci_high", "p_value"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 

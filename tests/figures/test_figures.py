@@ -115,3 +115,36 @@ def test_offline_figure_without_offline_rows_says_why(tables, tmp_path):
             tmp_path / "x.png",
             tmp_path / "x.pdf",
         )
+
+
+@pytest.fixture(scope="module")
+def seeded_tables(tables, tmp_path_factory):
+    """The same tables from two replicate seeds (issue 18): seed 1's AUROCs shifted."""
+    d = tmp_path_factory.mktemp("seeded")
+    out = {}
+    for name, path in tables.items():
+        df = pd.read_parquet(path)
+        one = df.copy()
+        if "auroc" in one:
+            one["auroc"] = (one["auroc"] - 0.1).clip(0, 1)
+        out[name] = d / f"{name}.parquet"
+        pd.concat([df.assign(seed=0), one.assign(seed=1)]).to_parquet(out[name])
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_figure_draws_with_two_seeds(name, seeded_tables, tmp_path):
+    png, pdf = tmp_path / f"{name}.png", tmp_path / f"{name}.pdf"
+    draw(name, seeded_tables, png, pdf)
+    assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 10_000
+
+
+def test_auroc_figures_draw_the_mean_and_range_over_seeds(seeded_tables):
+    from quirkymad.figures.auroc import _select, over_seeds
+
+    df = _select(pd.read_parquet(seeded_tables["auroc"]), "online")
+    got = over_seeds(df)
+    assert len(got) == len(df) // 2
+    row = got.iloc[0]
+    assert row["lo"] <= row["auroc"] <= row["hi"] and len(row["seed_aurocs"]) == 2
+    assert row["auroc"] == pytest.approx(np.mean(row["seed_aurocs"]))

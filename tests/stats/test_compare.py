@@ -74,6 +74,11 @@ def test_compare_jobs_uses_the_shared_layers(tmp_path):
            "b": "x/none/mahalanobis", "a_dir": tmp_path / "a", "b_dir": tmp_path / "b"}  # fmt: skip
     table = comparisons_table([job], n_boot=50)
     assert list(table["pair"]) == ["p"] and table.loc[0, "layers"] == "2,4"
+    assert table.loc[0, "seed"] == 0  # one seed: the run's
+    # A replicate's job (issue 18) carries its seed, which also seeds its bootstrap.
+    seeded = comparisons_table([{**job, "seed": 3}], n_boot=50)
+    assert seeded.loc[0, "seed"] == 3
+    pd.testing.assert_frame_equal(seeded, comparisons_table([job], n_boot=50, seed=3))
 
 
 def test_select_pairs_skips_unscored_scores_with_a_reason():
