@@ -411,9 +411,11 @@ def _check_combinations(config: dict[str, Any], source: str) -> None:
             depth = model_depth(name, settings)
             shared = None
             for f in fs:
-                own = (features.get(f) or {}).get("layers") if f != "activations" else None
+                fset = (features.get(f) or {}) if f != "activations" else {}
+                own = fset.get("layers")
+                first = 0 if fset.get("layer_index") == "cupbearer" else 1
                 layers = resolve_layers(
-                    own if own is not None else config.get("layers", "all"), depth
+                    own if own is not None else config.get("layers", "all"), depth, first=first
                 )
                 if f == "probe_shift":  # a probe per layer p > min(L)
                     layers = [ell for ell in layers if ell > min(layers)]
