@@ -46,20 +46,33 @@ COMBINATIONS = ("concat", "merge", "ensemble")
 
 
 def _open_aligned(stores: dict[str, str | Path]):
-    """The stores opened, with per store the index of each of the first store's records (the
-    stores of one model × dataset hold the same records; their order may differ)."""
+    """The stores opened, with per store the index of each record every store holds, in the
+    first store's order (so `order[first]` are those records' positions in the first store).
+    A store may hold more (e.g. a sweep's extra trusted records in the activation store), but
+    every MAD-role record of the first store must be in all of them."""
+    from quirkymad.selection import ROLE_ORDER, SELECT_ROLES
+
     opened = {f: open_store(p, variable=f) for f, p in stores.items()}
     first = next(iter(opened.values()))
     ids = strings(first, "example")
-    order = {}
-    for f, ds in opened.items():
-        pos = {e: i for i, e in enumerate(strings(ds, "example"))}
-        if len(pos) != len(ids) or any(e not in pos for e in ids):
-            raise QuirkyError(
-                f"{stores[f]}: holds other records than {next(iter(stores.values()))}"
-            )
-        order[f] = np.array([pos[e] for e in ids])
+    pos = {f: {e: i for i, e in enumerate(strings(ds, "example"))} for f, ds in opened.items()}
+    shared = np.array([all(e in p for p in pos.values()) for e in ids], dtype=bool)
+    needed = np.isin(strings(first, "role"), ROLE_ORDER + SELECT_ROLES)
+    if (needed & ~shared).any():
+        missing = [f for f, p in pos.items() if any(e not in p for e in ids[needed])]
+        raise QuirkyError(
+            f"{stores[missing[0]]}: lacks MAD records of {next(iter(stores.values()))}"
+        )
+    keep = np.flatnonzero(shared)
+    order = {f: np.array([p[ids[i]] for i in keep], dtype=np.int64) for f, p in pos.items()}
     return opened, order
+
+
+def _expand(mask: np.ndarray, positions: np.ndarray, n: int) -> np.ndarray:
+    """`mask` over the records at `positions` as a mask over all `n` records."""
+    out = np.zeros(n, dtype=bool)
+    out[positions[mask]] = True
+    return out
 
 
 def _fit_score(name, hparams, x, trusted, untrusted, evaluated) -> np.ndarray:
@@ -180,7 +193,8 @@ def score_combination(
     opened, order = _open_aligned(stores)
     first = next(iter(opened))
     ds0 = opened[first]
-    role = strings(ds0, "role")
+    role_all = strings(ds0, "role")
+    role = role_all[order[first]]
     xs = {
         f: {int(ell): layer_matrix(ds, f, int(ell))[order[f]] for ell in ds["layer"].values}
         for f, ds in opened.items()
@@ -194,7 +208,8 @@ def score_combination(
     if kind == "concat":
         head["combination"] = "concat"
     scores, table = layer_tables(
-        stacked, rows, meta_table(ds0, stores[first], role, test), role, test, select, head,
+        stacked, rows, meta_table(ds0, stores[first], role_all, _expand(test, order[first],
+                                  len(role_all))), role, test, select, head,
         aggregate=None if kind == "concat" else "mean",
         n_boot=n_boot, n_perm=n_perm, seed=seed, within=name_bootstrap,
     )  # fmt: skip

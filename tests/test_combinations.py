@@ -147,6 +147,30 @@ def test_score_combination_writes_rows_with_the_combination_column(tmp_path):
     assert set(scores["layer"]) == {"1", "2", "3", "all"} and len(scores) == 4 * test.sum()
 
 
+def test_merge_uses_the_records_every_store_holds(tmp_path):
+    """A sweep's extra trusted records live in the activation store only (issue 20): merge
+    scores the shared records, as if the extra ones were not there."""
+    role = _roles()
+    a, b = _features(role, [5, 5, 5], seed=3), _features(role, [4, 4, 4], seed=4)
+    extra = np.array(["trusted_hard"] * 6)
+    a_more = {ell: np.concatenate([x, x[:6] + 3.0]) for ell, x in a.items()}
+    sa = _store(tmp_path / "a.zarr", np.concatenate([role, extra]), a_more, "activations")
+    sa_same = _store(tmp_path / "a2.zarr", role, a, "activations")
+    sb = _store(tmp_path / "b.zarr", role, b, "attribution", dim="head")
+    kw = {"labels": {"model": "m", "dataset": "d"}, "n_boot": 20, "n_perm": 20}
+    got = score_combination("merge", {"activations": sa, "attribution": sb}, ["mahalanobis"],
+                            {}, tmp_path / "s1.parquet", tmp_path / "t1.parquet", **kw)  # fmt: skip
+    want = score_combination("merge", {"activations": sa_same, "attribution": sb},
+                             ["mahalanobis"], {}, tmp_path / "s2.parquet",
+                             tmp_path / "t2.parquet", **kw)  # fmt: skip
+    pd.testing.assert_frame_equal(got, want)
+    with pytest.raises(QuirkyError, match="lacks MAD records"):
+        score_combination("merge", {"activations": sa, "attribution": _store(
+            tmp_path / "c.zarr", role[:-4], {k: v[:-4] for k, v in b.items()}, "attribution",
+            dim="head")}, ["mahalanobis"], {}, tmp_path / "s3.parquet", tmp_path / "t3.parquet",
+            **kw)  # fmt: skip
+
+
 def _tiny():
     return yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
 
