@@ -13,7 +13,12 @@ with job_log(sm.log[0], sm.threads):
         stores={f: sm.input[f] for f in sm.wildcards.features.split("+")},
         detectors=sm.wildcards.score.split("+"),
         hparams=sm.params.settings["hparams"],
-        labels={"model": sm.wildcards.model, "dataset": sm.wildcards.dataset},
+        # the run's own seed: combinations score its replicate only (rules/common.smk)
+        labels={
+            "model": sm.wildcards.model,
+            "dataset": sm.wildcards.dataset,
+            "seed": sm.params.seed,
+        },
         n_boot=sm.params.n_bootstrap,
         n_perm=sm.params.n_permutations,
         name_bootstrap=sm.params.name_bootstrap,
