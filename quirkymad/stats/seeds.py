@@ -17,7 +17,7 @@ from scipy import stats
 
 from quirkymad.atomic import atomic_path
 
-KEY = ["model", "dataset", "setting", "feature", "transform", "detector", "layer"]
+KEY = ["model", "dataset", "setting", "feature", "transform", "detector", "combination", "layer"]
 LEVEL = 0.95
 P_SIGNIFICANT = 0.05
 
