@@ -37,6 +37,7 @@ from quirkymad.atomic import atomic_path
 from quirkymad.detectors import make_detector
 from quirkymad.errors import QuirkyError
 from quirkymad.scoring import layer_matrix, layer_tables, meta_table, record_masks, untrusted_mask
+from quirkymad.stats.settings import SCORING
 from quirkymad.store import open_store, strings
 from quirkymad.tables import AUROC_FILE, SCORES_FILE
 
@@ -182,10 +183,10 @@ def score_combination(
     out_auroc: str | Path,
     labels: dict[str, str],
     folds: int = 5,
-    n_boot: int = 1000,
+    n_boot: int = SCORING.n_bootstrap,
     seed: int = 0,
-    n_perm: int = 1000,
-    name_bootstrap: str = "keep",
+    n_perm: int = SCORING.n_permutations,
+    name_bootstrap: str = SCORING.name_bootstrap,
 ) -> pd.DataFrame:
     """Score one combination job (module docstring) of the stores `{feature: path}` with
     `detectors` (`{name: hyperparameters}` in `hparams`); write its scores and AUROC tables

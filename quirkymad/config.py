@@ -45,25 +45,61 @@ def _parsed_schema(path: str) -> dict[str, Any]:
     return schema
 
 
-def settings_contracts() -> dict[str, type]:
-    """Config sections whose defaults are written once, in their stage's settings dataclass
-    (torch-free modules): the schema's `default`s for them are filled in from it on load."""
+def settings_contracts() -> dict[tuple[str, ...], type]:
+    """Config sections (as key paths) whose defaults are written once, in their stage's
+    settings dataclass (all torch-free modules): the schema's `default`s for them are filled
+    in from it on load. A field the schema does not list at that path (a run-wide key such as
+    `seed`, or the resolved `layers`) is not a config key there and is skipped."""
     from quirkymad.datasets.base import BuildSettings
+    from quirkymad.detectors.params import PARAMS as DETECTOR_PARAMS
+    from quirkymad.diagnostics_settings import DiagnosticsSettings
+    from quirkymad.explain.settings import ExplainSettings
+    from quirkymad.features.settings import (
+        ATTRIBUTION_FEATURES,
+        AttributionSettings,
+        ExtractSettings,
+    )
     from quirkymad.finetune.settings import FinetuneSettings
+    from quirkymad.stats.settings import ScoringSettings
+    from quirkymad.transforms.params import PARAMS as TRANSFORM_PARAMS
 
-    return {"data": BuildSettings, "finetune": FinetuneSettings}
+    return {
+        ("data",): BuildSettings,
+        ("finetune",): FinetuneSettings,
+        ("extract",): ExtractSettings,
+        ("diagnostics",): DiagnosticsSettings,
+        ("explain",): ExplainSettings,
+        ("scoring",): ScoringSettings,
+        **{("features", f): AttributionSettings for f in ATTRIBUTION_FEATURES},
+        **{("detectors", name): cls for name, cls in DETECTOR_PARAMS.items()},
+        **{("transforms", name): cls for name, cls in TRANSFORM_PARAMS.items()},
+    }
+
+
+def _contract_node(schema: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """The schema node of config section `path` (as written: a `$ref` is not followed)."""
+    node = schema["properties"][path[0]]
+    for key in path[1:]:
+        node = node["properties"][key]
+    return node
+
+
+# Keys whose default is another config key, not the dataclass's: a feature's `layers` is the
+# run's global `layers` unless given.
+_INHERITED_KEYS = {"features": ("layers",)}
 
 
 def _fill_dataclass_defaults(schema: dict[str, Any]) -> None:
     """Set each contract field's default on its schema property (tuples as lists)."""
     import dataclasses
 
-    for section, cls in settings_contracts().items():
-        node = schema["properties"][section]
+    for path, cls in settings_contracts().items():
+        node = _contract_node(schema, path)
         keys = set(_resolve(schema, node).get("properties", {}))
         props = node.setdefault("properties", {})
         for f in dataclasses.fields(cls):
-            if f.name not in keys or f.default is dataclasses.MISSING:
+            inherited = f.name in _INHERITED_KEYS.get(path[0], ())
+            if f.name not in keys or inherited or f.default is dataclasses.MISSING:
                 continue
             value = list(f.default) if isinstance(f.default, tuple) else f.default
             props.setdefault(f.name, {})["default"] = value

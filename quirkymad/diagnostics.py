@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from quirkymad.atomic import atomic_path
 from quirkymad.batching import answer_logits, batches, encode
+from quirkymad.diagnostics_settings import DiagnosticsSettings
 from quirkymad.features.precision import autocast as autocast_ctx
 from quirkymad.models import load_model
 from quirkymad.prompts import NAMES, answer_token_ids, render_prompt
@@ -138,11 +139,7 @@ def evaluate_quirkiness(
     out_per_example: str | Path,
     out_summary: str | Path,
     labels: dict[str, str],
-    max_per_character: int = 400,
-    batch_size: int = 32,
-    device: str = "auto",
-    dtype: str = "auto",
-    autocast: str = "none",
+    settings: DiagnosticsSettings | None = None,
     activations_store: str | Path | None = None,
 ) -> pd.DataFrame:
     """Score the hard test records (held-out names) on own and opposing prompts.
@@ -153,19 +150,20 @@ def evaluate_quirkiness(
     again (equal to recomputing them up to float32 rounding, tests/test_one_pass.py).
     """
     df = pd.read_parquet(dataset_parquet)
+    s = settings or DiagnosticsSettings()
     records = pd.concat(
-        df[df["role"] == role].iloc[:max_per_character] for role in TEST_ROLES
+        df[df["role"] == role].iloc[: s.max_per_character] for role in TEST_ROLES
     ).reset_index(drop=True)
-    model, tok = load_model(model_dir, adapter_dir, device, dtype)
+    model, tok = load_model(model_dir, adapter_dir, s.device, s.dtype)
     lam_own = np.full(len(records), np.nan)
     if activations_store is not None:
         lam_own = stored_log_odds(activations_store, records["id"].tolist())
     todo = np.flatnonzero(np.isnan(lam_own))
     prompts = records["prompt"].tolist()
-    with autocast_ctx(model, autocast):
+    with autocast_ctx(model, s.autocast):
         if len(todo):
-            lam_own[todo] = yes_no_log_odds(model, tok, [prompts[i] for i in todo], batch_size)
-        lam_opp = yes_no_log_odds(model, tok, opposing_prompts(records), batch_size)
+            lam_own[todo] = yes_no_log_odds(model, tok, [prompts[i] for i in todo], s.batch_size)
+        lam_opp = yes_no_log_odds(model, tok, opposing_prompts(records), s.batch_size)
     per_example = per_example_table(records, lam_own, lam_opp)
     for k, v in reversed(labels.items()):
         per_example.insert(0, k, v)

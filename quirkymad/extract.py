@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,53 +17,15 @@ from quirkymad.features.activations import extract_activations
 from quirkymad.features.hooks import n_layers as count_layers
 from quirkymad.features.precision import autocast
 from quirkymad.features.probe_shift import assemble, fit_probe
+from quirkymad.features.settings import (  # noqa: F401  re-exported
+    ATTRIBUTION_FEATURES,
+    AttributionSettings,
+    ExtractSettings,
+)
 from quirkymad.layers import resolve_layers
 from quirkymad.models import load_manifest, load_model
 from quirkymad.selection import mad_examples
 from quirkymad.store import to_storage_dtype, write_store
-
-
-@dataclass(frozen=True)
-class ExtractSettings:
-    """Config `extract.*` plus the resolved layer spec."""
-
-    layers: Any = "all"
-    """'all', 'auto' or a list of layer indices (1..n_layers)."""
-    batch_size: int = 32
-    max_per_role: int = 4000
-    """Cap per MAD role (trusted, untrusted_*, test_*), spec §2.3."""
-    store_dtype: str = "float32"
-    """float32 or float16 (checked for overflow first); Zarr v3 has no bfloat16."""
-    device: str = "auto"
-    dtype: str = "auto"
-    autocast: str = "none"
-    """Forward/backward passes under bf16 autocast ("bfloat16") or not ("none");
-    features/precision.py."""
-    sweep_roles: tuple[str, ...] = ()
-    """Records beyond the MAD roles that configured sweeps need (quirkymad/sweeps.py); the
-    workflow passes it only when non-empty, so a run without sweeps extracts as before."""
-
-
-@dataclass(frozen=True)
-class AttributionSettings(ExtractSettings):
-    """`ExtractSettings` plus config `features.attribution` / `features.probe_shift`; their
-    `layers`, when given, replace the global `layers` for that feature."""
-
-    mean_cap: int = 1200
-    """Trusted records averaged for μ and used to train the probes (spec §4: ≤1200)."""
-    cv_folds: int = 5
-    """Probe shift: folds of the L2 cross-validation."""
-    seed: int = 0
-    n_components: int = 10
-    """attribution_pcs: principal directions of the trusted o_proj input per layer ([B1]: 10)."""
-    layer_index: str = "ours"
-    """How layer labels name decoder blocks: "ours" (ℓ = block ℓ−1, as the activations store)
-    or "cupbearer" (ℓ = block ℓ, 0-based; features/attribution.py)."""
-
-
-# The attribution-type stores one shared pass writes (rules/extract.smk `extract_attribution`):
-# attribution, probe shift, and [B1]'s attribution variants pcs and grad_norm (issue 19).
-ATTRIBUTION_FEATURES = ("attribution", "probe_shift", "attribution_pcs", "attribution_grad_norm")
 
 
 def dir_hash(path: str | Path) -> str:

@@ -10,6 +10,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from quirkymad.stats.auroc import weighted_auroc
 from quirkymad.stats.resample import example_weights, percentile_interval
+from quirkymad.stats.settings import SCORING
 
 
 def auroc(is_anomalous: np.ndarray, score: np.ndarray) -> float:
@@ -23,7 +24,7 @@ def auroc(is_anomalous: np.ndarray, score: np.ndarray) -> float:
 def bootstrap_ci(
     is_anomalous: np.ndarray,
     score: np.ndarray,
-    n_boot: int = 1000,
+    n_boot: int = SCORING.n_bootstrap,
     level: float = 0.95,
     seed: int = 0,
 ) -> tuple[float, float]:

@@ -375,7 +375,7 @@ def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
         if feature not in run.config["features"]:
             continue
         fl = run.feature_layers(feature, shape.n_layers)
-        mean_cap = min((run.config["features"][feature] or {}).get("mean_cap", 1200), trusted)
+        mean_cap = min(run.config["features"][feature]["mean_cap"], trusted)
         mu = len(fl) * shape.d_model * 4  # trusted_mean (layer, d_attn) float32
         if feature.startswith("attribution_"):  # variants: from attribution's gradient pass
             values = _feature_values(run, feature, shape)[0]
@@ -461,7 +461,7 @@ def _feature_values(run: _Run, f: str, shape: ModelShape) -> tuple[int, int]:
     if f in ("attribution", "attribution_grad_norm"):
         return len(fl) * shape.n_heads, len(fl)
     if f == "attribution_pcs":
-        k = (run.config["features"][f] or {}).get("n_components", 10)
+        k = run.config["features"][f]["n_components"]
         return len(fl) * k * shape.n_heads, len(fl)
     return (len(fl) - 1) * shape.n_heads * len(fl), len(fl) - 1  # probe shift, padded
 
@@ -517,7 +517,7 @@ def _combination_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: Datas
             per_record, rows = per_record + values, scored_layers + 1
         fits = 1
         if spec["combination"] == "ensemble":
-            folds = run.config["combinations"]["ensemble"].get("folds", 5)
+            folds = run.config["combinations"]["ensemble"]["folds"]
             fits = len(spec["detectors"]) * (1 + folds)
         n_rows = 1 if spec["combination"] == "concat" else rows
         scores = SCORE_FIXED_BYTES + n_test * n_rows * SCORE_BYTES_PER_VALUE

@@ -21,6 +21,7 @@ from quirkymad.errors import QuirkyError
 from quirkymad.metrics import auroc
 from quirkymad.selection import SELECT_ROLES
 from quirkymad.stats.rows import auroc_rows
+from quirkymad.stats.settings import SCORING
 from quirkymad.store import open_store, strings
 from quirkymad.tables import AUROC_FILE, SCORES_FILE
 
@@ -99,10 +100,10 @@ def layer_tables(
     select: np.ndarray,
     head: dict[str, Any],
     aggregate: str | None = "mean",
-    n_boot: int = 1000,
-    n_perm: int = 1000,
+    n_boot: int = SCORING.n_bootstrap,
+    n_perm: int = SCORING.n_permutations,
     seed: int = 0,
-    within: str = "keep",
+    within: str = SCORING.name_bootstrap,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(scores table, AUROC table) from scores `[n_rows, n_evaluated]` of the evaluated
     (test | select) records, one row per entry of `layers`.
@@ -172,10 +173,10 @@ def score_store(
     out_scores: str | Path,
     out_auroc: str | Path,
     labels: dict[str, str],
-    n_boot: int = 1000,
+    n_boot: int = SCORING.n_bootstrap,
     seed: int = 0,
-    n_perm: int = 1000,
-    name_bootstrap: str = "keep",
+    n_perm: int = SCORING.n_permutations,
+    name_bootstrap: str = SCORING.name_bootstrap,
     transform_dir: str | Path | None = None,
     batched: bool = True,
     records=None,

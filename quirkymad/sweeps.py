@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from quirkymad.errors import QuirkyError
+from quirkymad.features.settings import ExtractSettings
+from quirkymad.stats.settings import ScoringSettings
 
 AXES = ("n_trusted", "untrusted", "contamination", "trusted_difficulty", "test_difficulty")
 DEFAULT_FEATURES = ("activations",)
@@ -106,10 +108,8 @@ def point_settings(config: Mapping[str, Any], axis: str, value: str) -> dict[str
     for key in ("draws", "size"):
         if key in spec and not (key == "draws" and raw == "all" and axis == "n_trusted"):
             out[key] = spec[key]  # (the whole trusted pool is one draw, whatever `draws`)
-    scoring = config.get("scoring") or {}
-    out |= {"n_bootstrap": scoring.get("n_bootstrap", 1000),
-            "name_bootstrap": scoring.get("name_bootstrap", "keep")}  # fmt: skip
-    return out
+    scoring = ScoringSettings(**(config.get("scoring") or {}))
+    return out | {"n_bootstrap": scoring.n_bootstrap, "name_bootstrap": scoring.name_bootstrap}
 
 
 # --- config checks (quirkymad.config calls `check_sweeps`) -------------------------------------
@@ -121,7 +121,7 @@ def check_sweeps(config: Mapping[str, Any], source: str = "config") -> None:
     (`extract.max_per_role`). Counts in built datasets: `check_pools`."""
     from quirkymad.config import TRANSFORM_ONLY_DETECTORS
 
-    cap = (config.get("extract") or {}).get("max_per_role", 4000)  # the schema's default
+    cap = ExtractSettings(**(config.get("extract") or {})).max_per_role
     features = set(config.get("features") or {"activations": {}})
     for axis, spec in sweep_specs(config).items():
         key = f"{source}: sweeps.{axis}"

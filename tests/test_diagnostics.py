@@ -10,6 +10,7 @@ from quirkymad.diagnostics import (
     per_example_table,
     summarize,
 )
+from quirkymad.diagnostics_settings import DiagnosticsSettings
 from quirkymad.prompts import ALICE_NAMES, BOB_NAMES
 
 
@@ -61,7 +62,7 @@ def test_evaluate_quirkiness_on_the_tiny_model(
     summary = evaluate_quirkiness(
         tiny_model_dir, tiny_adapter / "adapter", addition_parquet, tmp_path / "pe.parquet",
         tmp_path / "s.parquet", {"model": "tiny", "dataset": "addition"},
-        max_per_character=10, device="cpu",
+        DiagnosticsSettings(max_per_character=10, device="cpu"),
     )  # fmt: skip
     pe = pd.read_parquet(tmp_path / "pe.parquet")
     assert len(pe) == 40 and set(pe["prompt"]) == {"own", "opposing"}

@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 
 from quirkymad.diagnostics import evaluate_quirkiness
+from quirkymad.diagnostics_settings import DiagnosticsSettings
 from quirkymad.extract import (
     AttributionSettings,
     ExtractSettings,
@@ -96,8 +97,10 @@ def test_quirkiness_reads_own_log_odds_from_the_activations_store(
     extract_activation_store(tiny_model_dir, adapter, addition_parquet, acts,
                              ExtractSettings(layers="all", batch_size=8, max_per_role=15,
                                              device="cpu", dtype="float32"))  # fmt: skip
-    kw = {"labels": {"model": "tiny", "dataset": "addition"}, "max_per_character": 20,
-          "batch_size": 8, "device": "cpu", "dtype": "float32"}  # fmt: skip
+    settings = DiagnosticsSettings(
+        max_per_character=20, batch_size=8, device="cpu", dtype="float32"
+    )
+    kw = {"labels": {"model": "tiny", "dataset": "addition"}, "settings": settings}
     evaluate_quirkiness(tiny_model_dir, adapter, addition_parquet, tmp_path / "a.parquet",
                         tmp_path / "as.parquet", activations_store=acts, **kw)  # fmt: skip
     evaluate_quirkiness(tiny_model_dir, adapter, addition_parquet, tmp_path / "b.parquet",

@@ -12,6 +12,7 @@ import pytest
 from quirkymad.config import _resolve, load_schema
 
 SCHEMA = load_schema()
+SCHEMA_LOADED = SCHEMA
 PROPS = SCHEMA["properties"]
 # Keys whose default deliberately lives elsewhere: a feature's `layers` inherits the global
 # `layers`; a transform's `layers` / `train_on` are wiring read by the rules, not Params.
@@ -84,20 +85,56 @@ def test_the_finetune_contract_and_the_config_check_load_without_torch():
 
 
 def test_contract_defaults_are_written_once_in_the_dataclass():
-    """`data` and `finetune` defaults live only in BuildSettings / FinetuneSettings: the
-    schema file has none for them, the loaded schema has every one, equal by value."""
+    """Every stage contract's defaults live only in its dataclass: the schema file has none for
+    them, the loaded schema has every one, equal by value."""
     import yaml
 
-    from quirkymad.config import SCHEMA, settings_contracts
+    from quirkymad.config import SCHEMA, _contract_node, settings_contracts
 
     raw = yaml.safe_load(SCHEMA.read_text())
-    for section, cls in settings_contracts().items():
-        node = raw["properties"][section]
-        typed = _resolve(raw, node).get("properties", {})
-        assert not [k for k, v in typed.items() if "default" in v], section
-        assert "default" not in str(node.get("properties", {})), section
-        loaded = PROPS[section]["properties"]
+    assert {p[0] for p in settings_contracts()} >= {
+        "data", "finetune", "extract", "diagnostics", "explain", "scoring", "features",
+        "detectors", "transforms",
+    }  # fmt: skip
+    for path, cls in settings_contracts().items():
+        where = ".".join(path)
+        node = _contract_node(raw, path)
+        typed = {k: _resolve(raw, v) for k, v in _resolve(raw, node).get("properties", {}).items()}
+        fields = {f.name for f in dataclasses.fields(cls)}
+        assert not [k for k, v in typed.items() if "default" in v and k in fields], where
+        loaded = _contract_node(SCHEMA_LOADED, path)["properties"]
         for key, want in _dataclass_defaults(cls).items():
-            if key in typed:
+            if key in typed and (path[0], key) not in INHERITED:
                 want = list(want) if isinstance(want, tuple) else want
-                assert loaded[key]["default"] == want, f"{section}.{key}"
+                assert loaded[key]["default"] == want, f"{where}.{key}"
+
+
+def test_the_config_check_fills_contract_defaults_into_a_config():
+    from quirkymad.config import schema_errors
+
+    config = {"models": {"tiny-random": {}}, "datasets": {"addition": {}},
+              "detectors": {"que": {}, "mahalanobis": {"rcond": 0.01}},
+              "transforms": {"flow": {"detectors": ["mahalanobis"]}}}  # fmt: skip
+    assert schema_errors(config, set_defaults=True) == []
+    assert config["detectors"] == {"que": {"alpha": 4.0, "rcond": 1e-3, "untrusted": "test"},
+                                   "mahalanobis": {"rcond": 0.01}}  # fmt: skip
+    assert config["transforms"]["flow"]["steps"] == 300
+    assert config["scoring"] == {"n_bootstrap": 1000, "name_bootstrap": "keep",
+                                 "n_permutations": 1000}  # fmt: skip
+    assert config["extract"]["max_per_role"] == 4000
+
+
+def test_no_defaults_left_in_the_library_as_config_fallbacks():
+    """The config is complete after the check: no `.get(key, <literal>)` fallbacks for
+    contract keys in the library or the rules."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    keys = {f.name for cls in __import__("quirkymad.config", fromlist=["x"])
+            .settings_contracts().values() for f in dataclasses.fields(cls)} - {"seed", "layers"}  # fmt: skip
+    pattern = re.compile(r"\.get\(\"(" + "|".join(sorted(keys)) + r")\", [^)]")
+    hits = [f"{p.relative_to(root)}:{i}" for p in [*root.glob("quirkymad/**/*.py"),
+            *root.glob("rules/*.smk")] for i, line in enumerate(p.read_text().splitlines(), 1)
+            if pattern.search(line)]  # fmt: skip
+    assert hits == []

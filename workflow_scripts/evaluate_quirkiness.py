@@ -2,6 +2,7 @@
 
 from quirkymad.config import replicate_seed
 from quirkymad.diagnostics import evaluate_quirkiness
+from quirkymad.diagnostics_settings import DiagnosticsSettings
 from quirkymad.logs import job_log
 
 sm = snakemake  # noqa: F821
@@ -18,5 +19,5 @@ with job_log(sm.log[0], sm.threads):
             "seed": replicate_seed(sm.wildcards.replicate, sm.config),
         },
         activations_store=getattr(sm.input, "activations", None),
-        **sm.params.settings,
+        settings=DiagnosticsSettings(**sm.params.settings),
     )

@@ -5,22 +5,11 @@ s(x) = mean_j ((x_j − μ_j) / σ_j)², σ_j the population std (÷n) of truste
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from quirkymad.detectors.base import Detector, register_detector
-
-
-@dataclass(frozen=True)
-class DiagMahalanobisParams:
-    min_std: float = 1e-8
-    """Lower clamp of the per-dimension std (constant dimensions would divide by zero)."""
-
-    def __post_init__(self) -> None:
-        if not self.min_std > 0:
-            raise ValueError(f"min_std must be > 0, got {self.min_std}")
+from quirkymad.detectors.params import DiagMahalanobisParams
 
 
 @register_detector

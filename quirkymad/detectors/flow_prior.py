@@ -9,16 +9,11 @@ transform stage's (`quirkymad/transforms/flow.py`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from quirkymad.detectors.base import Detector, register_detector
-
-
-@dataclass(frozen=True)
-class FlowPriorParams:
-    pass
+from quirkymad.detectors.params import FlowPriorParams
 
 
 @register_detector

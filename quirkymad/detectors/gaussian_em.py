@@ -23,34 +23,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
 
 from quirkymad.detectors.base import Detector, register_detector
 from quirkymad.detectors.gaussian import cholesky, ledoit_wolf, logpdf, shrink_to
-
-
-@dataclass(frozen=True)
-class GaussianEMParams:
-    max_iter: int = 100
-    """Most EM iterations (scikit-learn GaussianMixture's default)."""
-    tol: float = 1e-3
-    """Stop when U's mean log-likelihood per record changes by less (scikit-learn's default)."""
-    ridge: float = 1e-6
-    """Added to the covariances' diagonal, relative to their mean variance (`gaussian.py`)."""
-    untrusted: Literal["test", "easy"] = "test"
-    """Unlabelled set U, as for QUE (C1): the hard test mix itself or the easy untrusted records."""
-
-    def __post_init__(self) -> None:
-        if self.max_iter < 1 or not self.tol > 0 or not self.ridge >= 0:
-            raise ValueError(
-                f"need max_iter >= 1, tol > 0, ridge >= 0; got {self.max_iter}, {self.tol}, "
-                f"{self.ridge}"
-            )
-        if self.untrusted not in ("test", "easy"):
-            raise ValueError(f"untrusted must be 'test' or 'easy', got {self.untrusted!r}")
+from quirkymad.detectors.params import GaussianEMParams
 
 
 @dataclass

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from sklearn.ensemble import IsolationForest as SkIsolationForest
 
 from quirkymad.detectors.base import Detector, register_detector
-
-
-@dataclass(frozen=True)
-class IsolationForestParams:
-    n_estimators: int = 20
-    """Trees (cupbearer: 20)."""
-    seed: int = 0
-    """random_state of the forest (cupbearer sets none; we fix it for reproducibility)."""
-
-    def __post_init__(self) -> None:
-        if self.n_estimators < 1:
-            raise ValueError(f"n_estimators must be >= 1, got {self.n_estimators}")
+from quirkymad.detectors.params import IsolationForestParams
 
 
 @register_detector

@@ -9,28 +9,12 @@ data = more anomalous. In nats, summed over dimensions (no ÷d).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import numpy as np
 import torch
 
 from quirkymad.detectors.base import Detector, register_detector
 from quirkymad.detectors.gaussian import cholesky, ledoit_wolf, logpdf
-
-
-@dataclass(frozen=True)
-class LikelihoodRatioParams:
-    ridge: float = 1e-6
-    """Added to the shrunk covariances' diagonal, relative to their mean variance."""
-    untrusted: Literal["test", "easy"] = "test"
-    """Unlabelled set U, as for QUE (C1): the hard test mix itself or the easy untrusted records."""
-
-    def __post_init__(self) -> None:
-        if not self.ridge >= 0:
-            raise ValueError(f"ridge must be >= 0, got {self.ridge}")
-        if self.untrusted not in ("test", "easy"):
-            raise ValueError(f"untrusted must be 'test' or 'easy', got {self.untrusted!r}")
+from quirkymad.detectors.params import LikelihoodRatioParams
 
 
 def fit_two_gaussians(trusted: torch.Tensor, untrusted: torch.Tensor, ridge: float):

@@ -10,12 +10,11 @@ trusted set only, so a test point's score does not depend on its evaluation batc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from quirkymad.detectors.base import Detector, register_detector
+from quirkymad.detectors.params import LOFParams
 
 EPS = 1e-4
 
@@ -36,16 +35,6 @@ def knn(query: torch.Tensor, ref: torch.Tensor, k: int, exclude_self: bool = Fal
         dists.append(v)
         idxs.append(i)
     return torch.cat(dists), torch.cat(idxs)
-
-
-@dataclass(frozen=True)
-class LOFParams:
-    k: int = 20
-    """Number of neighbours."""
-
-    def __post_init__(self) -> None:
-        if self.k < 1:
-            raise ValueError(f"k must be >= 1, got {self.k}")
 
 
 @register_detector

@@ -6,23 +6,12 @@ Hermitian pseudo-inverse dropping eigenvalues below `rcond · λ_max`. No shrink
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from quirkymad.detectors.base import Detector, register_detector
 from quirkymad.detectors.linalg import mean_cov, pinv_psd, quadratic_form
-
-
-@dataclass(frozen=True)
-class MahalanobisParams:
-    rcond: float = 1e-3
-    """Relative cut-off of the pseudo-inverse's eigenvalues."""
-
-    def __post_init__(self) -> None:
-        if not self.rcond > 0:
-            raise ValueError(f"rcond must be > 0, got {self.rcond}")
+from quirkymad.detectors.params import MahalanobisParams
 
 
 @register_detector

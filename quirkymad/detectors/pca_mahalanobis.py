@@ -15,29 +15,14 @@ off the top-k subspace is invisible to it (docs/detectors.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from quirkymad.detectors.base import Detector, register_detector
+from quirkymad.detectors.params import PCAMahalanobisParams
 
 # Eigenvalues below this fraction of λ_max are numerically zero (n − 1 < d): never kept.
 RANK_TOL = 1e-10
-
-
-@dataclass(frozen=True)
-class PCAMahalanobisParams:
-    n_components: float = 10
-    """k: an integer ≥ 1 = that many components; 0 < value < 1 = the fewest components whose
-    eigenvalues reach that fraction of the trusted variance (scikit-learn PCA's convention).
-    Capped at the covariance's numerical rank. Default 10: [B1]'s one stated PC count (its
-    attribution *pcs* variant), see docs/detectors.md."""
-
-    def __post_init__(self) -> None:
-        k = self.n_components
-        if not (0 < k < 1 or (k >= 1 and float(k).is_integer())):
-            raise ValueError(f"n_components must be an integer >= 1 or in (0, 1), got {k}")
 
 
 def n_kept(lam: torch.Tensor, n_components: float) -> torch.Tensor:

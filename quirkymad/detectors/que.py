@@ -7,31 +7,12 @@ Whitening from the trusted covariance Σ = VΛVᵀ: W = V·diag(λ^{−1/2}), co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import numpy as np
 import torch
 
 from quirkymad.detectors.base import Detector, register_detector
 from quirkymad.detectors.linalg import mean_cov
-
-
-@dataclass(frozen=True)
-class QUEParams:
-    alpha: float = 4.0
-    """Exponent scale α of the quantum-entropy weighting."""
-    rcond: float = 1e-3
-    """Relative eigenvalue cut-off of the whitening."""
-    untrusted: Literal["test", "easy"] = "test"
-    """Unlabelled set U: the hard test mix itself (transductive, as behind [B1]'s numbers) or
-    the easy untrusted records (Alice + Bob untrusted names, as [B2] describes). Conflict C1."""
-
-    def __post_init__(self) -> None:
-        if not self.alpha > 0 or not self.rcond > 0:
-            raise ValueError(f"alpha and rcond must be > 0, got {self.alpha}, {self.rcond}")
-        if self.untrusted not in ("test", "easy"):
-            raise ValueError(f"untrusted must be 'test' or 'easy', got {self.untrusted!r}")
+from quirkymad.detectors.params import QUEParams
 
 
 @register_detector

@@ -7,17 +7,12 @@ nonzero on any trusted example given to `fit`. With `train_on: finetuned` the tw
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from quirkymad.detectors.base import Detector, register_detector
-
-
-@dataclass(frozen=True)
-class SAEL0Params:
-    pass
+from quirkymad.detectors.params import SAEL0Params
 
 
 @register_detector

@@ -21,9 +21,11 @@ import pandas as pd
 import torch
 
 from quirkymad.atomic import atomic_path
+from quirkymad.detectors.params import PARAMS
 from quirkymad.errors import QuirkyError
 from quirkymad.explain import decompose as dec
 from quirkymad.explain import interpret as it
+from quirkymad.explain.settings import ExplainSettings
 from quirkymad.scoring import EASY_UNTRUSTED_ROLES, TEST_ROLES
 from quirkymad.store import open_store, strings
 from quirkymad.tables import SCORES_FILE
@@ -39,32 +41,18 @@ DECOMPOSABLE = ("mahalanobis", "diag_mahalanobis", "que")
 EXACT_RTOL = 1e-6
 
 
-@dataclass(frozen=True)
-class ExplainSettings:
-    """Config `explain` minus its job list (defaults: config/schema.yaml)."""
-
-    top_k: int
-    """Components kept per record, and directions ranked by excess score per layer."""
-    layers: Any
-    """'all' or a list: layers explained (layers a job did not score are skipped)."""
-    flag_quantile: float
-    """A record is flagged above this quantile of the normal records' scores."""
-    n_tokens: int
-    """Tokens listed per direction by the logit lens (each way)."""
-
-
 def parts_for(detector: str, hparams: dict[str, Any], heads: bool, trusted, untrusted, x):
     """The exact split of `detector`'s score of `x` `[m, d]` (decompose.py). On head
     features (`heads`) Mahalanobis is split over the columns (heads), else over eigendirections."""
+    if detector not in DECOMPOSABLE:
+        raise QuirkyError(f"detector {detector}: no exact decomposition (have {DECOMPOSABLE})")
+    p = PARAMS[detector](**hparams)
     if detector == "mahalanobis":
         fn = dec.mahalanobis_column_parts if heads else dec.mahalanobis_parts
-        return fn(trusted, x, rcond=hparams.get("rcond", 1e-3))
+        return fn(trusted, x, rcond=p.rcond)
     if detector == "diag_mahalanobis":
-        return dec.diag_mahalanobis_parts(trusted, x, min_std=hparams.get("min_std", 1e-8))
-    if detector == "que":
-        return dec.que_parts(trusted, untrusted, x, alpha=hparams.get("alpha", 4.0),
-                             rcond=hparams.get("rcond", 1e-3))  # fmt: skip
-    raise QuirkyError(f"detector {detector}: no exact decomposition (have {DECOMPOSABLE})")
+        return dec.diag_mahalanobis_parts(trusted, x, min_std=p.min_std)
+    return dec.que_parts(trusted, untrusted, x, alpha=p.alpha, rcond=p.rcond)
 
 
 def component_names(detector: str, feature: str, transform: str, heads: bool, k: int,

@@ -31,6 +31,7 @@ from quirkymad.metrics import auroc
 from quirkymad.stats.auroc import weighted_auroc
 from quirkymad.stats.resample import name_weights, percentile_interval
 from quirkymad.stats.rows import LEVEL, resampling_streams
+from quirkymad.stats.settings import SCORING
 from quirkymad.tables import SCORES_FILE
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,9 @@ def paired_difference(
     name: np.ndarray,
     score_a: np.ndarray,
     score_b: np.ndarray,
-    n_boot: int = 1000,
+    n_boot: int = SCORING.n_bootstrap,
     seed: int = 0,
-    within: str = "keep",
+    within: str = SCORING.name_bootstrap,
 ) -> dict[str, float]:
     """Δ = AUROC(a) − AUROC(b) over the same records `[n]`, its paired name-clustered
     percentile interval and bootstrap p-value."""
@@ -88,9 +89,9 @@ def _aggregate(scores: pd.DataFrame, layers: Sequence[str]) -> pd.DataFrame:
 def compare_jobs(
     scores_a: pd.DataFrame,
     scores_b: pd.DataFrame,
-    n_boot: int = 1000,
+    n_boot: int = SCORING.n_bootstrap,
     seed: int = 0,
-    within: str = "keep",
+    within: str = SCORING.name_bootstrap,
 ) -> dict[str, Any]:
     """One comparison row from two scoring jobs' per-example tables (scores.parquet) of the
     same test mix."""
@@ -110,7 +111,10 @@ def compare_jobs(
 
 
 def comparisons_table(
-    jobs: Sequence[Mapping[str, str]], n_boot: int = 1000, seed: int = 0, within: str = "keep"
+    jobs: Sequence[Mapping[str, str]],
+    n_boot: int = SCORING.n_bootstrap,
+    seed: int = 0,
+    within: str = SCORING.name_bootstrap,
 ) -> pd.DataFrame:
     """Rows for `jobs` (model, dataset, pair, a, b, a_dir, b_dir: the two scoring jobs'
     directories; optionally `seed`, the replicate, which then also seeds its bootstrap so that
@@ -132,9 +136,9 @@ def write_comparisons(
     out_parquet: str | Path,
     out_csv: str | Path,
     skipped: Mapping[str, str] | None = None,
-    n_boot: int = 1000,
+    n_boot: int = SCORING.n_bootstrap,
     seed: int = 0,
-    within: str = "keep",
+    within: str = SCORING.name_bootstrap,
 ) -> pd.DataFrame:
     for pair, reason in (skipped or {}).items():
         log.info("comparison %s skipped: %s", pair, reason)

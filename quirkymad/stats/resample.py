@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from quirkymad.stats.settings import SCORING
+
 # Second stage of the name-clustered draw (see module docstring).
 WITHIN = ("keep", "resample")
 
@@ -49,7 +51,7 @@ def name_weights(
     name: np.ndarray,
     n_boot: int,
     rng: np.random.Generator,
-    within: str = "keep",
+    within: str = SCORING.name_bootstrap,
 ) -> np.ndarray:
     """`[n_boot, n]` counts of the name-clustered draw: names within each side with
     replacement; then each drawn name brings all its records (`within="keep"`, the cluster

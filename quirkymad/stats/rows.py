@@ -18,6 +18,7 @@ from quirkymad.metrics import auroc, average_precision
 from quirkymad.stats.auroc import relabelled_auroc, weighted_auroc
 from quirkymad.stats.permutation import name_relabellings, p_chance
 from quirkymad.stats.resample import example_weights, name_weights, percentile_interval
+from quirkymad.stats.settings import SCORING
 
 LEVEL = 0.95
 
@@ -29,10 +30,10 @@ def resampling_streams(seed: int) -> tuple[np.random.Generator, ...]:
 
 def auroc_rows(
     scores: pd.DataFrame,
-    n_boot: int = 1000,
-    n_perm: int = 1000,
+    n_boot: int = SCORING.n_bootstrap,
+    n_perm: int = SCORING.n_permutations,
     seed: int = 0,
-    within: str = "keep",
+    within: str = SCORING.name_bootstrap,
 ) -> list[dict[str, Any]]:
     """One row per layer of `scores` (columns layer, score, is_anomalous, agree, name; the same
     records, in the same order, for every layer). `within`: the name-clustered draw's second

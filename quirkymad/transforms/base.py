@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from quirkymad.registry import LazyRegistry
+
+if TYPE_CHECKING:  # torch is imported by the kinds' modules: the registry and Params need none
+    import torch
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ def train_steps(module: nn.Module, x: torch.Tensor, loss: Callable[[nn.Module, t
                 torch.Tensor], steps: int, batch_size: int, lr: float, seed: int) -> nn.Module:  # fmt: skip
     """`steps` Adam updates of `loss(module, batch)` on minibatches of `x` `[n, d]`, drawn by
     reshuffling `x` every epoch (generator seeded with `seed`). Returns `module` in eval mode."""
+    import torch
+
     opt = torch.optim.Adam(module.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
     done = 0

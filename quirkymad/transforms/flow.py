@@ -9,33 +9,13 @@ flow prior score −log p(u) = Σ_j |u_j| + d·ln 2 is `detectors/flow_prior.py`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import zuko
 from torch import nn
 
 from quirkymad.transforms.base import TransformKind, register_transform, train_steps
-
-
-@dataclass(frozen=True)
-class FlowParams:
-    transforms: int = 2
-    """Affine autoregressive transforms of the MAF."""
-    hidden: int = 64
-    """Units of each of the two hidden layers of every MADE."""
-    steps: int = 300
-    """Adam updates."""
-    batch_size: int = 128
-    lr: float = 1e-3
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        for key in ("transforms", "hidden", "batch_size"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
-        if self.steps < 0 or not self.lr > 0:
-            raise ValueError(f"need steps >= 0 and lr > 0, got {self.steps}, {self.lr}")
+from quirkymad.transforms.params import FlowParams
 
 
 class LaplaceFlow(nn.Module):
@@ -76,7 +56,7 @@ def flow_loss(flow: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return -flow.log_prob(x).mean()
 
 
-def fit_flow(x: torch.Tensor, params: FlowParams = FlowParams()) -> LaplaceFlow:
+def fit_flow(x: torch.Tensor, params: FlowParams) -> LaplaceFlow:
     """Maximum-likelihood training of a Laplace-prior MAF on `x` `[n, d]`."""
     torch.manual_seed(params.seed)
     x = x.float()

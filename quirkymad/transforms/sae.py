@@ -8,32 +8,11 @@ also records which latents fired on its training data, for l0 novelty (spec §6.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from quirkymad.transforms.base import TransformKind, register_transform, train_steps
-
-
-@dataclass(frozen=True)
-class SAEParams:
-    expansion: int = 4
-    """Latents per input dimension (EleutherAI's Llama SAE: 64)."""
-    k: int = 16
-    """Active latents per example (EleutherAI: 32)."""
-    steps: int = 300
-    """Adam updates."""
-    batch_size: int = 128
-    lr: float = 1e-3
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        for key in ("expansion", "k", "batch_size"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
-        if self.steps < 0 or not self.lr > 0:
-            raise ValueError(f"need steps >= 0 and lr > 0, got {self.steps}, {self.lr}")
+from quirkymad.transforms.params import SAEParams
 
 
 class TopKSAE(nn.Module):
@@ -70,7 +49,7 @@ def sae_loss(sae: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return (sae(x) - x).pow(2).sum(1).mean()
 
 
-def fit_sae(x: torch.Tensor, params: SAEParams = SAEParams()) -> TopKSAE:
+def fit_sae(x: torch.Tensor, params: SAEParams) -> TopKSAE:
     """Train a top-k SAE on `x` `[n, d]`; records which latents fired on `x`."""
     torch.manual_seed(params.seed)
     x = x.float()
