@@ -173,14 +173,7 @@ def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, sett
     # Layers are labelled in the features' `layer_index` (shared by the pass); the model passes
     # below take our block numbering (`blocks`), and results are keyed back to the labels.
     index = first.layer_index
-    layers_of = {
-        f: resolve_layers(s.layers, depth, f"features.{f}.layers", first=attr.first_layer(index))
-        for f, s in settings.items()
-    }
-    if "probe_shift" in layers_of and len(layers_of["probe_shift"]) < 2:
-        raise QuirkyError(
-            f"features.probe_shift.layers: {layers_of['probe_shift']} needs at least two layers"
-        )
+    layers_of = _feature_layers(settings, depth, index)
     union = sorted(set().union(*layers_of.values()))
     blocks = attr.block_layers(union, index)
     prompts = df["prompt"].tolist()
@@ -194,12 +187,9 @@ def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, sett
     mean = base["z"].mean(0)
     probes, l2s = {}, {}
     if "probe_shift" in settings:
-        ps = settings["probe_shift"]
         labels = df["label"].to_numpy(dtype=bool)[trusted]
-        for p in layers_of["probe_shift"][1:]:
-            x = base["out"][:, union.index(p)]
-            w, b, l2s[p] = fit_probe(x, labels, ps.cv_folds, ps.seed)
-            probes[p] = (w, b)
+        probes, l2s = _fit_probes(base["out"], labels, union, layers_of["probe_shift"],
+                                  settings["probe_shift"])  # fmt: skip
     pcs = None
     if "attribution_pcs" in settings:  # directions on the union's layers, from the μ records
         pcs = attr.principal_directions(base["z"], settings["attribution_pcs"].n_components)
@@ -232,6 +222,31 @@ def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, sett
         if feature in outs:
             _write_variant(outs[feature], feature, layers_of[feature], settings[feature], pcs,
                            **common)  # fmt: skip
+
+
+def _feature_layers(settings: dict[str, AttributionSettings], depth: int, index: str):
+    """Each feature's layers, labelled in the pass's `layer_index`; probe shift needs two."""
+    first = attr.first_layer(index)
+    layers_of = {
+        f: resolve_layers(s.layers, depth, f"features.{f}.layers", first=first)
+        for f, s in settings.items()
+    }
+    if "probe_shift" in layers_of and len(layers_of["probe_shift"]) < 2:
+        raise QuirkyError(
+            f"features.probe_shift.layers: {layers_of['probe_shift']} needs at least two layers"
+        )
+    return layers_of
+
+
+def _fit_probes(out: np.ndarray, labels: np.ndarray, union: list[int], probe_layers: list[int],
+                ps: AttributionSettings) -> tuple[dict, dict]:  # fmt: skip
+    """({p: (w, b)}, {p: l2}): a logistic probe on the trusted o_proj outputs `out`
+    `[n_trusted, len(union), d_model]` of each probe layer p > min(L)."""
+    probes, l2s = {}, {}
+    for p in probe_layers[1:]:
+        w, b, l2s[p] = fit_probe(out[:, union.index(p)], labels, ps.cv_folds, ps.seed)
+        probes[p] = (w, b)
+    return probes, l2s
 
 
 def _logit_arrays(out: dict[str, Any]) -> dict[str, Any]:

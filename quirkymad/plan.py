@@ -372,40 +372,49 @@ def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
     # an upper bound: the shared pass has not been re-measured.
     shared = Job("extract", "extract_attribution", m, ds)
     for feature in ("attribution", "probe_shift", "attribution_pcs", "attribution_grad_norm"):
-        if feature not in run.config["features"]:
-            continue
-        fl = run.feature_layers(feature, shape.n_layers)
-        mean_cap = min(run.config["features"][feature]["mean_cap"], trusted)
-        mu = len(fl) * shape.d_model * 4  # trusted_mean (layer, d_attn) float32
-        if feature.startswith("attribution_"):  # variants: from attribution's gradient pass
-            values = _feature_values(run, feature, shape)[0]
-            k = values // max(1, len(fl) * shape.n_heads)  # pcs: directions per layer
-            extra = (mu * (1 + k) + 3 * STORE_BYTES_PER_ARRAY) if k > 1 else 0.0
-            kind = f"{feature.replace('_', '-')} stores"
-            shared.disk[kind] = store_bytes(mad, values, dtype, extra)
-            continue
-        if feature == "attribution":  # one array beside the activation store's
-            values, extra, probes = len(fl) * shape.n_heads, mu + STORE_BYTES_PER_ARRAY, 0
-        else:  # (probe layer, column) zero-padded to H·|L|; mask, column names, float64 probes
-            cols = shape.n_heads * len(fl)
-            values, probes = (len(fl) - 1) * cols, len(fl) - 1
-            extra = mu + probes * (cols + shape.d_model * 8) + cols * 16
-            extra += 7 * STORE_BYTES_PER_ARRAY
-        kind = f"{feature.replace('_', '-')} stores"
-        recs = mad + max(swept.get(f, 0) for f in ("attribution", "probe_shift"))
-        part = Job("extract", "extract_attribution", m, ds)
-        # μ pass + forward over all records + one-token backward per record and probe.
-        flops = 2 * n * T * (recs + mean_cap) + 4 * n * recs * (1 + probes)
-        run.cost.model_job(part, f"extract_{feature}", shape, recs, flops)
-        shared.disk[kind] = store_bytes(recs, values, dtype, extra)
-        shared.cpu_core_s += part.cpu_core_s
-        shared.gpu_s += part.gpu_s
-        shared.gpu_mem = _gpu_memory(shape, "attribution", batch, g) if run.on_gpu else 0.0
+        if feature in run.config["features"]:
+            _add_attribution_store(run, shared, feature, shape, size, swept)
     if shared.disk:
         jobs.append(shared)
     if run.t_features and any(s["train_on"] == "base" for s in run.transforms.values()):
         jobs.append(activations("extract_base_activations", trusted))
     return jobs
+
+
+def _add_attribution_store(run: _Run, shared: Job, feature: str, shape: ModelShape,
+                           size: DatasetSize, swept: dict[str, int]) -> None:  # fmt: skip
+    """Add one attribution-type store's disk, CPU and GPU cost to the shared job."""
+    ex, g = run.config["extract"], run.options.gpu
+    dtype, batch = DTYPE_BYTES[ex["store_dtype"]], ex["batch_size"]
+    n, T = shape.params, run.options.tokens_per_example
+    mad, trusted = size.n_mad, size.roles["trusted"]
+    fl = run.feature_layers(feature, shape.n_layers)
+    mean_cap = min(run.config["features"][feature]["mean_cap"], trusted)
+    mu = len(fl) * shape.d_model * 4  # trusted_mean (layer, d_attn) float32
+    if feature.startswith("attribution_"):  # variants: from attribution's gradient pass
+        values = _feature_values(run, feature, shape)[0]
+        k = values // max(1, len(fl) * shape.n_heads)  # pcs: directions per layer
+        extra = (mu * (1 + k) + 3 * STORE_BYTES_PER_ARRAY) if k > 1 else 0.0
+        kind = f"{feature.replace('_', '-')} stores"
+        shared.disk[kind] = store_bytes(mad, values, dtype, extra)
+        return
+    if feature == "attribution":  # one array beside the activation store's
+        values, extra, probes = len(fl) * shape.n_heads, mu + STORE_BYTES_PER_ARRAY, 0
+    else:  # (probe layer, column) zero-padded to H·|L|; mask, column names, float64 probes
+        cols = shape.n_heads * len(fl)
+        values, probes = (len(fl) - 1) * cols, len(fl) - 1
+        extra = mu + probes * (cols + shape.d_model * 8) + cols * 16
+        extra += 7 * STORE_BYTES_PER_ARRAY
+    kind = f"{feature.replace('_', '-')} stores"
+    recs = mad + max(swept.get(f, 0) for f in ("attribution", "probe_shift"))
+    part = Job(shared.stage, shared.rule, shared.model, shared.dataset)
+    # μ pass + forward over all records + one-token backward per record and probe.
+    flops = 2 * n * T * (recs + mean_cap) + 4 * n * recs * (1 + probes)
+    run.cost.model_job(part, f"extract_{feature}", shape, recs, flops)
+    shared.disk[kind] = store_bytes(recs, values, dtype, extra)
+    shared.cpu_core_s += part.cpu_core_s
+    shared.gpu_s += part.gpu_s
+    shared.gpu_mem = _gpu_memory(shape, "attribution", batch, g) if run.on_gpu else 0.0
 
 
 def _quirkiness_job(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> Job:
@@ -562,7 +571,7 @@ def _small(stage: str, rule: str, kind: str | None = None) -> Job:
 def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], dict]:
     """Every job of the workflow (the rules of rules/*.smk, as `snakemake -n` lists them) with
     its cost, GPU memory and disk; plus facts for the header."""
-    from quirkymad.config import OFFLINE_DETECTORS, replicate_seeds, transform_specs
+    from quirkymad.config import replicate_seeds, transform_specs
 
     transforms = transform_specs(config)
     scores = [("none", d) for d in config["detectors"]] + [
@@ -572,54 +581,58 @@ def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], 
     run = _Run(config, options, CostModel(options, on_gpu), transforms, scores)
     sizes = {ds: dataset_size(ds, config, options.results) for ds in config["datasets"]}
     shapes = {m: model_shape(m, s) for m, s in config["models"].items()}
-    jobs = [
-        Job(
-            "models",
-            "prepare_model",
-            m,
-            cpu_core_s=CPU_SMALL_JOB_S,
-            disk={"models": shape.params * shape.prepared_bytes_per_param},
-        )
-        for m, shape in shapes.items()
-    ]
-    jobs += [
-        Job(
-            "datasets",
-            "build_dataset",
-            None,
-            ds,
-            cpu_core_s=CPU_SMALL_JOB_S,
-            disk={"datasets": size.n_records * DATASET_BYTES_PER_RECORD},
-        )
-        for ds, size in sizes.items()
-    ]
+    jobs = _input_jobs(shapes, sizes)
     # Seeds as replicates (issue 18): the fine-tune and every job after it once per seed; the
     # base model's activations (no adapter) once.
     n_seeds = len(replicate_seeds(config))
     for m, shape in shapes.items():
         for ds, size in sizes.items():
-            # Sweeps and combinations run for the run's own seed only (not per replicate).
-            jobs += _sweep_jobs(run, m, ds, shape, size)
-            jobs += _combination_jobs(run, m, ds, shape, size)  # combos (issue 19)
-            for replicate in range(n_seeds):
-                jobs += _finetune_jobs(run, m, ds, shape, size)
-                jobs += [j for j in _extract_jobs(run, m, ds, shape, size)
-                         if not (replicate and j.rule == "extract_base_activations")]  # fmt: skip
-                jobs.append(_quirkiness_job(run, m, ds, shape, size))
-                jobs += _transform_jobs(run, m, ds, shape)
-                jobs += _score_jobs(run, m, ds, shape, size)
-                jobs.append(
-                    Job(
-                        "analysis",
-                        "analyze_separation",
-                        m,
-                        ds,
-                        cpu_core_s=CPU_SMALL_JOB_S,
-                        disk={"tables": 20_000.0},
-                    )
-                )
-    jobs.append(_small("diagnostics", "collect_quirkiness", "tables"))
-    jobs.append(_small("analysis", "collect_separation", "tables"))
+            jobs += _dataset_jobs(run, m, ds, shape, size, n_seeds)
+    jobs += _collect_jobs(config, shapes, sizes, scores, n_seeds)
+    facts = {
+        "device": str(config["device"]),
+        "on_gpu": on_gpu,
+        "sizes": sizes,
+        "models": list(shapes),
+        "datasets": list(sizes),
+    }
+    return jobs, facts
+
+
+def _input_jobs(shapes: dict[str, ModelShape], sizes: dict[str, DatasetSize]) -> list[Job]:
+    """`prepare_model` per model and `build_dataset` per dataset."""
+    models = [Job("models", "prepare_model", m, cpu_core_s=CPU_SMALL_JOB_S,
+                  disk={"models": shape.params * shape.prepared_bytes_per_param})
+              for m, shape in shapes.items()]  # fmt: skip
+    datasets = [Job("datasets", "build_dataset", None, ds, cpu_core_s=CPU_SMALL_JOB_S,
+                    disk={"datasets": size.n_records * DATASET_BYTES_PER_RECORD})
+                for ds, size in sizes.items()]  # fmt: skip
+    return models + datasets
+
+
+def _dataset_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize,
+                  n_seeds: int) -> list[Job]:  # fmt: skip
+    """One model × dataset's jobs: sweeps and combinations for the run's own seed, and the
+    fine-tune and everything after it once per replicate seed (base activations once)."""
+    jobs = _sweep_jobs(run, m, ds, shape, size) + _combination_jobs(run, m, ds, shape, size)
+    for replicate in range(n_seeds):
+        jobs += _finetune_jobs(run, m, ds, shape, size)
+        jobs += [j for j in _extract_jobs(run, m, ds, shape, size)
+                 if not (replicate and j.rule == "extract_base_activations")]  # fmt: skip
+        jobs.append(_quirkiness_job(run, m, ds, shape, size))
+        jobs += _transform_jobs(run, m, ds, shape)
+        jobs += _score_jobs(run, m, ds, shape, size)
+        jobs.append(Job("analysis", "analyze_separation", m, ds, cpu_core_s=CPU_SMALL_JOB_S,
+                        disk={"tables": 20_000.0}))  # fmt: skip
+    return jobs
+
+
+def _collect_jobs(config: dict[str, Any], shapes, sizes, scores, n_seeds: int) -> list[Job]:
+    """The run-wide tables, analyses and figures (and the `all` target)."""
+    from quirkymad.config import OFFLINE_DETECTORS
+
+    jobs = [_small("diagnostics", "collect_quirkiness", "tables"),
+            _small("analysis", "collect_separation", "tables")]  # fmt: skip
     if config["features"]:
         for _ in sorted({"offline" if d in OFFLINE_DETECTORS else "online" for _, d in scores}):
             jobs.append(_small("scoring", "collect_auroc_setting", "tables"))
@@ -634,15 +647,7 @@ def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], 
     jobs += [_small("scoring", "collect_sweep", "tables") for _ in sweeps]
     figures = {*config["figures"], *(f"sweep_{axis}" for axis in sweeps)}
     jobs += [_small("figures", "plot_figure", "figures") for _ in figures]
-    jobs.append(Job("figures", "all"))
-    facts = {
-        "device": str(config["device"]),
-        "on_gpu": on_gpu,
-        "sizes": sizes,
-        "models": list(shapes),
-        "datasets": list(sizes),
-    }
-    return jobs, facts
+    return [*jobs, Job("figures", "all")]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -191,75 +191,29 @@ def score_store(
     module (flow: u; SAE: latents) and only those layers are scored. `labels` (model, dataset,
     transform) are copied into the AUROC table. Returns that table; its last row per run is the
     layer-aggregated score (`layer = "all"`, `combination = "mean"`: mean of raw layer scores,
-    spec §6.8; single-layer rows have `combination = "none"`). Each row
-    carries the example-level and name-clustered intervals (`n_boot` resamples) and p_chance
+    spec §6.8; single-layer rows have `combination = "none"`). Each row carries the example-level and name-clustered intervals (`n_boot` resamples) and p_chance
     (`n_perm` name relabellings): `quirkymad.stats.rows`, and `auroc_select`, the AUROC on the
     store's selection records (NaN if it has none), which the summary's honest best layer uses.
 
-    Detectors with a batched path (`Detector.score_all_layers`: Mahalanobis, diagonal
-    Mahalanobis, QUE) score many layers at once, on the GPU when present, unless `batched` is
-    False or the store is masked (widths differ per layer); both paths give the same scores
-    (tests/test_scoring.py).
+    Batched detectors score all layers at once (`_layer_scores`; same scores, tests/test_scoring.py).
 
     `records` (a `quirkymad.sweeps.Draw`: trusted / test / anomalous / untrusted masks over
     the store's records) replaces the MAD roles, for sweep points; no selection records then.
     """
     ds = open_store(store, variable=feature)
-    role = strings(ds, "role")
-    trusted, test, select = record_masks(role)
-    anomalous = role == "test_anomalous"
-    if records is not None:  # a sweep point (quirkymad/sweeps.py)
-        trusted, test, anomalous = records.trusted, records.test, records.anomalous
-        select = np.zeros_like(test)
-    evaluated = test | select
     probe = make_detector(detector, hparams)
-    kind, modules = None, {}
-    if transform_dir is not None:
-        from quirkymad.transforms.io import load_transform
-
-        kind, modules, _ = load_transform(transform_dir)
-    if probe.transform is not None and (kind is None or kind.name != probe.transform):
-        raise QuirkyError(f"detector {detector} scores {probe.transform} outputs only")
-    untrusted = untrusted_mask(probe, role, test)
-    if records is not None and records.untrusted is not None:
-        untrusted = records.untrusted
-    if trusted.sum() < 2 or test.sum() == 0:
-        raise QuirkyError(
-            f"{store}: need ≥2 trusted and ≥1 test records, have {trusted.sum()} / {test.sum()}"
-        )
-    meta = meta_table(ds, store, role, test, anomalous)
-    per_layer = []
-    data = ds[feature]
-    in_store = [int(ell) for ell in ds["layer"].values]
-    layer_ids = sorted(modules) if kind is not None else in_store
-    missing = sorted(set(layer_ids) - set(in_store))
-    if missing:
-        raise QuirkyError(f"{store}: transform layers {missing} are not in the store")
-    # Features of different length per layer (probe shift) are padded; the store names the
-    # mask of each layer's valid components in attribute `valid_mask`.
-    mask_name = ds.attrs.get("valid_mask")
-    stacked = None
-    if kind is None and batched and not mask_name:
-        stacked = _batched_scores(probe, data, layer_ids, trusted, untrusted, evaluated)
-    if stacked is None:
-        for ell in layer_ids:
-            x = layer_matrix(ds, feature, ell)
-            det = make_detector(detector, hparams)
-            if kind is not None:
-                import torch
-
-                x = kind.apply(modules[ell], torch.as_tensor(x, dtype=torch.float32))
-                x = x.double().numpy()
-                det.use_transform(modules[ell])
-            det.fit(x[trusted], x[untrusted] if det.offline else None)
-            per_layer.append(det.score(x[evaluated]))
-        stacked = np.stack(per_layer)  # [n_layers, n_evaluated]
-    layers = [str(ell) for ell in layer_ids]
-    setting = "offline" if probe.offline else "online"
-    head = {**labels, "feature": feature, "detector": detector, "setting": setting}
+    role = strings(ds, "role")
+    masks = _record_roles(probe, role, store, records)
+    _, test, select, anomalous, _ = masks
+    kind, modules = _scored_transform(probe, detector, transform_dir)
+    layer_ids = _scored_layers(ds, store, kind, modules)
+    stacked = _layer_scores(ds, feature, detector, hparams, layer_ids, masks, (kind, modules),
+                            batched)  # fmt: skip
+    head = {**labels, "feature": feature, "detector": detector,
+            "setting": "offline" if probe.offline else "online"}  # fmt: skip
     scores, table = layer_tables(
-        stacked, layers, meta, role, test, select, head,
-        n_boot=n_boot, n_perm=n_perm, seed=seed, within=name_bootstrap,
+        stacked, [str(ell) for ell in layer_ids], meta_table(ds, store, role, test, anomalous),
+        role, test, select, head, n_boot=n_boot, n_perm=n_perm, seed=seed, within=name_bootstrap,
     )  # fmt: skip
     if getattr(probe, "report_flipped", False):
         # Spec C7: cupbearer's sign (+log p) would score 1 − AUROC; logged, not tabulated.
@@ -269,6 +223,78 @@ def score_store(
     _write_parquet(scores, out_scores)
     _write_parquet(table, out_auroc)
     return table
+
+
+def _record_roles(probe: Detector, role: np.ndarray, store, records=None) -> tuple[np.ndarray, ...]:
+    """(trusted, test, select, anomalous, untrusted) masks over the store's records: the MAD
+    roles, or a sweep point's draw (`records`, quirkymad/sweeps.py; no selection records)."""
+    trusted, test, select = record_masks(role)
+    anomalous = role == "test_anomalous"
+    if records is not None:
+        trusted, test, anomalous = records.trusted, records.test, records.anomalous
+        select = np.zeros_like(test)
+    untrusted = untrusted_mask(probe, role, test)
+    if records is not None and records.untrusted is not None:
+        untrusted = records.untrusted
+    if trusted.sum() < 2 or test.sum() == 0:
+        raise QuirkyError(
+            f"{store}: need ≥2 trusted and ≥1 test records, have {trusted.sum()} / {test.sum()}"
+        )
+    return trusted, test, select, anomalous, untrusted
+
+
+def _scored_transform(probe: Detector, detector: str, transform_dir) -> tuple[Any, dict]:
+    """(kind, {layer: fitted module}) of the transform whose outputs are scored, or
+    (None, {}) for raw features; a transform-only detector without its transform is an error."""
+    kind, modules = None, {}
+    if transform_dir is not None:
+        from quirkymad.transforms.io import load_transform
+
+        kind, modules, _ = load_transform(transform_dir)
+    if probe.transform is not None and (kind is None or kind.name != probe.transform):
+        raise QuirkyError(f"detector {detector} scores {probe.transform} outputs only")
+    return kind, modules
+
+
+def _scored_layers(ds, store, kind, modules: dict) -> list[int]:
+    """The store's layers, or the transform's (each must be in the store)."""
+    in_store = [int(ell) for ell in ds["layer"].values]
+    layer_ids = sorted(modules) if kind is not None else in_store
+    missing = sorted(set(layer_ids) - set(in_store))
+    if missing:
+        raise QuirkyError(f"{store}: transform layers {missing} are not in the store")
+    return layer_ids
+
+
+def _layer_scores(ds, feature: str, detector: str, hparams: dict[str, Any], layer_ids: list[int],
+                  masks: tuple[np.ndarray, ...], transform: tuple[Any, dict],
+                  batched: bool) -> np.ndarray:  # fmt: skip
+    """Scores `[n_layers, n_evaluated]` of the evaluated (test | select) records. Detectors
+    with a batched path (`Detector.score_all_layers`: Mahalanobis, diagonal Mahalanobis, QUE)
+    score many layers at once, on the GPU when present, unless `batched` is False, the
+    features are a transform's outputs or the store is masked (widths differ per layer); else
+    one detector is fitted per layer. Both paths give the same scores (tests/test_scoring.py)."""
+    trusted, test, select, _, untrusted = masks
+    evaluated = test | select
+    kind, modules = transform
+    if kind is None and batched and not ds.attrs.get("valid_mask"):
+        probe = make_detector(detector, hparams)
+        stacked = _batched_scores(probe, ds[feature], layer_ids, trusted, untrusted, evaluated)
+        if stacked is not None:
+            return stacked
+    per_layer = []
+    for ell in layer_ids:
+        x = layer_matrix(ds, feature, ell)
+        det = make_detector(detector, hparams)
+        if kind is not None:
+            import torch
+
+            x = kind.apply(modules[ell], torch.as_tensor(x, dtype=torch.float32))
+            x = x.double().numpy()
+            det.use_transform(modules[ell])
+        det.fit(x[trusted], x[untrusted] if det.offline else None)
+        per_layer.append(det.score(x[evaluated]))
+    return np.stack(per_layer)
 
 
 def score_to_directory(out_dir: str | Path, store: str | Path, **kwargs: Any) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -302,61 +303,75 @@ def attribution_effects(
       (p_k·(μ − z)) (p_k·∂f/∂z));
     - with `grad_norm`: `grad_norm` `[n, n_layers, H]`, ‖∂f/∂z_{ℓ,h}‖² ([B1]'s *grad_norm*).
 
-    Per batch: a no-grad forward over the prompts minus their last token, then the last token
-    with grad, one backward pass for f and one per probe (through layers ≤ p only). Batches
-    are length-sorted; float32 effects (float64 for a float64 model).
+    Batches are length-sorted, each one gradient pass (`_batch_effects`); float32 effects
+    (float64 for a float64 model).
     """
-    layers = list(layers)
-    probes = dict(probes or {})
-    no_id, yes_id = answer_token_ids(tokenizer)
-    heads = n_heads(model)
-    order = length_sorted(tokenizer, prompts)
+    layers, probes = list(layers), dict(probes or {})
     device = next(model.parameters()).device
-    mean_t = torch.as_tensor(np.asarray(mean), device=device)
+    targets = _Targets(
+        answer_ids=answer_token_ids(tokenizer),
+        heads=n_heads(model),
+        mean=torch.as_tensor(np.asarray(mean), device=device),
+        probes={
+            p: (torch.as_tensor(np.asarray(w), device=device), float(b))
+            for p, (w, b) in probes.items()
+        },  # fmt: skip
+        directions=None if pc_directions is None else torch.as_tensor(pc_directions, device=device),
+        grad_norm=grad_norm,
+    )
+    order = length_sorted(tokenizer, prompts)
     res: dict[str, np.ndarray] = {}
-    probe_t = {
-        p: (torch.as_tensor(np.asarray(w), device=device), float(b)) for p, (w, b) in probes.items()
-    }
-    k_of = {p: sum(ell <= p for ell in layers) for p in probes}
-    dirs_t = None if pc_directions is None else torch.as_tensor(pc_directions, device=device)
     for sl in tqdm(list(batches(len(order), batch_size)), desc="attribution", unit="batch"):
         idx = order[sl]
         enc = encode_left(tokenizer, [prompts[i] for i in idx])
-        last = torch.zeros(len(idx), dtype=torch.long)  # one position per row in the last pass
-        with frozen(model):
-            cache = prefix_cache(model, enc)
-            with torch.enable_grad(), o_proj_tensors(model, layers) as got:
-                logits = last_token_logits(model, enc, cache, (no_id, yes_id))
-                f = logits[:, 1] - logits[:, 0]
-                zs = [got["in"][ell] for ell in layers]
-                # Each f[b] depends only on row b, so the gradient of the sum is per example.
-                grads = torch.autograd.grad(f.sum(), zs, retain_graph=bool(probes))
-                batch_out = {"attribution": _effects(zs, grads, mean_t, last, heads)}
-                if dirs_t is not None:
-                    batch_out["pcs"] = _pc_effects(zs, grads, mean_t, dirs_t, last, heads)
-                if grad_norm:
-                    batch_out["grad_norm"] = _grad_norms(zs, grads, last, heads)
-                for p, (w, b) in probe_t.items():
-                    y = _at_last(got["out"][p], last)
-                    g = y.to(w.dtype) @ w + b
-                    k = k_of[p]
-                    gp = torch.autograd.grad(g.sum(), zs[:k], retain_graph=True)
-                    batch_out[f"probe_{p}"] = _effects(zs[:k], gp, mean_t[:k], last, heads)
-        # Under bf16 autocast the head's logits are bf16 (numpy has no bf16): float32 then.
-        batch_out["logits"] = logits.detach().to(_compute_dtype(logits))
-        for name, t in batch_out.items():
+        for name, t in _batch_effects(model, enc, layers, targets).items():
             arr = t.detach().cpu().numpy()
             if name not in res:
                 res[name] = np.empty((len(prompts), *arr.shape[1:]), dtype=arr.dtype)
             res[name][idx] = arr
-    out = {
-        "attribution": res["attribution"],
-        "logit_no": res["logits"][:, 0],
-        "logit_yes": res["logits"][:, 1],
-    }
+    logits = res["logits"]
+    out = {"attribution": res["attribution"], "logit_no": logits[:, 0], "logit_yes": logits[:, 1]}
     if probes:
         out["probe_effects"] = {p: res[f"probe_{p}"] for p in probes}
-    for name in ("pcs", "grad_norm"):
-        if name in res:
-            out[name] = res[name]
+    return out | {name: res[name] for name in ("pcs", "grad_norm") if name in res}
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """What one gradient pass computes: the answer tokens (no, yes), heads per layer, μ
+    `[n_layers, H·d_head]`, probes {p: (w, b)}, principal directions or None, grad norms."""
+
+    answer_ids: tuple[int, int]
+    heads: int
+    mean: torch.Tensor
+    probes: dict[int, tuple[torch.Tensor, float]]
+    directions: torch.Tensor | None
+    grad_norm: bool
+
+
+def _batch_effects(model, enc, layers: list[int], t: _Targets) -> dict[str, torch.Tensor]:
+    """One batch's effects (`attribution`, `pcs`, `grad_norm`, `probe_{p}`) and `logits`
+    `[batch, 2]`: a no-grad forward over the prompts minus their last token, then the last
+    token with grad, one backward pass for f and one per probe (through layers ≤ p only)."""
+    last = torch.zeros(enc["input_ids"].shape[0], dtype=torch.long)  # one position per row
+    with frozen(model):
+        cache = prefix_cache(model, enc)
+        with torch.enable_grad(), o_proj_tensors(model, layers) as got:
+            logits = last_token_logits(model, enc, cache, t.answer_ids)
+            f = logits[:, 1] - logits[:, 0]
+            zs = [got["in"][ell] for ell in layers]
+            # Each f[b] depends only on row b, so the gradient of the sum is per example.
+            grads = torch.autograd.grad(f.sum(), zs, retain_graph=bool(t.probes))
+            out = {"attribution": _effects(zs, grads, t.mean, last, t.heads)}
+            if t.directions is not None:
+                out["pcs"] = _pc_effects(zs, grads, t.mean, t.directions, last, t.heads)
+            if t.grad_norm:
+                out["grad_norm"] = _grad_norms(zs, grads, last, t.heads)
+            for p, (w, b) in t.probes.items():
+                g = _at_last(got["out"][p], last).to(w.dtype) @ w + b
+                k = sum(ell <= p for ell in layers)
+                gp = torch.autograd.grad(g.sum(), zs[:k], retain_graph=True)
+                out[f"probe_{p}"] = _effects(zs[:k], gp, t.mean[:k], last, t.heads)
+    # Under bf16 autocast the head's logits are bf16 (numpy has no bf16): float32 then.
+    out["logits"] = logits.detach().to(_compute_dtype(logits))
     return out
