@@ -121,14 +121,15 @@ def combine_scores(
     detectors: Sequence[str],
     hparams: dict[str, dict[str, Any]],
     role: np.ndarray,
-    folds: int = 5,
+    folds: int | None = None,
     seed: int = 0,
 ) -> tuple[list[str], np.ndarray]:
     """(row labels, scores `[n_rows, n_evaluated]`) of one combination job.
 
     `xs[feature][layer]` = the features `[n_records, width]` of one store's layer (records in
     one order across stores); `role` = the records' roles. concat: one row "all"; merge and
-    ensemble: one row per layer (the caller adds their mean)."""
+    ensemble: one row per layer (the caller adds their mean). `folds` (ensemble only): the
+    cross-fitting folds of the standardising moments."""
     trusted, test, select = record_masks(role)
     evaluated = test | select
     if trusted.sum() < 2 or test.sum() == 0:
@@ -155,6 +156,8 @@ def combine_scores(
         ]  # fmt: skip
         return [str(ell) for ell in layers], np.stack(rows)
     if kind == "ensemble":
+        if folds is None:
+            raise QuirkyError("ensemble: needs `folds` (config combinations.ensemble.folds)")
         ((feature, by_layer),) = xs.items()
         rows = []
         for ell in sorted(by_layer):
@@ -182,7 +185,7 @@ def score_combination(
     out_scores: str | Path,
     out_auroc: str | Path,
     labels: dict[str, str],
-    folds: int = 5,
+    folds: int | None = None,
     n_boot: int = SCORING.n_bootstrap,
     seed: int = 0,
     n_perm: int = SCORING.n_permutations,

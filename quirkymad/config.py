@@ -50,7 +50,7 @@ def settings_contracts() -> dict[tuple[str, ...], type]:
     settings dataclass (all torch-free modules): the schema's `default`s for them are filled
     in from it on load. A field the schema does not list at that path (a run-wide key such as
     `seed`, or the resolved `layers`) is not a config key there and is skipped."""
-    from quirkymad.datasets.base import BuildSettings
+    from quirkymad.datasets.base import BuildSettings, DatasetSettings
     from quirkymad.detectors.params import PARAMS as DETECTOR_PARAMS
     from quirkymad.diagnostics_settings import DiagnosticsSettings
     from quirkymad.explain.settings import ExplainSettings
@@ -65,6 +65,7 @@ def settings_contracts() -> dict[tuple[str, ...], type]:
 
     return {
         ("data",): BuildSettings,
+        ("$defs", "dataset"): DatasetSettings,
         ("finetune",): FinetuneSettings,
         ("extract",): ExtractSettings,
         ("diagnostics",): DiagnosticsSettings,
@@ -77,7 +78,10 @@ def settings_contracts() -> dict[tuple[str, ...], type]:
 
 
 def _contract_node(schema: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
-    """The schema node of config section `path` (as written: a `$ref` is not followed)."""
+    """The schema node of config section `path` (as written: a `$ref` is not followed); a path
+    starting with `$defs` names a shared definition (every dataset's settings)."""
+    if path[0] == "$defs":
+        return schema["$defs"][path[1]]
     node = schema["properties"][path[0]]
     for key in path[1:]:
         node = node["properties"][key]
@@ -191,13 +195,16 @@ def check_config(
 ):
     """Raise QuirkyError with one line naming the first bad key of `config`; with
     `set_defaults`, fill the schema's defaults into `config` in the same validation pass."""
-    errors = schema_errors(config, set_defaults=set_defaults)
+    # The checks below read a complete config: the caller's own when asked to fill it, else a
+    # filled copy (so no check restates a default).
+    config = config if set_defaults else copy.deepcopy(config)
+    errors = schema_errors(config, set_defaults=True)
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise QuirkyError(f"{source}: {errors[0]}{more}")
     # (key, layers, first layer label): attribution-type features with
     # `layer_index: cupbearer` number their layers 0..n-1, also when they read the global ones.
-    layer_keys = [("layers", config.get("layers", "all"), 1)]
+    layer_keys = [("layers", config["layers"], 1)]
     for feature, fsettings in (config.get("features") or {}).items():
         fsettings = fsettings or {}
         first = 0 if fsettings.get("layer_index") == "cupbearer" else 1
@@ -205,7 +212,7 @@ def check_config(
             layer_keys.append((f"features.{feature}.layers", fsettings["layers"], first))
         elif first == 0:
             layer_keys.append((f"layers (read by features.{feature}, layer_index: cupbearer)",
-                               config.get("layers", "all"), first))  # fmt: skip
+                               config["layers"], first))  # fmt: skip
     from quirkymad.layers import model_layers
 
     for name, settings in config["models"].items():
@@ -287,9 +294,9 @@ def _check_transform_layers(config: dict[str, Any], model: str, settings: Any, s
     """Each transform's layers must be among the layers extracted for `model`."""
     from quirkymad.layers import model_layers
 
-    extracted = model_layers(config.get("layers", "all"), model, settings)
-    for name, spec in (config.get("transforms") or {}).items():
-        wanted = spec.get("layers", "auto")
+    extracted = model_layers(config["layers"], model, settings)
+    for name, spec in transform_specs(config).items():
+        wanted = spec["layers"]
         key = f"transforms.{name}.layers"
         try:
             chosen = model_layers(wanted, model, settings, key, transform=True)
@@ -299,7 +306,7 @@ def _check_transform_layers(config: dict[str, Any], model: str, settings: Any, s
         if bad:
             raise QuirkyError(
                 f"{source}: {key}: {wanted} -> {chosen} for model {model}, "
-                f"but {bad} are not extracted (config layers: {config.get('layers', 'all')})"
+                f"but {bad} are not extracted (config layers: {config['layers']})"
             )
 
 
@@ -361,7 +368,7 @@ def explain_jobs(config: dict[str, Any]) -> list[tuple[str, str, str]]:
 def _check_explain(config: dict[str, Any], source: str) -> None:
     """Each explained job is scored by this config and its detector decomposes; explicit
     explanation layers are extracted."""
-    features = set(config.get("features") or {"activations": {}})
+    features = set(config["features"])
     transforms = config.get("transforms") or {}
     for feature, transform, detector in explain_jobs(config):
         key = f"{source}: explain.scores: {feature}/{transform}/{detector}"
@@ -384,23 +391,20 @@ def _check_explain(config: dict[str, Any], source: str) -> None:
     ):
         raise QuirkyError(f"{source}: figures.explanations needs activations/none/mahalanobis "
                           f"in explain.scores; add it or remove the figure")  # fmt: skip
-    layers = (config.get("explain") or {}).get("layers", "all")
+    layers = config["explain"]["layers"]
     if isinstance(layers, list):
         from quirkymad.layers import resolve_layers
 
         for name, settings in config["models"].items():
-            extracted = resolve_layers(config.get("layers", "all"), model_depth(name, settings))
+            extracted = resolve_layers(config["layers"], model_depth(name, settings))
             bad = sorted(set(layers) - set(extracted))
             if bad:
                 raise QuirkyError(f"{source}: explain.layers: {bad} are not extracted for "
-                                  f"model {name} (config layers: {config.get('layers', 'all')})")  # fmt: skip
+                                  f"model {name} (config layers: {config['layers']})")  # fmt: skip
 
 
 # --- combos helper (issue 19, item 2): layer and feature combinations ---
 # (quirkymad/combinations.py; rules/combinations.smk; docs/detectors.md)
-MERGE_DEFAULT_FEATURES = ("activations", "attribution")
-
-
 def combination_jobs(config: dict[str, Any]) -> list[dict[str, Any]]:
     """One entry per combination scoring job of one model × dataset: `combination` (concat,
     merge, ensemble), `features` and `detectors` (lists), and the path labels `feature_label`
@@ -411,7 +415,7 @@ def combination_jobs(config: dict[str, Any]) -> list[dict[str, Any]]:
         for d in combos["concat"]["detectors"]:
             jobs.append({"combination": "concat", "features": [f], "detectors": [d]})
     if "merge" in combos:
-        fs = list(combos["merge"].get("features") or MERGE_DEFAULT_FEATURES)
+        fs = list(combos["merge"]["features"])
         for d in combos["merge"]["detectors"]:
             jobs.append({"combination": "merge", "features": fs, "detectors": [d]})
     if "ensemble" in combos:
@@ -430,9 +434,9 @@ def _check_combinations(config: dict[str, Any], source: str) -> None:
     from quirkymad.layers import resolve_layers
 
     combos = config.get("combinations") or {}
-    features = config.get("features") or {"activations": {}}
+    features = config["features"]
     for kind, spec in combos.items():
-        fs = spec.get("features") or MERGE_DEFAULT_FEATURES
+        fs = spec["features"]
         for f in fs:
             if f not in features:
                 raise QuirkyError(f"{source}: combinations.{kind}.features: {f} is not enabled"
@@ -442,7 +446,7 @@ def _check_combinations(config: dict[str, Any], source: str) -> None:
                 raise QuirkyError(f"{source}: combinations.{kind}.detectors: {d} scores"
                                   f" {TRANSFORM_ONLY_DETECTORS[d]} outputs only")  # fmt: skip
     if "merge" in combos:
-        fs = combos["merge"].get("features") or MERGE_DEFAULT_FEATURES
+        fs = combos["merge"]["features"]
         for name, settings in config["models"].items():
             depth = model_depth(name, settings)
             shared = None
@@ -451,7 +455,7 @@ def _check_combinations(config: dict[str, Any], source: str) -> None:
                 own = fset.get("layers")
                 first = 0 if fset.get("layer_index") == "cupbearer" else 1
                 layers = resolve_layers(
-                    own if own is not None else config.get("layers", "all"), depth, first=first
+                    own if own is not None else config["layers"], depth, first=first
                 )
                 if f == "probe_shift":  # a probe per layer p > min(L)
                     layers = [ell for ell in layers if ell > min(layers)]

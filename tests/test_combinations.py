@@ -8,7 +8,7 @@ import yaml
 from sklearn.metrics import roc_auc_score
 
 from quirkymad.combinations import combine_scores, score_combination
-from quirkymad.config import check_config, combination_jobs
+from quirkymad.config import check_config, combination_jobs, schema_errors
 from quirkymad.errors import QuirkyError
 from quirkymad.store import write_store
 from tests.smk import REPO
@@ -93,9 +93,9 @@ def test_ensemble_averages_scores_standardised_on_out_of_fold_trusted_scores():
 def test_ensemble_of_an_offline_detector_fits_with_the_unlabelled_set():
     role = _roles()
     xs = _features(role, [4, 4, 4])
-    _, a = combine_scores("ensemble", {"f": xs}, ["mahalanobis", "que"], {}, role)
+    _, a = combine_scores("ensemble", {"f": xs}, ["mahalanobis", "que"], {}, role, folds=5)
     _, b = combine_scores("ensemble", {"f": xs}, ["mahalanobis", "que"],
-                          {"que": {"untrusted": "easy"}}, role)  # fmt: skip
+                          {"que": {"untrusted": "easy"}}, role, folds=5)  # fmt: skip
     assert np.isfinite(a).all() and not np.allclose(a, b)
 
 
@@ -141,7 +141,7 @@ def test_score_combination_writes_rows_with_the_combination_column(tmp_path):
     want = roc_auc_score(role[test] == "test_anomalous", _diag(xm[role == "trusted"], xm[test]))
     assert mer.loc[mer["layer"] == "2", "auroc"].item() == pytest.approx(want, abs=1e-9)
     ens = score_combination("ensemble", {"activations": sa}, ["mahalanobis", "que"], {},
-                            tmp_path / "s3.parquet", tmp_path / "a3.parquet", **kw)  # fmt: skip
+                            tmp_path / "s3.parquet", tmp_path / "a3.parquet", folds=5, **kw)  # fmt: skip
     assert set(ens["detector"]) == {"mahalanobis+que"} and set(ens["setting"]) == {"offline"}
     scores = pd.read_parquet(tmp_path / "s3.parquet")
     assert set(scores["layer"]) == {"1", "2", "3", "all"} and len(scores) == 4 * test.sum()
@@ -181,7 +181,10 @@ def test_combination_jobs_from_the_config():
         "merge": {"detectors": ["mahalanobis", "lof"]},
         "ensemble": {"features": ["activations"], "detectors": ["mahalanobis", "que"]},
     }
-    jobs = combination_jobs({"combinations": combos})
+    config = {"models": {"tiny-random": {}}, "datasets": {"addition": {}},
+              "detectors": {"que": {}}, "combinations": combos}  # fmt: skip
+    assert schema_errors(config, set_defaults=True) == []  # merge's features: the default
+    jobs = combination_jobs(config)
     labels = [(j["combination"], j["feature_label"], j["detector_label"]) for j in jobs]
     assert labels == [
         ("concat", "probe_shift", "que"), ("concat", "activations", "que"),

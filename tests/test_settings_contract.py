@@ -133,7 +133,8 @@ def test_no_defaults_left_in_the_library_as_config_fallbacks():
     root = Path(__file__).resolve().parent.parent
     keys = {f.name for cls in __import__("quirkymad.config", fromlist=["x"])
             .settings_contracts().values() for f in dataclasses.fields(cls)} - {"seed", "layers"}  # fmt: skip
-    pattern = re.compile(r"\.get\(\"(" + "|".join(sorted(keys)) + r")\", [^)]")
+    literal = r"(?:-?\d|\"|'|\[|\{|True|False|None)"
+    pattern = re.compile(r"\.get\(\"(" + "|".join(sorted(keys)) + r")\", " + literal)
     hits = [f"{p.relative_to(root)}:{i}" for p in [*root.glob("quirkymad/**/*.py"),
             *root.glob("rules/*.smk")] for i, line in enumerate(p.read_text().splitlines(), 1)
             if pattern.search(line)]  # fmt: skip

@@ -90,6 +90,16 @@ class BuildSettings:
             raise QuirkyError(f"data.split_fractions={self.split_fractions} must be > 0, sum 1")
 
 
+@dataclass(frozen=True)
+class DatasetSettings:
+    """Settings every dataset takes (config `datasets.<name>.*`, besides its `finetune`
+    overrides and the keys a dataset adds: arithmetic `exponent`, hemisphere `convention`,
+    sentiment `bob_words`, each defaulted by its dataset class)."""
+
+    n_base: int = 2000
+    """Base questions (each gives an Alice and a Bob record); a finite source may have fewer."""
+
+
 class QuirkyDataset(ABC):
     """One quirky dataset. Subclasses set `name`, `templates`, `source` and implement
     `base_questions`; `settings` is the dataset's mapping from the config."""
@@ -106,7 +116,7 @@ class QuirkyDataset(ABC):
 
     @property
     def n_base(self) -> int:
-        return int(self.settings.get("n_base", 2000))
+        return int(self.settings.get("n_base", DatasetSettings.n_base))
 
     @abstractmethod
     def base_questions(self, rng: np.random.Generator) -> pd.DataFrame:
