@@ -1,6 +1,7 @@
 """Command line: `quirkymad inspect PATH [--layer N]` describes a feature store;
 `quirkymad plan --configfile CONFIG` prints what a run will cost (quirkymad/plan.py);
-`quirkymad explain RECORD_ID --store DIR [--layer N]` prints one record's explanation.
+`quirkymad explain RECORD_ID --store DIR [--layer N]` prints one record's explanation;
+`quirkymad config [--configfile CONFIG]` prints the config as a run sees it, every default filled.
 
 Prints the store's arrays (dims, shape, dtype, chunks), coordinates, attributes, and for each
 per-layer array (dims `(example, layer, ...)`) the mean L2 norm of its per-example vectors and
@@ -99,6 +100,22 @@ def inspect_store(path: str, layer: int | None = None, out=None) -> None:
             print(line, file=out)
 
 
+def _print_config(path: str, out=None) -> int:
+    """Print `path` validated and completed: the defaults of the stages' settings dataclasses
+    (`quirkymad.config.settings_contracts`) and the schema's, in place. 1 on a bad config."""
+    import yaml
+
+    from quirkymad.plan import load_config
+
+    try:
+        config = load_config(path)
+    except QuirkyError as exc:
+        print(f"quirkymad: {exc}", file=sys.stderr)
+        return 1
+    yaml.safe_dump(config, out or sys.stdout, sort_keys=False, default_flow_style=None, width=100)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="quirkymad", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -117,7 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     e.add_argument("--store", required=True,
                    help="results/<model>/<dataset>/explain/<feature>/<transform>/<detector>")  # fmt: skip
     e.add_argument("--layer", help="layer to detail (default: the largest part of its score)")
+    c = sub.add_parser("config", help="print the config with every default filled in (YAML)")
+    c.add_argument("--configfile", default="config.yaml", help="the config to complete")
     args = parser.parse_args(argv)
+    if args.command == "config":
+        return _print_config(args.configfile)
     if args.command == "plan":
         from quirkymad.plan import run as run_plan
 

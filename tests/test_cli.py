@@ -74,3 +74,26 @@ def test_not_a_store_exits_2_with_one_line(tmp_path, kind):
     assert out.returncode == 2 and out.stdout == ""
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("quirkymad inspect: ") and str(path) in lines[0]
+
+
+def test_config_prints_the_completed_config(tmp_path, capsys):
+    import yaml
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "models: {tiny-random: {}}\ndatasets: {addition: {n_base: 64}}\n"
+        "detectors: {diag_mahalanobis: {}}\ntransforms: {sae: {detectors: [sae_l0], k: 4}}\n"
+    )
+    assert main(["config", "--configfile", str(path)]) == 0
+    config = yaml.safe_load(capsys.readouterr().out)
+    assert config["detectors"] == {"diag_mahalanobis": {"min_std": 1e-8}}
+    assert config["transforms"]["sae"]["k"] == 4 and config["transforms"]["sae"]["expansion"] == 4
+    assert config["scoring"]["n_bootstrap"] == 1000 and config["finetune"]["lora_r"] == 8
+
+
+def test_config_with_a_bad_key_is_one_line(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text("models: {tiny-random: {}}\ndatasets: {addition: {}}\ndetectors: {nope: {}}\n")
+    assert main(["config", "--configfile", str(path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("quirkymad: ") and "detectors" in err[0]
