@@ -428,6 +428,19 @@ def combination_jobs(config: dict[str, Any]) -> list[dict[str, Any]]:
     return jobs
 
 
+def check_raw_scored(features, detectors, enabled, key: str) -> None:
+    """A combination's or sweep's `features` are enabled under `features:` (`enabled`) and none
+    of its `detectors` scores a transform's outputs only: both score raw feature stores."""
+    for f in features:
+        if f not in enabled:
+            raise QuirkyError(f"{key}.features: {f} is not enabled under features: (enabled: "
+                              f"{', '.join(sorted(enabled))}); enable it or drop it here")  # fmt: skip
+    for d in detectors:
+        if d in TRANSFORM_ONLY_DETECTORS:
+            raise QuirkyError(f"{key}.detectors: {d} scores {TRANSFORM_ONLY_DETECTORS[d]} outputs"
+                              f" only; {key.rsplit(': ', 1)[-1]} scores raw features")  # fmt: skip
+
+
 def _check_combinations(config: dict[str, Any], source: str) -> None:
     """Every combined feature is extracted, no transform-only detector, merged stores share a
     layer on every model."""
@@ -436,15 +449,8 @@ def _check_combinations(config: dict[str, Any], source: str) -> None:
     combos = config.get("combinations") or {}
     features = config["features"]
     for kind, spec in combos.items():
-        fs = spec["features"]
-        for f in fs:
-            if f not in features:
-                raise QuirkyError(f"{source}: combinations.{kind}.features: {f} is not enabled"
-                                  f" under features:; enable it or drop it here")  # fmt: skip
-        for d in spec["detectors"]:
-            if d in TRANSFORM_ONLY_DETECTORS:
-                raise QuirkyError(f"{source}: combinations.{kind}.detectors: {d} scores"
-                                  f" {TRANSFORM_ONLY_DETECTORS[d]} outputs only")  # fmt: skip
+        check_raw_scored(spec["features"], spec["detectors"], features,
+                         f"{source}: combinations.{kind}")  # fmt: skip
     if "merge" in combos:
         fs = combos["merge"]["features"]
         for name, settings in config["models"].items():

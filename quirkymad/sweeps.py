@@ -119,20 +119,12 @@ def check_sweeps(config: Mapping[str, Any], source: str = "config") -> None:
     """Checks the schema does not express: features are extracted, detectors are registered,
     value labels are distinct, and no value asks for more records than a store can hold
     (`extract.max_per_role`). Counts in built datasets: `check_pools`."""
-    from quirkymad.config import TRANSFORM_ONLY_DETECTORS
+    from quirkymad.config import check_raw_scored
 
     cap = ExtractSettings(**(config.get("extract") or {})).max_per_role
-    features = set(config.get("features") or {"activations": {}})
     for axis, spec in sweep_specs(config).items():
         key = f"{source}: sweeps.{axis}"
-        for f in spec["features"]:
-            if f not in features:
-                raise QuirkyError(f"{key}.features: {f} is not extracted (features: "
-                                  f"{', '.join(sorted(features))})")  # fmt: skip
-        for d in spec["detectors"]:
-            if d in TRANSFORM_ONLY_DETECTORS:
-                raise QuirkyError(f"{key}.detectors: {d} scores {TRANSFORM_ONLY_DETECTORS[d]}"
-                                  f" outputs only; sweeps score raw features")  # fmt: skip
+        check_raw_scored(spec["features"], spec["detectors"], config["features"], key)
         labels = [value_label(v) for v in spec["values"]]
         if len(set(labels)) < len(labels):
             raise QuirkyError(f"{key}.values: {spec['values']} repeats a value")
