@@ -10,7 +10,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from quirkymad.stats.auroc import weighted_auroc
 from quirkymad.stats.resample import example_weights, percentile_interval
-from quirkymad.stats.settings import SCORING
+from quirkymad.stats.settings import LEVEL, SCORING
 
 
 def auroc(is_anomalous: np.ndarray, score: np.ndarray) -> float:
@@ -25,7 +25,7 @@ def bootstrap_ci(
     is_anomalous: np.ndarray,
     score: np.ndarray,
     n_boot: int = SCORING.n_bootstrap,
-    level: float = 0.95,
+    level: float = LEVEL,
     seed: int = 0,
 ) -> tuple[float, float]:
     """Example-level percentile interval of AUROC over `n_boot` resamples drawn within each

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from quirkymad.detectors.linalg import mean_cov
+from quirkymad.detectors.params import MahalanobisParams, QUEParams
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,9 @@ def _parts(contrib, read, write, scale, mu) -> Parts:
     return Parts(*(t.cpu().numpy() for t in (contrib, read, _unit(write), scale, mu)))
 
 
-def mahalanobis_parts(trusted: np.ndarray, x: np.ndarray, rcond: float = 1e-3) -> Parts:
+def mahalanobis_parts(
+    trusted: np.ndarray, x: np.ndarray, rcond: float = MahalanobisParams.rcond
+) -> Parts:
     """Mahalanobis of `x` `[m, d]` against `trusted` `[n, d]` split over the kept
     eigendirections of the trusted covariance (K ≤ d, largest eigenvalue first)."""
     mu, cov = mean_cov(torch.as_tensor(trusted))
@@ -72,7 +75,9 @@ def diag_mahalanobis_parts(trusted: np.ndarray, x: np.ndarray, min_std: float = 
     return _parts(z**2 / t.shape[1], eye / std[:, None], eye, std**2, mu)
 
 
-def mahalanobis_column_parts(trusted: np.ndarray, x: np.ndarray, rcond: float = 1e-3) -> Parts:
+def mahalanobis_column_parts(
+    trusted: np.ndarray, x: np.ndarray, rcond: float = MahalanobisParams.rcond
+) -> Parts:
     """Mahalanobis split over the input coordinates (K = d; a term may be negative)."""
     mu, cov = mean_cov(torch.as_tensor(trusted))
     prec = torch.linalg.pinv(cov, rtol=rcond, hermitian=True)
@@ -85,8 +90,8 @@ def que_parts(
     trusted: np.ndarray,
     untrusted: np.ndarray,
     x: np.ndarray,
-    alpha: float = 4.0,
-    rcond: float = 1e-3,
+    alpha: float = QUEParams.alpha,
+    rcond: float = QUEParams.rcond,
 ) -> Parts:
     """QUE of `x` split over the eigendirections of the whitened untrusted covariance C
     (largest weight first); the same whitening and normalisation as `detectors/que.py`."""

@@ -30,8 +30,8 @@ from quirkymad.atomic import atomic_path
 from quirkymad.metrics import auroc
 from quirkymad.stats.auroc import weighted_auroc
 from quirkymad.stats.resample import name_weights, percentile_interval
-from quirkymad.stats.rows import LEVEL, resampling_streams
-from quirkymad.stats.settings import SCORING
+from quirkymad.stats.rows import resampling_streams
+from quirkymad.stats.settings import LEVEL, SCORING
 from quirkymad.tables import SCORES_FILE
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from quirkymad.stats.settings import SCORING
+from quirkymad.stats.settings import LEVEL, SCORING
 
 # Second stage of the name-clustered draw (see module docstring).
 WITHIN = ("keep", "resample")
@@ -77,7 +77,7 @@ def name_weights(
     return w
 
 
-def percentile_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+def percentile_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
     """Percentile interval of finite replicate values; (NaN, NaN) when none is finite."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]

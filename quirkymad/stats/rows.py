@@ -18,9 +18,7 @@ from quirkymad.metrics import auroc, average_precision
 from quirkymad.stats.auroc import relabelled_auroc, weighted_auroc
 from quirkymad.stats.permutation import name_relabellings, p_chance
 from quirkymad.stats.resample import example_weights, name_weights, percentile_interval
-from quirkymad.stats.settings import SCORING
-
-LEVEL = 0.95
+from quirkymad.stats.settings import LEVEL, SCORING
 
 
 def resampling_streams(seed: int) -> tuple[np.random.Generator, ...]:

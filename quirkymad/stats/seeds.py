@@ -16,9 +16,9 @@ import pandas as pd
 from scipy import stats
 
 from quirkymad.atomic import atomic_path
+from quirkymad.stats.settings import LEVEL
 
 KEY = ["model", "dataset", "setting", "feature", "transform", "detector", "combination", "layer"]
-LEVEL = 0.95
 P_SIGNIFICANT = 0.05
 
 

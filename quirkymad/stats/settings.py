@@ -30,3 +30,6 @@ class ScoringSettings:
 
 # Library functions' defaults read from here, so the number is written once.
 SCORING = ScoringSettings()
+
+# Coverage of every interval reported (AUROC, paired differences, seed means).
+LEVEL = 0.95
