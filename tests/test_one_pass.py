@@ -114,7 +114,10 @@ def test_quirkiness_reads_own_log_odds_from_the_activations_store(
     assert 0 < own["id"].isin(in_store).sum() < len(own)
 
 
-def test_bf16_autocast_runs_in_bf16_and_stays_close(tiny_model_dir, addition_parquet, tmp_path):
+def test_bf16_autocast_runs_in_bf16_and_stays_close(tiny_model_dir, addition_parquet, tmp_path,
+                                                    monkeypatch):  # fmt: skip
+    # As on a CPU with native bf16 (this test's machine may emulate it: see the next test).
+    monkeypatch.setattr("quirkymad.features.precision.cpu_has_native_bf16", lambda: True)
     got = {}
     for mode in ("none", "bfloat16"):
         settings = ExtractSettings(layers="all", batch_size=8, max_per_role=10, device="cpu",
@@ -130,6 +133,34 @@ def test_bf16_autocast_runs_in_bf16_and_stays_close(tiny_model_dir, addition_par
     scale = np.abs(got["none"]).max()
     # bf16 keeps 8 bits of mantissa: visibly different, but within a few % of the scale.
     assert diff.max() > 1e-6 * scale and diff.max() < 5e-2 * scale
+
+
+def test_bf16_without_native_cpu_support_runs_fp32_with_one_warning(
+    tiny_model_dir, addition_parquet, tmp_path, monkeypatch, caplog
+):
+    import torch
+
+    from quirkymad.features import precision
+
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    precision._warn_emulated_bf16.cache_clear()
+    got = {}
+    for mode in ("none", "bfloat16"):
+        settings = ExtractSettings(layers="all", batch_size=8, max_per_role=10, device="cpu",
+                                   dtype="float32", autocast=mode)  # fmt: skip
+        extract_activation_store(tiny_model_dir, None, addition_parquet, tmp_path / mode, settings)
+        got[mode] = xr.open_zarr(tmp_path / mode)["activations"].values
+    np.testing.assert_array_equal(got["bfloat16"], got["none"])
+    assert sum("no native bf16" in r.getMessage() for r in caplog.records) == 1
+    assert precision.bf16_autocast_enabled("cuda", True)  # GPUs are not second-guessed
+    assert not precision.bf16_autocast_enabled("cpu", False)
+    from quirkymad.finetune.lora import _autocast
+
+    with _autocast(torch.device("cpu"), cpu=True):
+        assert not torch.is_autocast_enabled("cpu")
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
+    with _autocast(torch.device("cpu"), cpu=True):
+        assert torch.is_autocast_enabled("cpu")
 
 
 def test_cupbearer_layer_index_names_block_l(stores, deep_model_dir, addition_parquet, tmp_path):
