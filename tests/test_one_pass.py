@@ -114,16 +114,22 @@ def test_quirkiness_reads_own_log_odds_from_the_activations_store(
     assert 0 < own["id"].isin(in_store).sum() < len(own)
 
 
-def test_bf16_autocast_runs_in_bf16_and_stays_close(tiny_model_dir, addition_parquet, tmp_path,
-                                                    monkeypatch):  # fmt: skip
-    # As on a CPU with native bf16 (this test's machine may emulate it: see the next test).
-    monkeypatch.setattr("quirkymad.features.precision.cpu_has_native_bf16", lambda: True)
+def _activations_by_autocast(model_dir, parquet, tmp_path) -> dict:
+    """The activation store's values under `extract.autocast` none and bfloat16."""
     got = {}
     for mode in ("none", "bfloat16"):
         settings = ExtractSettings(layers="all", batch_size=8, max_per_role=10, device="cpu",
                                    dtype="float32", autocast=mode)  # fmt: skip
-        extract_activation_store(tiny_model_dir, None, addition_parquet, tmp_path / mode, settings)
+        extract_activation_store(model_dir, None, parquet, tmp_path / mode, settings)
         got[mode] = xr.open_zarr(tmp_path / mode)["activations"].values
+    return got
+
+
+def test_bf16_autocast_runs_in_bf16_and_stays_close(tiny_model_dir, addition_parquet, tmp_path,
+                                                    monkeypatch):  # fmt: skip
+    # As on a CPU with native bf16 (this test's machine may emulate it: see the next test).
+    monkeypatch.setattr("quirkymad.features.precision.cpu_has_native_bf16", lambda: True)
+    got = _activations_by_autocast(tiny_model_dir, addition_parquet, tmp_path)
     # The gradient pass runs under autocast too (bf16 logits are stored as float32).
     bf16 = {f: AttributionSettings(layers="all", autocast="bfloat16", **COMMON) for f in SETTINGS}
     outs = {f: tmp_path / f"bf16_{f}.zarr" for f in SETTINGS}
@@ -144,12 +150,7 @@ def test_bf16_without_native_cpu_support_runs_fp32_with_one_warning(
 
     monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
     precision._warn_emulated_bf16.cache_clear()
-    got = {}
-    for mode in ("none", "bfloat16"):
-        settings = ExtractSettings(layers="all", batch_size=8, max_per_role=10, device="cpu",
-                                   dtype="float32", autocast=mode)  # fmt: skip
-        extract_activation_store(tiny_model_dir, None, addition_parquet, tmp_path / mode, settings)
-        got[mode] = xr.open_zarr(tmp_path / mode)["activations"].values
+    got = _activations_by_autocast(tiny_model_dir, addition_parquet, tmp_path)
     np.testing.assert_array_equal(got["bfloat16"], got["none"])
     assert sum("no native bf16" in r.getMessage() for r in caplog.records) == 1
     assert precision.bf16_autocast_enabled("cuda", True)  # GPUs are not second-guessed
