@@ -24,6 +24,19 @@ from smk import REPO, SNAKEMAKE, snakemake, write_config
 pytestmark = pytest.mark.slow
 
 TINY = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
+# The tiny run, slimmed to what the killed stages need (one feature, one detector, the flow
+# transform, one figure): every test reruns part of the DAG, some of it all of it, and a kill's
+# effect does not depend on how many sibling jobs there are.
+TINY = {
+    **TINY,
+    "features": {"activations": {}},
+    "detectors": {"mahalanobis": TINY["detectors"]["mahalanobis"]},
+    "transforms": {"flow": {**TINY["transforms"]["flow"], "detectors": ["mahalanobis"]}},
+    "figures": {"online_auroc_per_layer": {}},
+    "explain": {**TINY["explain"], "scores": []},
+    "sweeps": {},
+    "combinations": {},
+}
 TABLES = ("auroc.parquet", "quirkiness.parquet", "separation_per_layer.parquet")
 
 # rule → (log file of its job, an output that must not look complete after the kill).
