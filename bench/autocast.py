@@ -28,6 +28,7 @@ from quirkymad.extract import (
     extract_attribution_stores,
 )
 from quirkymad.scoring import score_store
+from quirkymad.stats.settings import ScoringSettings
 
 EMBEDDED = Path("results/models/smollm2-135m")
 
@@ -89,7 +90,7 @@ def main() -> None:
         for m in ("none", "bfloat16"):
             t = score_store(stores[m][feature], feature, "mahalanobis", {"rcond": 1e-3},
                             tmp / f"{m}{feature}s.parquet", tmp / f"{m}{feature}a.parquet",
-                            labels, n_boot=0)  # fmt: skip
+                            labels, scoring=ScoringSettings(n_bootstrap=0))  # fmt: skip
             auc[m] = t.set_index("layer")["auroc"]
         d = (auc["bfloat16"] - auc["none"]).abs()
         print(f"{feature} x mahalanobis AUROC: aggregated fp32 {auc['none']['all']:.4f} bf16 "

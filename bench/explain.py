@@ -24,6 +24,7 @@ import torch
 
 from quirkymad.explain.stage import ExplainSettings, explain_store
 from quirkymad.scoring import score_to_directory
+from quirkymad.stats.settings import ScoringSettings
 from quirkymad.store import write_store
 
 ROLES = ("trusted", "untrusted_alice", "untrusted_bob", "test_normal", "test_anomalous")
@@ -65,9 +66,17 @@ def main() -> None:
         tmp = Path(tmp)
         synthetic_store(tmp / "a.zarr", args.per_role, args.layers, args.d)
         labels = {"model": "m", "dataset": "d", "transform": "none"}
-        score_cpu, score_wall = timed(lambda: score_to_directory(
-            tmp / "s", tmp / "a.zarr", feature="activations", detector="mahalanobis",
-            hparams={"rcond": 1e-3}, labels=labels, n_boot=1000))  # fmt: skip
+        score_cpu, score_wall = timed(
+            lambda: score_to_directory(
+                tmp / "s",
+                tmp / "a.zarr",
+                feature="activations",
+                detector="mahalanobis",
+                hparams={"rcond": 1e-3},
+                labels=labels,
+                scoring=ScoringSettings(n_bootstrap=1000),
+            )
+        )
         settings = ExplainSettings(top_k=5, layers="all", flag_quantile=0.95, n_tokens=8)
         explain_cpu, explain_wall = timed(lambda: explain_store(
             tmp / "a.zarr", tmp / "s", "activations", "mahalanobis", {"rcond": 1e-3},

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from quirkymad.stats.settings import ScoringSettings
+
 
 def config_settings(config_path: str, data: str) -> dict:
     """The `finetune` settings `config_path` gives the dataset of `data` (top-level block,
@@ -83,8 +85,16 @@ def test_mix_report(model_dir, adapter, data, out_dir: Path, max_per_role: int) 
     extract_activation_store(model_dir, adapter, data, store,
                              ExtractSettings(max_per_role=max_per_role, device="cpu"),
                              roles=roles)  # fmt: skip
-    table = score_store(store, "activations", "mahalanobis", {"rcond": 1e-3},
-                        out_dir / "scores.parquet", out_dir / "auroc.parquet", {}, n_boot=200)  # fmt: skip
+    table = score_store(
+        store,
+        "activations",
+        "mahalanobis",
+        {"rcond": 1e-3},
+        out_dir / "scores.parquet",
+        out_dir / "auroc.parquet",
+        {},
+        scoring=ScoringSettings(n_bootstrap=200),
+    )
     per_layer = table[table["layer"] != "all"]
     ds = open_store(store, variable="log_odds")
     role = strings(ds, "role")

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from quirkymad.scoring import score_store
+from quirkymad.stats.settings import ScoringSettings
 from quirkymad.store import write_store
 
 N_PER_ROLE, N_LAYERS, N_NAMES = 200, 30, 12
@@ -85,8 +86,16 @@ def main() -> None:
             for det in args.detectors:
 
                 def run(n_boot, n_perm, det=det, store=store):
-                    score_store(store, "f", det, {}, tmp / "s.parquet", tmp / "a.parquet",
-                                labels, n_boot=n_boot, n_perm=n_perm)  # fmt: skip
+                    score_store(
+                        store,
+                        "f",
+                        det,
+                        {},
+                        tmp / "s.parquet",
+                        tmp / "a.parquet",
+                        labels,
+                        scoring=ScoringSettings(n_bootstrap=n_boot, n_permutations=n_perm),
+                    )
 
                 base = min(cpu(lambda: run(0, 0)) for _ in range(args.repeat))
                 full = min(cpu(lambda: run(1000, 1000)) for _ in range(args.repeat))

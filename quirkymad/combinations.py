@@ -37,7 +37,7 @@ from quirkymad.atomic import atomic_path
 from quirkymad.detectors import make_detector
 from quirkymad.errors import QuirkyError
 from quirkymad.scoring import layer_matrix, layer_tables, meta_table, record_masks, untrusted_mask
-from quirkymad.stats.settings import SCORING
+from quirkymad.stats.settings import SCORING, ScoringSettings
 from quirkymad.store import open_store, strings
 from quirkymad.tables import AUROC_FILE, SCORES_FILE
 
@@ -186,10 +186,8 @@ def score_combination(
     out_auroc: str | Path,
     labels: dict[str, str],
     folds: int | None = None,
-    n_boot: int = SCORING.n_bootstrap,
+    scoring: ScoringSettings = SCORING,
     seed: int = 0,
-    n_perm: int = SCORING.n_permutations,
-    name_bootstrap: str = SCORING.name_bootstrap,
 ) -> pd.DataFrame:
     """Score one combination job (module docstring) of the stores `{feature: path}` with
     `detectors` (`{name: hyperparameters}` in `hparams`); write its scores and AUROC tables
@@ -215,7 +213,7 @@ def score_combination(
         stacked, rows, meta_table(ds0, stores[first], role_all, _expand(test, order[first],
                                   len(role_all))), role, test, select, head,
         aggregate=None if kind == "concat" else "mean",
-        n_boot=n_boot, n_perm=n_perm, seed=seed, within=name_bootstrap,
+        scoring=scoring, seed=seed,
     )  # fmt: skip
     for path, df in ((out_scores, scores), (out_auroc, table)):
         with atomic_path(path) as tmp:

@@ -285,7 +285,7 @@ def _check_cross_field(config: dict[str, Any], source: str) -> None:
 
     seed = {"seed": config["seed"]} if "seed" in config else {}
     try:
-        BuildSettings.from_params({**seed, **(config.get("data") or {})})
+        BuildSettings(**{**seed, **(config.get("data") or {})})
     except QuirkyError as exc:
         raise QuirkyError(f"{source}: {exc}") from None
 

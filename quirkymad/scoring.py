@@ -21,7 +21,7 @@ from quirkymad.errors import QuirkyError
 from quirkymad.metrics import auroc
 from quirkymad.selection import SELECT_ROLES
 from quirkymad.stats.rows import auroc_rows
-from quirkymad.stats.settings import SCORING
+from quirkymad.stats.settings import SCORING, ScoringSettings
 from quirkymad.store import open_store, strings
 from quirkymad.tables import AUROC_FILE, SCORES_FILE
 
@@ -100,10 +100,8 @@ def layer_tables(
     select: np.ndarray,
     head: dict[str, Any],
     aggregate: str | None = "mean",
-    n_boot: int = SCORING.n_bootstrap,
-    n_perm: int = SCORING.n_permutations,
+    scoring: ScoringSettings = SCORING,
     seed: int = 0,
-    within: str = SCORING.name_bootstrap,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(scores table, AUROC table) from scores `[n_rows, n_evaluated]` of the evaluated
     (test | select) records, one row per entry of `layers`.
@@ -124,7 +122,9 @@ def layer_tables(
         combination.append(aggregate)
     frames = [meta.assign(layer=ell, score=s) for ell, s in zip(layers, rows)]
     scores = pd.concat(frames, ignore_index=True)
-    table = pd.DataFrame(auroc_rows(scores, n_boot=n_boot, n_perm=n_perm, seed=seed, within=within))
+    rows = auroc_rows(scores, n_boot=scoring.n_bootstrap, n_perm=scoring.n_permutations, seed=seed,
+                      within=scoring.name_bootstrap)  # fmt: skip
+    table = pd.DataFrame(rows)
     is_bob = role[select] == "select_anomalous"
     table["auroc_select"] = [auroc(is_bob, s) for s in sel_rows] if select.any() else np.nan
     head = dict(head)
@@ -173,10 +173,8 @@ def score_store(
     out_scores: str | Path,
     out_auroc: str | Path,
     labels: dict[str, str],
-    n_boot: int = SCORING.n_bootstrap,
+    scoring: ScoringSettings = SCORING,
     seed: int = 0,
-    n_perm: int = SCORING.n_permutations,
-    name_bootstrap: str = SCORING.name_bootstrap,
     transform_dir: str | Path | None = None,
     batched: bool = True,
     records=None,
@@ -191,8 +189,9 @@ def score_store(
     module (flow: u; SAE: latents) and only those layers are scored. `labels` (model, dataset,
     transform) are copied into the AUROC table. Returns that table; its last row per run is the
     layer-aggregated score (`layer = "all"`, `combination = "mean"`: mean of raw layer scores,
-    spec §6.8; single-layer rows have `combination = "none"`). Each row carries the example-level and name-clustered intervals (`n_boot` resamples) and p_chance
-    (`n_perm` name relabellings): `quirkymad.stats.rows`, and `auroc_select`, the AUROC on the
+    spec §6.8; single-layer rows have `combination = "none"`). Each row carries the example-level
+    and name-clustered intervals and p_chance, as `scoring` (config `scoring.*`) says:
+    `quirkymad.stats.rows`, and `auroc_select`, the AUROC on the
     store's selection records (NaN if it has none), which the summary's honest best layer uses.
 
     Batched detectors score all layers at once (`_layer_scores`; same scores, tests/test_scoring.py).
@@ -213,7 +212,7 @@ def score_store(
             "setting": "offline" if probe.offline else "online"}  # fmt: skip
     scores, table = layer_tables(
         stacked, [str(ell) for ell in layer_ids], meta_table(ds, store, role, test, anomalous),
-        role, test, select, head, n_boot=n_boot, n_perm=n_perm, seed=seed, within=name_bootstrap,
+        role, test, select, head, scoring=scoring, seed=seed,
     )  # fmt: skip
     if getattr(probe, "report_flipped", False):
         # Spec C7: cupbearer's sign (+log p) would score 1 − AUROC; logged, not tabulated.

@@ -362,6 +362,8 @@ def score_point(
     from quirkymad.tables import AUROC_FILE
 
     axis, value = settings["axis"], settings["value"]
+    scoring = ScoringSettings(n_bootstrap=settings["n_bootstrap"], n_permutations=n_perm,
+                              name_bootstrap=settings["name_bootstrap"])  # fmt: skip
     role = strings(open_store(store, variable=feature), "role")
     try:
         draws = point_draws(role, axis, value, settings)
@@ -372,9 +374,8 @@ def score_point(
         for d, draw in enumerate(draws):
             t = score_store(
                 store, feature, detector, dict(hparams), Path(tmp) / f"s{d}.parquet",
-                Path(tmp) / f"a{d}.parquet", labels={**labels}, n_boot=settings["n_bootstrap"],
-                seed=int(settings["seed"]), n_perm=n_perm,
-                name_bootstrap=settings["name_bootstrap"], records=draw,
+                Path(tmp) / f"a{d}.parquet", labels={**labels}, scoring=scoring,
+                seed=int(settings["seed"]), records=draw,
             )  # fmt: skip
             untrusted = draw.untrusted if draw.untrusted is not None else draw.test
             if (t["setting"] == "online").all():

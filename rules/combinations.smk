@@ -14,9 +14,7 @@ rule score_combination:
         score=_alt(sorted({d for _, _, d in COMBINATION_JOBS}) or ["none"]),
     params:
         settings=combination_settings,
-        n_bootstrap=config["scoring"]["n_bootstrap"],
-        n_permutations=config["scoring"]["n_permutations"],
-        name_bootstrap=config["scoring"]["name_bootstrap"],
+        scoring=scoring_settings(),
         seed=config["seed"],
     conda:
         "../envs/detect.yaml"

@@ -6,9 +6,7 @@ rule score_detector:
         directory("results/{model}/{replicate}{dataset}/scores/{feature}/{transform}/{detector}"),
     params:
         hparams=detector_hparams,
-        n_bootstrap=config["scoring"]["n_bootstrap"],
-        n_permutations=config["scoring"]["n_permutations"],
-        name_bootstrap=config["scoring"]["name_bootstrap"],
+        scoring=scoring_settings(),
         seed=replicate_seed,
     conda:
         "../envs/detect.yaml"

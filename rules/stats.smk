@@ -14,8 +14,7 @@ rule compare_scores:
     params:
         jobs=comparison_jobs(),
         skipped=COMPARISONS_SKIPPED,
-        n_bootstrap=config["scoring"]["n_bootstrap"],
-        name_bootstrap=config["scoring"]["name_bootstrap"],
+        scoring=scoring_settings("n_bootstrap", "name_bootstrap"),  # no p_chance here
         seed=config["seed"],
     conda:
         "../envs/detect.yaml"

@@ -12,6 +12,7 @@ from quirkymad.features.probe_shift import L2_GRID, assemble
 from quirkymad.models import load_model
 from quirkymad.scoring import score_store
 from quirkymad.selection import mad_examples
+from quirkymad.stats.settings import ScoringSettings
 from quirkymad.store import write_store
 
 SETTINGS = AttributionSettings(layers="all", batch_size=8, max_per_role=20, device="cpu")
@@ -80,7 +81,7 @@ def test_scoring_reads_both_stores(stores, tmp_path):
         table = score_store(
             stores / f"{feature}.zarr", feature, "mahalanobis", {}, tmp_path / f"{feature}_s.parquet",
             tmp_path / f"{feature}_a.parquet", {"model": "m", "dataset": "d", "transform": "none"},
-            n_boot=10,
+            scoring=ScoringSettings(n_bootstrap=10),
         )  # fmt: skip
         want = ["1", "2", "all"] if feature == "attribution" else ["2", "all"]
         assert list(table["layer"]) == want and table["auroc"].between(0, 1).all()
@@ -107,6 +108,6 @@ def test_scoring_uses_only_valid_columns(stores, tmp_path):
     )
     table = score_store(
         path, "probe_shift", "mahalanobis", {}, tmp_path / "s.parquet", tmp_path / "a.parquet",
-        {"model": "m", "dataset": "d", "transform": "none"}, n_boot=10,
+        {"model": "m", "dataset": "d", "transform": "none"}, scoring=ScoringSettings(n_bootstrap=10),
     )  # fmt: skip
     assert table["auroc"].notna().all()

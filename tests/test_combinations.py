@@ -10,6 +10,7 @@ from sklearn.metrics import roc_auc_score
 from quirkymad.combinations import combine_scores, score_combination
 from quirkymad.config import check_config, combination_jobs, schema_errors
 from quirkymad.errors import QuirkyError
+from quirkymad.stats.settings import ScoringSettings
 from quirkymad.store import write_store
 from tests.smk import REPO
 
@@ -120,7 +121,7 @@ def test_score_combination_writes_rows_with_the_combination_column(tmp_path):
     perm = np.random.default_rng(0).permutation(len(role))
     sb = _store(tmp_path / "b.zarr", role, b, "attribution", order=perm, dim="head")
     labels = {"model": "m", "dataset": "d"}
-    kw = {"labels": labels, "n_boot": 20, "n_perm": 20}
+    kw = {"labels": labels, "scoring": ScoringSettings(n_bootstrap=20, n_permutations=20)}
     cat = score_combination("concat", {"activations": sa}, ["mahalanobis"], {},
                             tmp_path / "s1.parquet", tmp_path / "a1.parquet", **kw)  # fmt: skip
     assert list(cat["layer"]) == ["all"] and list(cat["combination"]) == ["concat"]
@@ -157,7 +158,10 @@ def test_merge_uses_the_records_every_store_holds(tmp_path):
     sa = _store(tmp_path / "a.zarr", np.concatenate([role, extra]), a_more, "activations")
     sa_same = _store(tmp_path / "a2.zarr", role, a, "activations")
     sb = _store(tmp_path / "b.zarr", role, b, "attribution", dim="head")
-    kw = {"labels": {"model": "m", "dataset": "d"}, "n_boot": 20, "n_perm": 20}
+    kw = {
+        "labels": {"model": "m", "dataset": "d"},
+        "scoring": ScoringSettings(n_bootstrap=20, n_permutations=20),
+    }
     got = score_combination("merge", {"activations": sa, "attribution": sb}, ["mahalanobis"],
                             {}, tmp_path / "s1.parquet", tmp_path / "t1.parquet", **kw)  # fmt: skip
     want = score_combination("merge", {"activations": sa_same, "attribution": sb},

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from quirkymad.scoring import score_store
+from quirkymad.stats.settings import ScoringSettings
 from quirkymad.store import write_store
 
 LABELS = {"model": "m", "dataset": "d", "transform": "none"}
@@ -37,8 +38,17 @@ def store(tmp_path):
 )  # fmt: skip
 def test_batched_equals_per_layer(tmp_path, store, detector, hparams, monkeypatch):
     def run(batched, tag):
-        score_store(store, "activations", detector, hparams, tmp_path / f"s{tag}.parquet",
-                    tmp_path / f"a{tag}.parquet", LABELS, n_boot=20, batched=batched)  # fmt: skip
+        score_store(
+            store,
+            "activations",
+            detector,
+            hparams,
+            tmp_path / f"s{tag}.parquet",
+            tmp_path / f"a{tag}.parquet",
+            LABELS,
+            scoring=ScoringSettings(n_bootstrap=20),
+            batched=batched,
+        )
         return pd.read_parquet(tmp_path / f"s{tag}.parquet")
 
     import quirkymad.scoring as scoring

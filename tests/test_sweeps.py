@@ -10,6 +10,7 @@ import pytest
 from quirkymad.config import schema_errors
 from quirkymad.errors import QuirkyError
 from quirkymad.selection import SWEEP_ROLES, mad_examples
+from quirkymad.stats.settings import ScoringSettings
 from quirkymad.store import write_store
 from quirkymad.sweeps import (
     check_pools,
@@ -272,8 +273,16 @@ def test_the_default_point_reproduces_the_main_scoring_job(store, tmp_path, dete
     from quirkymad.scoring import score_store
 
     labels = {"model": "m", "dataset": "d", "transform": "none"}
-    main = score_store(store, "activations", detector, {}, tmp_path / "s.parquet",
-                       tmp_path / "a.parquet", labels, n_boot=20, n_perm=0)  # fmt: skip
+    main = score_store(
+        store,
+        "activations",
+        detector,
+        {},
+        tmp_path / "s.parquet",
+        tmp_path / "a.parquet",
+        labels,
+        scoring=ScoringSettings(n_bootstrap=20, n_permutations=0),
+    )
     for axis, value in (("n_trusted", "all"), ("untrusted", "test"), ("test_difficulty", "hard")):
         settings = {**_settings(axis, value), "n_bootstrap": 20, "name_bootstrap": "keep"}
         point = score_point(store, tmp_path / axis, "activations", detector, {}, settings, labels)

@@ -372,6 +372,20 @@ def test_diagnostics_setting_reruns_only_quirkiness(run, tmp_path):
     assert not {"extract_activations", "extract_attribution", "score_detector"} & set(jobs)
 
 
+def test_p_chance_setting_reruns_only_what_reports_p_chance(run, tmp_path):
+    """`scoring.n_permutations` feeds p_chance, in the scoring and combination jobs' rows (and
+    what reads them); sweep points compute none, so they do not rerun, nor does any model pass
+    or transform."""
+    wd, _ = run
+    changed = {**TINY, "scoring": {**TINY["scoring"], "n_permutations": 50}}
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    (tmp_path / "fresh").mkdir()
+    every = planned_jobs(tmp_path / "fresh", write_config(tmp_path / "f.yaml", TINY))
+    assert jobs["score_detector"] == every["score_detector"]  # every scoring job
+    assert jobs["score_combination"] == every["score_combination"]
+    assert not {"score_sweep_point", "fit_transform", "extract_activations"} & set(jobs)
+
+
 def test_autocast_reruns_every_model_pass(run, tmp_path):
     wd, _ = run
     changed = {**TINY, "extract": {**TINY["extract"], "autocast": "bfloat16"}}

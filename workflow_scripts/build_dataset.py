@@ -5,12 +5,10 @@ from quirkymad.logs import job_log
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):
-    build = dict(sm.params.build)
-    build["split_fractions"] = tuple(build["split_fractions"])
     write_dataset(
         sm.wildcards.dataset,
         sm.params.settings,
-        BuildSettings(**build),
+        BuildSettings(**sm.params.build),
         sm.output.data,
         sm.output.card,
     )

@@ -3,6 +3,7 @@
 
 from quirkymad.combinations import combination_to_directory
 from quirkymad.logs import job_log
+from quirkymad.stats.settings import ScoringSettings
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0], sm.threads):
@@ -19,9 +20,7 @@ with job_log(sm.log[0], sm.threads):
             "dataset": sm.wildcards.dataset,
             "seed": sm.params.seed,
         },
-        n_boot=sm.params.n_bootstrap,
-        n_perm=sm.params.n_permutations,
-        name_bootstrap=sm.params.name_bootstrap,
+        scoring=ScoringSettings(**sm.params.scoring),
         seed=sm.params.seed,
         **job,
     )

@@ -3,6 +3,7 @@ score the test mix, into the job's directory (scores.parquet, auroc.parquet)."""
 
 from quirkymad.logs import job_log
 from quirkymad.scoring import score_to_directory
+from quirkymad.stats.settings import ScoringSettings
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0], sm.threads):
@@ -18,9 +19,7 @@ with job_log(sm.log[0], sm.threads):
             "seed": sm.params.seed,  # the replicate's (issue 18)
             "transform": sm.wildcards.transform,
         },  # fmt: skip
-        n_boot=sm.params.n_bootstrap,
-        n_perm=sm.params.n_permutations,
-        name_bootstrap=sm.params.name_bootstrap,
+        scoring=ScoringSettings(**sm.params.scoring),
         seed=sm.params.seed,
         transform_dir=getattr(sm.input, "transform", None),
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -72,15 +71,9 @@ class BuildSettings:
     split_fractions: tuple[float, float, float] = (0.6, 0.1, 0.3)
     """Fractions of base questions in train / val / test (contiguous after a seeded shuffle)."""
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> BuildSettings:
-        """From the rule's params / the config (`seed` and `data.*`; JSON lists → tuples)."""
-        params = dict(params)
-        if "split_fractions" in params:
-            params["split_fractions"] = tuple(params["split_fractions"])
-        return cls(**params)
-
     def __post_init__(self) -> None:
+        # The rule's params and the config hold a list; the frozen settings keep a tuple.
+        object.__setattr__(self, "split_fractions", tuple(self.split_fractions))
         if not 0 < self.easy_quantile <= self.hard_quantile < 1:
             raise QuirkyError(
                 f"data.easy_quantile={self.easy_quantile} and data.hard_quantile="

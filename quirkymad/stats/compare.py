@@ -31,7 +31,7 @@ from quirkymad.metrics import auroc
 from quirkymad.stats.auroc import weighted_auroc
 from quirkymad.stats.resample import name_weights, percentile_interval
 from quirkymad.stats.rows import resampling_streams
-from quirkymad.stats.settings import LEVEL, SCORING
+from quirkymad.stats.settings import LEVEL, SCORING, ScoringSettings
 from quirkymad.tables import SCORES_FILE
 
 log = logging.getLogger(__name__)
@@ -136,13 +136,14 @@ def write_comparisons(
     out_parquet: str | Path,
     out_csv: str | Path,
     skipped: Mapping[str, str] | None = None,
-    n_boot: int = SCORING.n_bootstrap,
+    scoring: ScoringSettings = SCORING,
     seed: int = 0,
-    within: str = SCORING.name_bootstrap,
 ) -> pd.DataFrame:
     for pair, reason in (skipped or {}).items():
         log.info("comparison %s skipped: %s", pair, reason)
-    df = comparisons_table(jobs, n_boot=n_boot, seed=seed, within=within)
+    df = comparisons_table(
+        jobs, n_boot=scoring.n_bootstrap, seed=seed, within=scoring.name_bootstrap
+    )
     with atomic_path(out_parquet) as tmp:
         df.to_parquet(tmp, index=False)
     with atomic_path(out_csv) as tmp:

@@ -14,6 +14,7 @@ from quirkymad.explain.stage import (
     explain_store,
 )
 from quirkymad.scoring import score_to_directory
+from quirkymad.stats.settings import ScoringSettings
 from quirkymad.store import write_store
 
 SETTINGS = ExplainSettings(top_k=3, layers="all", flag_quantile=0.9, n_tokens=4)
@@ -22,7 +23,7 @@ LABELS = {"model": "m", "dataset": "d"}
 
 def _score(store, feature, detector, hparams, out, transform_dir=None):
     score_to_directory(out, store, feature=feature, detector=detector, hparams=hparams,
-                       labels={**LABELS, "transform": "t"}, n_boot=10,
+                       labels={**LABELS, "transform": "t"}, scoring=ScoringSettings(n_bootstrap=10),
                        transform_dir=transform_dir)  # fmt: skip
     return out
 

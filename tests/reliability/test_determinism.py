@@ -15,6 +15,7 @@ from quirkymad.extract import (
 )
 from quirkymad.finetune import FinetuneSettings, finetune
 from quirkymad.scoring import score_store
+from quirkymad.stats.settings import ScoringSettings
 from quirkymad.transforms.stage import fit_transform_store
 
 SETTINGS = FinetuneSettings(lr=1e-2, max_train_examples=64, max_val_examples=16, device="cpu")
@@ -39,7 +40,7 @@ def two_runs(tiny_model_dir, addition_parquet, tmp_path_factory):
                             d / "flow")  # fmt: skip
         score_store(d / "acts.zarr", "activations", "mahalanobis", {}, d / "s.parquet",
                     d / "a.parquet", {"model": "t", "dataset": "addition", "transform": "none"},
-                    n_boot=50)  # fmt: skip
+                    scoring=ScoringSettings(n_bootstrap=50))  # fmt: skip
         runs.append(d)
     return runs
 

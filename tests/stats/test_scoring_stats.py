@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from quirkymad.scoring import score_store
+from quirkymad.stats.settings import ScoringSettings
 from quirkymad.store import write_store
 
 LABELS = {"model": "m", "dataset": "d", "transform": "none"}
@@ -29,8 +30,17 @@ def store(tmp_path):
 
 @pytest.mark.parametrize("batched", [True, False])
 def test_statistics_columns_and_selection_auroc(tmp_path, store, batched):
-    table = score_store(store, "activations", "mahalanobis", {}, tmp_path / "s.parquet",
-                        tmp_path / "a.parquet", LABELS, n_boot=200, n_perm=200, batched=batched)  # fmt: skip
+    table = score_store(
+        store,
+        "activations",
+        "mahalanobis",
+        {},
+        tmp_path / "s.parquet",
+        tmp_path / "a.parquet",
+        LABELS,
+        scoring=ScoringSettings(n_bootstrap=200, n_permutations=200),
+        batched=batched,
+    )
     scores = pd.read_parquet(tmp_path / "s.parquet")
     assert len(scores) == 4 * 96 and set(scores["name"].str[0]) == {"A", "B"}  # test mix only
     row = table.set_index("layer").loc["1"]

@@ -8,6 +8,7 @@ import pytest
 
 from quirkymad.errors import QuirkyError
 from quirkymad.scoring import score_store
+from quirkymad.stats.settings import ScoringSettings
 from quirkymad.store import write_store
 from quirkymad.transforms.stage import fit_transform_store
 
@@ -47,7 +48,7 @@ def test_fit_then_score_on_the_transform_layers(tmp_path, store, transform, dete
     assert all(np.isfinite(v) for v in info["final_train_loss"].values())
     table = score_store(store, "activations", detector, {}, tmp_path / "s.parquet",
                         tmp_path / "a.parquet", {**LABELS, "transform": transform},
-                        n_boot=20, transform_dir=out)  # fmt: skip
+                        scoring=ScoringSettings(n_bootstrap=20), transform_dir=out)  # fmt: skip
     assert list(table["layer"]) == ["5", "9", "all"]  # only the transform's layers
     assert set(table["transform"]) == {transform} and set(table["detector"]) == {detector}
     cols = ["model", "dataset", "feature", "transform", "detector", "setting", "layer", "auroc",
@@ -64,12 +65,29 @@ def test_fit_then_score_on_the_transform_layers(tmp_path, store, transform, dete
 
 def test_transform_only_detectors_refuse_raw_features(tmp_path, store):
     with pytest.raises(QuirkyError, match="flow_prior scores flow outputs only"):
-        score_store(store, "activations", "flow_prior", {}, tmp_path / "s.parquet",
-                    tmp_path / "a.parquet", LABELS, n_boot=0)  # fmt: skip
+        score_store(
+            store,
+            "activations",
+            "flow_prior",
+            {},
+            tmp_path / "s.parquet",
+            tmp_path / "a.parquet",
+            LABELS,
+            scoring=ScoringSettings(n_bootstrap=0),
+        )
     fit_transform_store(store, "activations", "sae", [2], {"steps": 1}, tmp_path / "sae")
     with pytest.raises(QuirkyError, match="flow_prior scores flow outputs only"):
-        score_store(store, "activations", "flow_prior", {}, tmp_path / "s.parquet",
-                    tmp_path / "a.parquet", LABELS, n_boot=0, transform_dir=tmp_path / "sae")  # fmt: skip
+        score_store(
+            store,
+            "activations",
+            "flow_prior",
+            {},
+            tmp_path / "s.parquet",
+            tmp_path / "a.parquet",
+            LABELS,
+            scoring=ScoringSettings(n_bootstrap=0),
+            transform_dir=tmp_path / "sae",
+        )
 
 
 def test_layers_missing_from_the_store_are_named(tmp_path, store):
