@@ -64,30 +64,15 @@ def test_fit_then_score_on_the_transform_layers(tmp_path, store, transform, dete
 
 
 def test_transform_only_detectors_refuse_raw_features(tmp_path, store):
+    def score_flow_prior(**kw):
+        score_store(store, "activations", "flow_prior", {}, tmp_path / "s.parquet",
+                    tmp_path / "a.parquet", LABELS, scoring=ScoringSettings(n_bootstrap=0), **kw)  # fmt: skip
+
     with pytest.raises(QuirkyError, match="flow_prior scores flow outputs only"):
-        score_store(
-            store,
-            "activations",
-            "flow_prior",
-            {},
-            tmp_path / "s.parquet",
-            tmp_path / "a.parquet",
-            LABELS,
-            scoring=ScoringSettings(n_bootstrap=0),
-        )
+        score_flow_prior()
     fit_transform_store(store, "activations", "sae", [2], {"steps": 1}, tmp_path / "sae")
     with pytest.raises(QuirkyError, match="flow_prior scores flow outputs only"):
-        score_store(
-            store,
-            "activations",
-            "flow_prior",
-            {},
-            tmp_path / "s.parquet",
-            tmp_path / "a.parquet",
-            LABELS,
-            scoring=ScoringSettings(n_bootstrap=0),
-            transform_dir=tmp_path / "sae",
-        )
+        score_flow_prior(transform_dir=tmp_path / "sae")
 
 
 def test_layers_missing_from_the_store_are_named(tmp_path, store):
