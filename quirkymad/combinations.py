@@ -36,6 +36,7 @@ import pandas as pd
 from quirkymad.atomic import atomic_path
 from quirkymad.detectors import make_detector
 from quirkymad.errors import QuirkyError
+from quirkymad.run_settings import RUN
 from quirkymad.scoring import layer_matrix, layer_tables, meta_table, record_masks, untrusted_mask
 from quirkymad.stats.settings import SCORING, ScoringSettings
 from quirkymad.store import open_store, strings
@@ -122,7 +123,7 @@ def combine_scores(
     hparams: dict[str, dict[str, Any]],
     role: np.ndarray,
     folds: int | None = None,
-    seed: int = 0,
+    seed: int = RUN.seed,
 ) -> tuple[list[str], np.ndarray]:
     """(row labels, scores `[n_rows, n_evaluated]`) of one combination job.
 
@@ -187,7 +188,7 @@ def score_combination(
     labels: dict[str, str],
     folds: int | None = None,
     scoring: ScoringSettings = SCORING,
-    seed: int = 0,
+    seed: int = RUN.seed,
 ) -> pd.DataFrame:
     """Score one combination job (module docstring) of the stores `{feature: path}` with
     `detectors` (`{name: hyperparameters}` in `hparams`); write its scores and AUROC tables

@@ -60,10 +60,12 @@ def settings_contracts() -> dict[tuple[str, ...], type]:
         ExtractSettings,
     )
     from quirkymad.finetune.settings import FinetuneSettings
+    from quirkymad.run_settings import RunSettings
     from quirkymad.stats.settings import ScoringSettings
     from quirkymad.transforms.params import PARAMS as TRANSFORM_PARAMS
 
     return {
+        (): RunSettings,  # the top level: seed, device, layers
         ("data",): BuildSettings,
         ("$defs", "dataset"): DatasetSettings,
         ("finetune",): FinetuneSettings,
@@ -79,7 +81,9 @@ def settings_contracts() -> dict[tuple[str, ...], type]:
 
 def _contract_node(schema: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
     """The schema node of config section `path` (as written: a `$ref` is not followed); a path
-    starting with `$defs` names a shared definition (every dataset's settings)."""
+    starting with `$defs` names a shared definition (every dataset's settings); () is the top."""
+    if not path:
+        return schema
     if path[0] == "$defs":
         return schema["$defs"][path[1]]
     node = schema["properties"][path[0]]
@@ -102,7 +106,7 @@ def _fill_dataclass_defaults(schema: dict[str, Any]) -> None:
         keys = set(_resolve(schema, node).get("properties", {}))
         props = node.setdefault("properties", {})
         for f in dataclasses.fields(cls):
-            inherited = f.name in _INHERITED_KEYS.get(path[0], ())
+            inherited = f.name in _INHERITED_KEYS.get(path[0] if path else None, ())
             if f.name not in keys or inherited or f.default is dataclasses.MISSING:
                 continue
             value = list(f.default) if isinstance(f.default, tuple) else f.default

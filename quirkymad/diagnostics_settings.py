@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from quirkymad.run_settings import RUN
+
 
 @dataclass(frozen=True)
 class DiagnosticsSettings:
@@ -15,7 +17,7 @@ class DiagnosticsSettings:
     """Hard test records per character (Alice, Bob) scored on own and opposing prompts."""
     batch_size: int = 32
     dtype: str = "auto"
-    device: str = "auto"
+    device: str = RUN.device
     autocast: str = "none"
     """As `extract.autocast`: own-prompt log-odds are read from the activations store, so the
     opposing prompts run at the same precision."""

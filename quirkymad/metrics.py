@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from quirkymad.run_settings import RUN
 from quirkymad.stats.auroc import weighted_auroc
 from quirkymad.stats.resample import example_weights, percentile_interval
 from quirkymad.stats.settings import LEVEL, SCORING
@@ -26,7 +27,7 @@ def bootstrap_ci(
     score: np.ndarray,
     n_boot: int = SCORING.n_bootstrap,
     level: float = LEVEL,
-    seed: int = 0,
+    seed: int = RUN.seed,
 ) -> tuple[float, float]:
     """Example-level percentile interval of AUROC over `n_boot` resamples drawn within each
     class (records treated as independent; see `quirkymad.stats.resample`)."""

@@ -19,6 +19,7 @@ from quirkymad.atomic import atomic_path
 from quirkymad.detectors import Detector, make_detector
 from quirkymad.errors import QuirkyError
 from quirkymad.metrics import auroc
+from quirkymad.run_settings import RUN
 from quirkymad.selection import SELECT_ROLES
 from quirkymad.stats.rows import auroc_rows
 from quirkymad.stats.settings import SCORING, ScoringSettings
@@ -101,7 +102,7 @@ def layer_tables(
     head: dict[str, Any],
     aggregate: str | None = "mean",
     scoring: ScoringSettings = SCORING,
-    seed: int = 0,
+    seed: int = RUN.seed,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(scores table, AUROC table) from scores `[n_rows, n_evaluated]` of the evaluated
     (test | select) records, one row per entry of `layers`.
@@ -174,7 +175,7 @@ def score_store(
     out_auroc: str | Path,
     labels: dict[str, str],
     scoring: ScoringSettings = SCORING,
-    seed: int = 0,
+    seed: int = RUN.seed,
     transform_dir: str | Path | None = None,
     batched: bool = True,
     records=None,

@@ -23,6 +23,7 @@ import numpy as np
 
 from quirkymad.errors import QuirkyError
 from quirkymad.features.settings import ExtractSettings
+from quirkymad.run_settings import RUN
 from quirkymad.stats.settings import ScoringSettings
 
 AXES = ("n_trusted", "untrusted", "contamination", "trusted_difficulty", "test_difficulty")
@@ -104,7 +105,7 @@ def point_settings(config: Mapping[str, Any], axis: str, value: str) -> dict[str
     that changing any of them reruns exactly the points it affects)."""
     spec = sweep_specs(config)[axis]
     raw = {value_label(v): v for v in spec["values"]}[value]
-    out: dict[str, Any] = {"axis": axis, "value": raw, "seed": config.get("seed", 0)}
+    out: dict[str, Any] = {"axis": axis, "value": raw, "seed": config.get("seed", RUN.seed)}
     for key in ("draws", "size"):
         if key in spec and not (key == "draws" and raw == "all" and axis == "n_trusted"):
             out[key] = spec[key]  # (the whole trusted pool is one draw, whatever `draws`)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from quirkymad.errors import QuirkyError
 from quirkymad.prompts import ALICE_NAMES, BOB_NAMES, N_TRUSTED_NAMES, render_prompt
+from quirkymad.run_settings import RUN
 
 DATASETS: dict[str, type[QuirkyDataset]] = {}
 
@@ -62,7 +63,7 @@ class SourceInfo:
 class BuildSettings:
     """Settings shared by every dataset build (config keys `data.*`)."""
 
-    seed: int = 0
+    seed: int = RUN.seed
     """Seed of every random draw (question sampling, shuffling, names, templates)."""
     easy_quantile: float = 0.25
     """Records with difficulty quantile q < this are easy."""

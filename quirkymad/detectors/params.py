@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from quirkymad.run_settings import RUN
+
 
 @dataclass(frozen=True)
 class MahalanobisParams:
@@ -45,7 +47,7 @@ class LOFParams:
 class IsolationForestParams:
     n_estimators: int = 20
     """Trees (cupbearer: 20)."""
-    seed: int = 0
+    seed: int = RUN.seed
     """random_state of the forest (cupbearer sets none; we fix it for reproducibility)."""
 
     def __post_init__(self) -> None:

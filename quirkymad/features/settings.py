@@ -11,19 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from quirkymad.run_settings import RUN
+
 
 @dataclass(frozen=True)
 class ExtractSettings:
     """Config `extract.*` plus the resolved layer spec."""
 
-    layers: Any = "all"
+    layers: Any = RUN.layers
     """'all', 'auto' or a list of layer indices (1..n_layers)."""
     batch_size: int = 32
     max_per_role: int = 4000
     """Cap per MAD role (trusted, untrusted_*, test_*), spec §2.3."""
     store_dtype: str = "float32"
     """float32 or float16 (checked for overflow first); Zarr v3 has no bfloat16."""
-    device: str = "auto"
+    device: str = RUN.device
     dtype: str = "auto"
     autocast: str = "none"
     """Forward/backward passes under bf16 autocast ("bfloat16") or not ("none");
@@ -42,7 +44,7 @@ class AttributionSettings(ExtractSettings):
     """Trusted records averaged for μ and used to train the probes (spec §4: ≤1200)."""
     cv_folds: int = 5
     """Probe shift: folds of the L2 cross-validation."""
-    seed: int = 0
+    seed: int = RUN.seed
     n_components: int = 10
     """attribution_pcs: principal directions of the trusted o_proj input per layer ([B1]: 10)."""
     layer_index: str = "ours"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from quirkymad.run_settings import RUN
+
 RUN_ONLY = {"run_only": True}
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj", "down_proj")
@@ -49,8 +51,8 @@ class FinetuneSettings:
     checkpoint_every: int = field(default=50, metadata=RUN_ONLY)
     """Save the full training state every N steps, to resume after a kill; 0 = never."""
     max_length: int = 1024
-    seed: int = 0
-    device: str = "auto"
+    seed: int = RUN.seed
+    device: str = RUN.device
     dtype: str = "auto"
     # --- CPU recipe levers (docs/quirky_recipe.md); defaults = the paper's recipe ---
     lora_targets: tuple[str, ...] = LORA_TARGETS

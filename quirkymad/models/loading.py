@@ -9,6 +9,7 @@ import torch
 
 from quirkymad.errors import QuirkyError
 from quirkymad.models.base import load_manifest
+from quirkymad.run_settings import RUN
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -51,7 +52,7 @@ def load_tokenizer(model_dir: str | Path):
 def load_model(
     model_dir: str | Path,
     adapter_dir: str | Path | None = None,
-    device: str = "auto",
+    device: str = RUN.device,
     dtype: str = "auto",
 ):
     """(model, tokenizer) in eval mode; the adapter, if given, is merged into the weights."""

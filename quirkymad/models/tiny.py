@@ -11,6 +11,7 @@ from typing import Any
 
 from quirkymad.models.base import ModelFacts, ModelSource, register_model
 from quirkymad.prompts import ALICE_NAMES, ANSWERS, BOB_NAMES, render_prompt
+from quirkymad.run_settings import RUN
 
 
 def _corpus(n: int = 400) -> list[str]:
@@ -103,7 +104,10 @@ class TinyRandom(ModelSource):
     def materialise(self, out_dir: Path) -> dict[str, Any]:
         facts = self.facts()
         model, tok = build_tiny_model(
-            facts.n_layers, facts.d_model, facts.n_heads, seed=int(self.settings.get("seed", 0))
+            facts.n_layers,
+            facts.d_model,
+            facts.n_heads,
+            seed=int(self.settings.get("seed", RUN.seed)),
         )
         weights = out_dir / "weights"
         model.save_pretrained(weights, safe_serialization=True)

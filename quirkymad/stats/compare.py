@@ -28,6 +28,7 @@ import pandas as pd
 
 from quirkymad.atomic import atomic_path
 from quirkymad.metrics import auroc
+from quirkymad.run_settings import RUN
 from quirkymad.stats.auroc import weighted_auroc
 from quirkymad.stats.resample import name_weights, percentile_interval
 from quirkymad.stats.rows import resampling_streams
@@ -60,7 +61,7 @@ def paired_difference(
     score_a: np.ndarray,
     score_b: np.ndarray,
     n_boot: int = SCORING.n_bootstrap,
-    seed: int = 0,
+    seed: int = RUN.seed,
     within: str = SCORING.name_bootstrap,
 ) -> dict[str, float]:
     """Δ = AUROC(a) − AUROC(b) over the same records `[n]`, its paired name-clustered
@@ -90,7 +91,7 @@ def compare_jobs(
     scores_a: pd.DataFrame,
     scores_b: pd.DataFrame,
     n_boot: int = SCORING.n_bootstrap,
-    seed: int = 0,
+    seed: int = RUN.seed,
     within: str = SCORING.name_bootstrap,
 ) -> dict[str, Any]:
     """One comparison row from two scoring jobs' per-example tables (scores.parquet) of the
@@ -113,7 +114,7 @@ def compare_jobs(
 def comparisons_table(
     jobs: Sequence[Mapping[str, str]],
     n_boot: int = SCORING.n_bootstrap,
-    seed: int = 0,
+    seed: int = RUN.seed,
     within: str = SCORING.name_bootstrap,
 ) -> pd.DataFrame:
     """Rows for `jobs` (model, dataset, pair, a, b, a_dir, b_dir: the two scoring jobs'
@@ -137,7 +138,7 @@ def write_comparisons(
     out_csv: str | Path,
     skipped: Mapping[str, str] | None = None,
     scoring: ScoringSettings = SCORING,
-    seed: int = 0,
+    seed: int = RUN.seed,
 ) -> pd.DataFrame:
     for pair, reason in (skipped or {}).items():
         log.info("comparison %s skipped: %s", pair, reason)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from quirkymad.metrics import auroc, average_precision
+from quirkymad.run_settings import RUN
 from quirkymad.stats.auroc import relabelled_auroc, weighted_auroc
 from quirkymad.stats.permutation import name_relabellings, p_chance
 from quirkymad.stats.resample import example_weights, name_weights, percentile_interval
@@ -30,7 +31,7 @@ def auroc_rows(
     scores: pd.DataFrame,
     n_boot: int = SCORING.n_bootstrap,
     n_perm: int = SCORING.n_permutations,
-    seed: int = 0,
+    seed: int = RUN.seed,
     within: str = SCORING.name_bootstrap,
 ) -> list[dict[str, Any]]:
     """One row per layer of `scores` (columns layer, score, is_anomalous, agree, name; the same

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from quirkymad.run_settings import RUN
+
 
 @dataclass(frozen=True)
 class TrainingParams:
@@ -19,7 +21,7 @@ class TrainingParams:
     """Adam updates."""
     batch_size: int = 128
     lr: float = 1e-3
-    seed: int = 0
+    seed: int = RUN.seed
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
