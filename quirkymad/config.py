@@ -113,15 +113,17 @@ def _fill_dataclass_defaults(schema: dict[str, Any]) -> None:
             props.setdefault(f.name, {})["default"] = value
 
 
-def _with_defaults(validator_class):
+def _with_defaults(validator_class, root: dict[str, Any]):
     """`validator_class` that also fills each absent property's `default` while validating
     (the jsonschema FAQ recipe, as Snakemake's `validate(set_default=True)`), so one pass both
-    checks and completes the config."""
+    checks and completes the config. A property that is a `$ref` (into `root`) takes the
+    default of what it refers to, which Snakemake's `validate` does not follow."""
     validate_properties = validator_class.VALIDATORS["properties"]
 
     def set_defaults(validator, properties, instance, schema):
         if isinstance(instance, dict):
             for name, sub in properties.items():
+                sub = _resolve(root, sub)
                 if "default" in sub:
                     instance.setdefault(name, copy.deepcopy(sub["default"]))
         yield from validate_properties(validator, properties, instance, schema)
@@ -152,9 +154,8 @@ def schema_errors(
     """All schema violations of `config`, one line each, sorted by key path; with
     `set_defaults`, absent keys that have a schema default are filled in, in place."""
     cls = jsonschema.Draft202012Validator
-    validator = (_with_defaults(cls) if set_defaults else cls)(
-        schema or _parsed_schema(str(SCHEMA))
-    )
+    schema = schema or _parsed_schema(str(SCHEMA))
+    validator = (_with_defaults(cls, schema) if set_defaults else cls)(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     return [_message(e) for e in errors]
 
@@ -343,8 +344,9 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 
 
 def transform_specs(config: dict[str, Any], schema: dict[str, Any] | None = None):
-    """`config["transforms"]` with every omitted key set to its schema default (Snakemake's
-    `validate(set_default=True)` does not follow `$ref`s), so reruns see the values used."""
+    """`config["transforms"]` with every omitted key set to its schema default, so reruns see
+    the values used; the check fills them too (`_with_defaults`), but callers may hand in a
+    config that has not been through it (the plan, the sweeps' checks)."""
     schema = schema or _parsed_schema(str(SCHEMA))
     props = schema["properties"]["transforms"]["properties"]
     out = {}

@@ -122,6 +122,13 @@ def test_the_config_check_fills_contract_defaults_into_a_config():
     assert config["scoring"] == {"n_bootstrap": 1000, "name_bootstrap": "keep",
                                  "n_permutations": 1000}  # fmt: skip
     assert config["extract"]["max_per_role"] == 4000
+    # defaults behind a `$ref` too: addition's n_base, the flow's wiring keys
+    from quirkymad.datasets.base import DatasetSettings
+
+    assert config["datasets"]["addition"] == {"n_base": DatasetSettings.n_base}
+    assert config["transforms"]["flow"]["train_on"] == "finetuned"
+    assert config["transforms"]["flow"]["layers"] == "auto"
+    assert (config["seed"], config["device"], config["layers"]) == (0, "auto", "all")
 
 
 def test_no_defaults_left_in_the_library_as_config_fallbacks():
