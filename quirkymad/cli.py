@@ -1,7 +1,8 @@
 """Command line: `quirkymad inspect PATH [--layer N]` describes a feature store;
 `quirkymad plan --configfile CONFIG` prints what a run will cost (quirkymad/plan.py);
 `quirkymad explain RECORD_ID --store DIR [--layer N]` prints one record's explanation;
-`quirkymad config [--configfile CONFIG]` prints the config as a run sees it, every default filled.
+`quirkymad config [--configfile CONFIG]` prints the config as a run sees it, every default filled;
+`quirkymad compare-runs A B` says whether two results trees are identical (quirkymad/compare_runs.py).
 
 Prints the store's arrays (dims, shape, dtype, chunks), coordinates, attributes, and for each
 per-layer array (dims `(example, layer, ...)`) the mean L2 norm of its per-example vectors and
@@ -116,7 +117,7 @@ def _print_config(path: str, out=None) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quirkymad", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("inspect", help="describe a feature store (Zarr) written by the workflow")
@@ -136,9 +137,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     e.add_argument("--layer", help="layer to detail (default: the largest part of its score)")
     c = sub.add_parser("config", help="print the config with every default filled in (YAML)")
     c.add_argument("--configfile", default="config.yaml", help="the config to complete")
-    args = parser.parse_args(argv)
+    r = sub.add_parser(
+        "compare-runs", help="are two results trees identical? (docs/reliability.md)"
+    )
+    r.add_argument("a", help="a results directory, or a checkout holding results/")
+    r.add_argument("b", help="the other one")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if args.command == "config":
         return _print_config(args.configfile)
+    if args.command == "compare-runs":
+        from quirkymad.compare_runs import compare_runs, report
+
+        try:
+            return report(compare_runs(args.a, args.b))
+        except QuirkyError as exc:
+            print(f"quirkymad: {exc}", file=sys.stderr)
+            return 2
     if args.command == "plan":
         from quirkymad.plan import run as run_plan
 
