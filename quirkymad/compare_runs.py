@@ -88,7 +88,23 @@ def _equal_arrays(x: np.ndarray, y: np.ndarray) -> bool:
         return False
     if x.dtype.kind in "fc" and y.dtype.kind in "fc":
         return bool(np.array_equal(x, y, equal_nan=True))
-    return bool(np.array_equal(x.astype(object), y.astype(object)))
+    # Text, or cells that are lists (Parquet list columns, e.g. explanation tokens).
+    return all(
+        _equal_cells(u, v) for u, v in zip(x.astype(object).ravel(), y.astype(object).ravel())
+    )
+
+
+def _equal_cells(u, v) -> bool:
+    if isinstance(u, (list, tuple, np.ndarray)) or isinstance(v, (list, tuple, np.ndarray)):
+        return _equal_arrays(np.asarray(u), np.asarray(v))
+    return bool(u == v) or (pd.isna(u) and pd.isna(v))
+
+
+def _is_key(column: pd.Series) -> bool:
+    """A text column (not numbers, not list cells): rows are matched on these."""
+    if pd.api.types.is_numeric_dtype(column):
+        return False
+    return not column.map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any()
 
 
 def _same_store(a: Path, b: Path) -> tuple[bool, str]:
@@ -109,12 +125,15 @@ def _same_table(a: Path, b: Path) -> tuple[bool, str]:
     existed is filled in), so an older run's rows meet their counterparts."""
     ta, tb = read_table(a), read_table(b)
     common = [c for c in ta.columns if c in tb.columns]
-    keys = [c for c in common if not pd.api.types.is_numeric_dtype(ta[c])
-            and not pd.api.types.is_numeric_dtype(tb[c])]  # fmt: skip
+    keys = [c for c in common if _is_key(ta[c]) and _is_key(tb[c])]
     notes = [f"columns only in {s}: {', '.join(cs)}" for s, cs in
              (("A", [c for c in ta if c not in tb]), ("B", [c for c in tb if c not in ta])) if cs]  # fmt: skip
+    compared = [c for c in common if c not in keys]
     if not keys or ta.duplicated(keys).any() or tb.duplicated(keys).any():
-        ta, tb = (t[common].sort_values(common, ignore_index=True) for t in (ta, tb))
+        # No unique key: rows sorted and compared in that order, every column (keys too).
+        compared = common
+        order = [c for c in common if c in keys or pd.api.types.is_numeric_dtype(ta[c])]
+        ta, tb = (t[common].sort_values(order, ignore_index=True) for t in (ta, tb))
         if len(ta) != len(tb):
             return False, "; ".join([f"{len(ta)} vs {len(tb)} rows", *notes])
         m = pd.concat([ta.add_suffix("_a"), tb.add_suffix("_b")], axis=1).assign(_merge="both")
@@ -123,8 +142,8 @@ def _same_table(a: Path, b: Path) -> tuple[bool, str]:
                              indicator=True)  # fmt: skip
     unmatched = {s: int((m["_merge"] == f"{s}_only").sum()) for s in ("left", "right")}
     both = m[m["_merge"] == "both"]
-    differ = [c for c in common if c not in keys
-              and not _equal_arrays(both[f"{c}_a"].to_numpy(), both[f"{c}_b"].to_numpy())]  # fmt: skip
+    differ = [c for c in compared
+              if not _equal_arrays(both[f"{c}_a"].to_numpy(), both[f"{c}_b"].to_numpy())]  # fmt: skip
     if differ:
         notes.insert(0, f"values differ: {', '.join(differ)}")
     for side, label in (("left", "A"), ("right", "B")):

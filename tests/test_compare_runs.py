@@ -89,3 +89,19 @@ def test_a_changed_store_variable_and_a_missing_tree(run_a, tmp_path, capsys):
     assert _verdicts(run_a, b)[STORE] == (False, "differ: activations")
     assert main(["compare-runs", str(run_a), str(tmp_path / "nowhere")]) == 2
     assert "no results directory" in capsys.readouterr().err
+
+
+def test_list_cells_and_tables_without_a_unique_key(run_a, tmp_path):
+    """Explanation tables hold token lists; rows without a unique text key are compared in sorted
+    order, text columns included."""
+    table = pd.DataFrame(
+        {"layer": ["1", "1"], "direction": [0, 1], "promoted": [["a", "b"], ["c"]]}
+    )
+    table.to_parquet(run_a / "results/tables/explain.parquet")
+    b = _copy(run_a, tmp_path)
+    table.iloc[::-1].to_parquet(b / "tables/explain.parquet")
+    assert _verdicts(run_a, b)["tables/explain.parquet"] == (True, "")
+    table.assign(promoted=[["a", "x"], ["c"]]).to_parquet(b / "tables/explain.parquet")
+    assert _verdicts(run_a, b)["tables/explain.parquet"] == (False, "values differ: promoted")
+    table.assign(layer=["1", "2"]).to_parquet(b / "tables/explain.parquet")
+    assert _verdicts(run_a, b)["tables/explain.parquet"] == (False, "values differ: layer")
