@@ -15,6 +15,7 @@ is not a difference; a row or an artifact only one side has is.
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,8 +164,6 @@ COMPARE = {
 def report(checks: list[Check], out=None) -> int:
     """Print one line per artifact that differs, the notes on identical ones grouped, and a
     count of the identical ones; 0 if none differs, 1 otherwise."""
-    import sys
-
     out = out or sys.stdout
     differ = [c for c in checks if not c.same]
     for c in differ:

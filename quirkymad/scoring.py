@@ -123,9 +123,8 @@ def layer_tables(
         combination.append(aggregate)
     frames = [meta.assign(layer=ell, score=s) for ell, s in zip(layers, rows)]
     scores = pd.concat(frames, ignore_index=True)
-    rows = auroc_rows(scores, n_boot=scoring.n_bootstrap, n_perm=scoring.n_permutations, seed=seed,
-                      within=scoring.name_bootstrap)  # fmt: skip
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(auroc_rows(scores, n_boot=scoring.n_bootstrap, seed=seed,
+                                    n_perm=scoring.n_permutations, within=scoring.name_bootstrap))  # fmt: skip
     is_bob = role[select] == "select_anomalous"
     table["auroc_select"] = [auroc(is_bob, s) for s in sel_rows] if select.any() else np.nan
     head = dict(head)

@@ -14,7 +14,7 @@ rule score_combination:
         score=_alt(sorted({d for _, _, d in COMBINATION_JOBS}) or ["none"]),
     params:
         settings=combination_settings,
-        scoring=scoring_settings(),
+        scoring=config["scoring"],
         seed=config["seed"],
     conda:
         "../envs/detect.yaml"

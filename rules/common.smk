@@ -162,12 +162,6 @@ def diagnostics_settings():
     return {"device": config["device"], "autocast": config["extract"]["autocast"], **config["diagnostics"]}
 
 
-def scoring_settings(*keys):
-    """`scoring.*` (a `ScoringSettings`), or only the named keys of it: a job reruns when a
-    setting it uses changes, not for the others."""
-    return {k: v for k, v in config["scoring"].items() if not keys or k in keys}
-
-
 def detector_hparams(wc):
     """`detectors.<name>`; a detector listed only under a transform runs with its defaults."""
     return config["detectors"].get(wc.detector) or {}

@@ -6,7 +6,7 @@ rule score_detector:
         directory("results/{model}/{replicate}{dataset}/scores/{feature}/{transform}/{detector}"),
     params:
         hparams=detector_hparams,
-        scoring=scoring_settings(),
+        scoring=config["scoring"],
         seed=replicate_seed,
     conda:
         "../envs/detect.yaml"

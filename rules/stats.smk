@@ -14,7 +14,7 @@ rule compare_scores:
     params:
         jobs=comparison_jobs(),
         skipped=COMPARISONS_SKIPPED,
-        scoring=scoring_settings("n_bootstrap", "name_bootstrap"),  # no p_chance here
+        scoring=config["scoring"],
         seed=config["seed"],
     conda:
         "../envs/detect.yaml"
