@@ -29,13 +29,16 @@ def test_shipped_configs_are_valid(name):
     assert schema_errors(yaml.safe_load((REPO / name).read_text())) == []
 
 
-def _contains(big, small) -> bool:
-    """`big` holds every key of `small` with an equal value (dicts compared key by key)."""
-    if isinstance(small, dict):
-        return isinstance(big, dict) and all(
-            k in big and _contains(big[k], v) for k, v in small.items()
-        )
-    return big == small
+def _compare(ours, reference, path=""):
+    """(key paths whose values differ or that only `reference` has, key paths only `ours` has)."""
+    if not (isinstance(ours, dict) and isinstance(reference, dict)):
+        return ([] if ours == reference else [path]), []
+    differ = [f"{path}.{k}".lstrip(".") for k in reference if k not in ours]
+    extra = [f"{path}.{k}".lstrip(".") for k in ours if k not in reference]
+    for k in set(ours) & set(reference):
+        d, e = _compare(ours[k], reference[k], f"{path}.{k}".lstrip("."))
+        differ, extra = differ + d, extra + e
+    return differ, extra
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "config/paper.yaml", "tests/data/tiny.yaml"])
@@ -56,11 +59,13 @@ def test_defaults_filled_as_snakemake_validate_fills_them(name, tmp_path):
     ours, reference = copy.deepcopy(cfg), copy.deepcopy(cfg)
     check_config(ours, check_models=False, set_defaults=True)
     validate(reference, str(schema), set_default=True)
-    assert _contains(ours, reference) and ours != cfg
-    # what only ours fills: defaults behind a $ref (none of the shipped configs but tiny omits one)
-    extra = {k: v for k, v in ours["transforms"].get("flow", {}).items()
-             if k not in reference["transforms"].get("flow", {})}  # fmt: skip
-    assert extra == ({"train_on": "finetuned"} if name.startswith("tests") else {})
+    assert ours != cfg
+    differ, extra = _compare(ours, reference)
+    assert differ == []
+    # what only ours fills: defaults behind a $ref (of the shipped configs only tiny omits one)
+    assert extra == (["transforms.flow.train_on"] if name.startswith("tests") else [])
+    if extra:
+        assert ours["transforms"]["flow"]["train_on"] == "finetuned"
     check_config(cfg, check_models=False)
     assert cfg == yaml.safe_load((REPO / name).read_text())  # without set_defaults: untouched
 
