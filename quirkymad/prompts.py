@@ -20,6 +20,31 @@ BOB_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 N_TRUSTED_NAMES = 4
 
+# The gender a reader most likely assigns to each name (the controls of docs/statistics.md read
+# it: a detector may separate Alice from Bob by name gender alone). "ambiguous" = commonly both.
+NAME_GENDER: dict[str, str] = {
+    **dict.fromkeys(
+        ("Alice", "Veronica", "Luna", "Paula", "Fiona", "Hannah", "Olivia", "Mona", "Ivy",
+         "Whitney", "Nina", "Jasmine", "Gina", "Kara"),
+        "female",
+    ),
+    **dict.fromkeys(
+        ("Clarence", "Kevin", "Frank", "Isaac", "Henry", "Bob", "David", "Ethan", "George",
+         "Carter", "Brian", "Jack", "Liam", "Aaron", "Dennis", "Zac", "Emmett"),
+        "male",
+    ),
+    "Quinn": "ambiguous",
+}  # fmt: skip
+
+
+def name_gender(name: str) -> str:
+    """The gender of a known name ("female", "male" or "ambiguous"); KeyError if unknown."""
+    try:
+        return NAME_GENDER[name]
+    except KeyError:
+        raise KeyError(f"name {name!r} has no gender in quirkymad.prompts.NAME_GENDER") from None
+
+
 CHARACTERS = ("Alice", "Bob")
 NAMES = {"Alice": ALICE_NAMES, "Bob": BOB_NAMES}
 
