@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from quirkymad.acceptance import read_acceptance
 from quirkymad.atomic import atomic_path
 from quirkymad.batching import answer_logits, batches, encode
 from quirkymad.diagnostics_settings import DiagnosticsSettings
@@ -34,7 +35,9 @@ TEST_ROLES = ("test_normal", "test_anomalous")
 OTHER = {"Alice": "Bob", "Bob": "Alice"}
 
 
-def opposing_prompts(df: pd.DataFrame, names: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+def opposing_prompts(
+    df: pd.DataFrame, names: dict[str, tuple[str, ...]] | None = None
+) -> list[str]:
     """Each record's prompt with the other character's name of the same index, from `names`
     (character -> names; default: the name set the records were built with)."""
     names = names or name_lists_of(df)
@@ -144,7 +147,8 @@ def evaluate_quirkiness(
     settings: DiagnosticsSettings | None = None,
     activations_store: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Score the hard test records (held-out names) on own and opposing prompts.
+    """Score the hard test records (held-out names) on own and opposing prompts; the summary
+    also carries the adapter's acceptance flag (`quirky`, with its validation a, b).
 
     With `activations_store` (the same model's store, same `autocast`), own-prompt λ of the
     records in it are read from its `log_odds` instead of being recomputed: the store's test
@@ -170,7 +174,10 @@ def evaluate_quirkiness(
     per_example = per_example_table(records, lam_own, lam_opp)
     for k, v in reversed(labels.items()):
         per_example.insert(0, k, v)
-    summary = pd.DataFrame([{**labels, **summarize(per_example)}])
+    # The fine-tune's acceptance flag (validation a, b of the kept adapter; issue 28) beside
+    # the test-mix a, b, so the quirkiness table says whether the model counts as quirky.
+    summary = pd.DataFrame([{**labels, **summarize(per_example), **read_acceptance(adapter_dir)}])
+    summary["quirky"] = summary["quirky"].astype("boolean")
     with atomic_path(out_per_example) as tmp:
         per_example.to_parquet(tmp, index=False)
     with atomic_path(out_summary) as tmp:

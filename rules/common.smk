@@ -246,6 +246,14 @@ def figure_caption(wc):
     return FIGURE_CATALOGUE[wc.figure].caption
 
 
+def adapter_jobs():
+    """Every fine-tune of the run: model, dataset, replicate seed and adapter directory, whose
+    `quirky` flag the AUROC collection joins in (quirkymad/acceptance.py; issue 28)."""
+    return [{"model": m, "dataset": ds, "seed": s,
+             "adapter": f"results/{m}/{replicate_dir(s, config)}{ds}/adapter"}
+            for m in MODELS for s in SEEDS for ds in DATASETS]  # fmt: skip
+
+
 def auroc_settings():
     """The settings ("online", "offline") with at least one scoring job."""
     return [s for s in ("online", "offline") if score_dirs(s)]

@@ -74,6 +74,9 @@ def test_evaluate_quirkiness_on_the_tiny_model(
             != pe.loc[pe["prompt"] == "own", "prompt_character"].to_numpy()).all()  # fmt: skip
     row = summary.iloc[0]
     assert row["quirkiness_min"] == min(row["a_alice"], row["b_bob"])
+    # the fine-tune's flag: this adapter had no quirk evaluation, so quirky is unknown (<NA>)
+    assert row["kept_step"] > 0 and pd.isna(row["quirky"])
+    assert str(pd.read_parquet(tmp_path / "s.parquet")["quirky"].dtype) == "boolean"
     assert np.isfinite(
         row[["loss_alice_labels_alice_prompts", "loss_bob_labels_bob_prompts"]].astype(float)
     ).all()
