@@ -350,7 +350,7 @@ def names_card(names: str) -> dict[str, Any]:
     out: dict[str, Any] = {"set": names}
     for character, roles in role_names(names).items():
         out[character] = {
-            role: {"names": {n: name_gender(n) for n in ns},
+            role: {"names": [{"name": n, "gender": name_gender(n)} for n in ns],
                    "genders": {g: sum(name_gender(n) == g for n in ns)
                                for g in sorted({name_gender(n) for n in ns})}}
             for role, ns in roles.items()

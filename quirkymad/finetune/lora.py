@@ -44,6 +44,7 @@ from quirkymad.finetune.records import (
 )
 from quirkymad.finetune.settings import FinetuneSettings
 from quirkymad.finetune.step import accumulate_gradients
+from quirkymad.layers import lora_blocks
 from quirkymad.models.base import MANIFEST
 from quirkymad.models.loading import load_model
 from quirkymad.prompts import answer_token_ids
@@ -124,12 +125,7 @@ def _autocast(device: torch.device, cpu: bool):
 def lora_layer_indices(spec: int | tuple[int, ...] | None, n_layers: int) -> list[int] | None:
     """0-based decoder blocks that get adapters: None = all; int N = the top N; a tuple = those.
     ValueError naming `finetune.lora_layers` if a block does not exist."""
-    if spec is None:
-        return None
-    idx = list(range(n_layers - spec, n_layers)) if isinstance(spec, int) else sorted(spec)
-    if not idx or idx[0] < 0 or idx[-1] >= n_layers:
-        raise ValueError(f"finetune.lora_layers={spec!r}: the model has blocks 0..{n_layers - 1}")
-    return idx
+    return lora_blocks(spec, n_layers)  # torch-free, shared with `layers: adapted`
 
 
 def _full_answer_logits(model, enc) -> torch.Tensor:
