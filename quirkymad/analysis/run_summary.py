@@ -123,7 +123,9 @@ def run_summary(results: str | Path = "results", configfiles: Sequence[str | Pat
 
 
 def print_run_summary(
-    results: str | Path = "results", configfiles: Sequence[str | Path] = (), out: TextIO | None = None
+    results: str | Path = "results",
+    configfiles: Sequence[str | Path] = (),
+    out: TextIO | None = None,
 ) -> None:
     """Print `run_summary`; any error becomes one line (the run itself succeeded)."""
     out = out or sys.stdout
