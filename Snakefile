@@ -37,3 +37,11 @@ rule all:
     input:
         final_outputs(),
     default_target: True
+
+
+# What the run found and where to look (issue 28): quirky or not, the headline AUROCs with
+# their controls, the figures, tables and the --report command; never fails the run.
+onsuccess:
+    from quirkymad.analysis.run_summary import print_run_summary
+
+    print_run_summary("results", workflow.config_settings.configfiles)

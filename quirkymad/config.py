@@ -179,6 +179,32 @@ def replicate_dir(seed: int, config: dict[str, Any]) -> str:
     return "" if int(seed) == int(config["seed"]) else f"seed{int(seed)}/"
 
 
+def concrete_layers(config: dict[str, Any], spec: Any, model: str, first: int = 1) -> Any:
+    """`spec` (config `layers` or a feature's) as the rules pass it to a job: unchanged, except
+    `"adapted"`, which becomes model `model`'s list (`quirkymad.layers.adapted_layers` of
+    `finetune.lora_layers`), so a job's params equal those of the same list written out."""
+    if spec != "adapted":
+        return spec
+    from quirkymad.layers import model_layers
+
+    return model_layers(spec, model, config["models"][model], first=first,
+                        lora_layers=config["finetune"]["lora_layers"])  # fmt: skip
+
+
+def _check_adapted(config: dict[str, Any], specs: list[Any], source: str) -> None:
+    """`layers: adapted` is one list per model: no dataset may adapt other blocks
+    (`datasets.<name>.finetune.lora_layers`) than the top-level `finetune.lora_layers`."""
+    if "adapted" not in [s for s in specs if isinstance(s, str)]:
+        return
+    top = config["finetune"]["lora_layers"]
+    for name, settings in config["datasets"].items():
+        own = ((settings or {}).get("finetune") or {}).get("lora_layers", top)
+        if own != top:
+            raise QuirkyError(f"{source}: datasets.{name}.finetune.lora_layers: {own} differs"
+                              f" from finetune.lora_layers ({top}), which `layers: adapted` "
+                              "reads; give every dataset the same or list the layers")  # fmt: skip
+
+
 def replicate_seed(replicate: str, config: dict[str, Any]) -> int:
     """Inverse of `replicate_dir`: the seed of a `{replicate}` wildcard value."""
     return int(replicate[len("seed") : -1]) if replicate else int(config["seed"])
@@ -220,10 +246,12 @@ def check_config(
                                config["layers"], first))  # fmt: skip
     from quirkymad.layers import model_layers
 
+    _check_adapted(config, [spec for _, spec, _ in layer_keys], source)
+    lora = config["finetune"]["lora_layers"]
     for name, settings in config["models"].items():
         for key, layers, first in layer_keys:
             try:
-                model_layers(layers, name, settings, key, first=first)
+                model_layers(layers, name, settings, key, first=first, lora_layers=lora)
             except QuirkyError as exc:
                 raise QuirkyError(f"{source}: {exc}") from None
         _check_transform_layers(config, name, settings, source)
@@ -299,7 +327,8 @@ def _check_transform_layers(config: dict[str, Any], model: str, settings: Any, s
     """Each transform's layers must be among the layers extracted for `model`."""
     from quirkymad.layers import model_layers
 
-    extracted = model_layers(config["layers"], model, settings)
+    extracted = model_layers(config["layers"], model, settings,
+                             lora_layers=config["finetune"]["lora_layers"])  # fmt: skip
     for name, spec in transform_specs(config).items():
         wanted = spec["layers"]
         key = f"transforms.{name}.layers"
@@ -402,7 +431,8 @@ def _check_explain(config: dict[str, Any], source: str) -> None:
         from quirkymad.layers import resolve_layers
 
         for name, settings in config["models"].items():
-            extracted = resolve_layers(config["layers"], model_depth(name, settings))
+            extracted = resolve_layers(config["layers"], model_depth(name, settings),
+                                       lora_layers=config["finetune"]["lora_layers"])  # fmt: skip
             bad = sorted(set(layers) - set(extracted))
             if bad:
                 raise QuirkyError(f"{source}: explain.layers: {bad} are not extracted for "
@@ -467,8 +497,9 @@ def _check_combinations(config: dict[str, Any], source: str) -> None:
                 own = fset.get("layers")
                 first = 0 if fset.get("layer_index") == "cupbearer" else 1
                 layers = resolve_layers(
-                    own if own is not None else config["layers"], depth, first=first
-                )
+                    own if own is not None else config["layers"], depth, first=first,
+                    lora_layers=config["finetune"]["lora_layers"],
+                )  # fmt: skip
                 if f == "probe_shift":  # a probe per layer p > min(L)
                     layers = [ell for ell in layers if ell > min(layers)]
                 shared = set(layers) if shared is None else shared & set(layers)

@@ -23,21 +23,26 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from quirkymad.acceptance import read_acceptance
 from quirkymad.atomic import atomic_path
 from quirkymad.batching import answer_logits, batches, encode
 from quirkymad.diagnostics_settings import DiagnosticsSettings
 from quirkymad.features.precision import autocast as autocast_ctx
 from quirkymad.models import load_model
-from quirkymad.prompts import NAMES, answer_token_ids, render_prompt
+from quirkymad.prompts import answer_token_ids, name_lists_of, render_prompt
 
 TEST_ROLES = ("test_normal", "test_anomalous")
 OTHER = {"Alice": "Bob", "Bob": "Alice"}
 
 
-def opposing_prompts(df: pd.DataFrame) -> list[str]:
-    """Each record's prompt with the other character's name of the same index."""
+def opposing_prompts(
+    df: pd.DataFrame, names: dict[str, tuple[str, ...]] | None = None
+) -> list[str]:
+    """Each record's prompt with the other character's name of the same index, from `names`
+    (character -> names; default: the name set the records were built with)."""
+    names = names or name_lists_of(df)
     return [
-        render_prompt(NAMES[OTHER[c]][i], s, ctx)
+        render_prompt(names[OTHER[c]][i], s, ctx)
         for c, i, s, ctx in zip(df["character"], df["name_index"], df["statement"], df["context"])
     ]
 
@@ -142,7 +147,8 @@ def evaluate_quirkiness(
     settings: DiagnosticsSettings | None = None,
     activations_store: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Score the hard test records (held-out names) on own and opposing prompts.
+    """Score the hard test records (held-out names) on own and opposing prompts; the summary
+    also carries the adapter's acceptance flag (`quirky`, with its validation a, b).
 
     With `activations_store` (the same model's store, same `autocast`), own-prompt λ of the
     records in it are read from its `log_odds` instead of being recomputed: the store's test
@@ -163,11 +169,15 @@ def evaluate_quirkiness(
     with autocast_ctx(model, s.autocast):
         if len(todo):
             lam_own[todo] = yes_no_log_odds(model, tok, [prompts[i] for i in todo], s.batch_size)
-        lam_opp = yes_no_log_odds(model, tok, opposing_prompts(records), s.batch_size)
+        lam_opp = yes_no_log_odds(model, tok, opposing_prompts(records, name_lists_of(df)),
+                                  s.batch_size)  # fmt: skip
     per_example = per_example_table(records, lam_own, lam_opp)
     for k, v in reversed(labels.items()):
         per_example.insert(0, k, v)
-    summary = pd.DataFrame([{**labels, **summarize(per_example)}])
+    # The fine-tune's acceptance flag (validation a, b of the kept adapter; issue 28) beside
+    # the test-mix a, b, so the quirkiness table says whether the model counts as quirky.
+    summary = pd.DataFrame([{**labels, **summarize(per_example), **read_acceptance(adapter_dir)}])
+    summary["quirky"] = summary["quirky"].astype("boolean")
     with atomic_path(out_per_example) as tmp:
         per_example.to_parquet(tmp, index=False)
     with atomic_path(out_summary) as tmp:

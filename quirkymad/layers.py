@@ -8,6 +8,31 @@ from typing import Any
 
 from quirkymad.errors import QuirkyError
 
+# `layers: adapted` needs the fine-tune's `finetune.lora_layers`; callers without it pass this.
+NO_LORA = object()
+
+
+def lora_blocks(spec: int | Sequence[int] | None, n_layers: int) -> list[int] | None:
+    """0-based decoder blocks `finetune.lora_layers` adapts: None = all (returned as None); int
+    N = the top N; a list = those. ValueError naming the key if a block does not exist."""
+    if spec is None:
+        return None
+    idx = list(range(n_layers - spec, n_layers)) if isinstance(spec, int) else sorted(spec)
+    if not idx or idx[0] < 0 or idx[-1] >= n_layers:
+        raise ValueError(f"finetune.lora_layers={spec!r}: the model has blocks 0..{n_layers - 1}")
+    return idx
+
+
+def adapted_layers(n_layers: int, lora_layers: int | Sequence[int] | None, first: int = 1):
+    """`layers: adapted`: the residual layers after the lowest adapted block b0, i.e. those the
+    adapter can change (`hidden_states[ℓ]` for ℓ ≤ b0 is the base model's): b0+1..n (first=1),
+    or the blocks b0..n−1 in cupbearer's 0-based numbering (first=0). Fixed by the fine-tune's
+    `lora_layers` and the depth before any result is seen (issue 28): SmolLM2-135M (30 blocks)
+    with lora_layers 10 → 21..30; all blocks adapted (None) → every layer."""
+    blocks = lora_blocks(lora_layers, n_layers)
+    b0 = 0 if blocks is None else blocks[0]
+    return list(range(b0 + first, n_layers + first))
+
 
 def resolve_layers(
     spec: str | Sequence[int],
@@ -15,21 +40,31 @@ def resolve_layers(
     key: str = "layers",
     model: str = "this model",
     first: int = 1,
+    lora_layers: int | Sequence[int] | None | object = NO_LORA,
 ) -> list[int]:
     """`"all"` → 1..n; `"auto"` → the paper's 1, 1+s, ..., ≤ n−1 with s = max(1, (n−2)//8)
-    (cupbearer `run_atp_detector`: 32 layers → 1, 4, ..., 31); a list is checked to be in 1..n.
-    `key` and `model` name the config key and the model in error messages. `first=0` numbers
-    the n layers 0..n−1 instead (cupbearer's block index, `features.attribution.layer_index`):
-    `"all"` and the range check shift, `"auto"` does not.
+    (cupbearer `run_atp_detector`: 32 layers → 1, 4, ..., 31); `"adapted"` → `adapted_layers`
+    of the fine-tune's `lora_layers` (QuirkyError if the caller has none); a list is checked to
+    be in 1..n. `key` and `model` name the config key and the model in error messages.
+    `first=0` numbers the n layers 0..n−1 instead (cupbearer's block index,
+    `features.attribution.layer_index`): `"all"` and the range check shift, `"auto"` does not.
     """
     last = first + n_layers - 1
+    if spec == "adapted":
+        if lora_layers is NO_LORA:
+            raise QuirkyError(f"{key}: 'adapted' needs finetune.lora_layers to be resolved "
+                              "(quirkymad.config.concrete_layers)")  # fmt: skip
+        try:
+            return adapted_layers(n_layers, lora_layers, first)
+        except ValueError as exc:
+            raise QuirkyError(f"{key}: adapted: {exc} ({model})") from None
     if spec == "all":
         return list(range(first, last + 1))
     if spec == "auto":
         step = max(1, (n_layers - 2) // 8)
         return list(range(1, n_layers, step))
     if isinstance(spec, str):
-        raise QuirkyError(f"{key}: {spec!r} must be 'all', 'auto' or a list of integers")
+        raise QuirkyError(f"{key}: {spec!r} must be 'all', 'auto', 'adapted' or a list of integers")
     layers = [int(x) for x in spec]
     bad = [x for x in layers if not first <= x <= last]
     if bad:
@@ -57,13 +92,15 @@ def model_layers(
     key: str = "layers",
     transform: bool = False,
     first: int = 1,
+    lora_layers: int | Sequence[int] | None | object = NO_LORA,
 ) -> list[int]:
     """The layers `spec` (config `key`) names for registered model `model` with its config
     `settings`, its depth taken from the model registry: what the config check, the transform
-    rules and (via `resolve_layers` on the loaded weights) extraction resolve."""
+    rules and (via `resolve_layers` on the loaded weights) extraction resolve; `lora_layers`
+    (config `finetune.lora_layers`) resolves `"adapted"`."""
     from quirkymad.models import model_facts
 
     depth = model_facts(model, settings).n_layers
     if transform:
         return transform_layers(spec, depth, key, f"model {model}")
-    return resolve_layers(spec, depth, key, f"model {model}", first)
+    return resolve_layers(spec, depth, key, f"model {model}", first, lora_layers)

@@ -316,7 +316,8 @@ class _Run:
         own = None
         if feature != "activations":
             own = (self.config["features"].get(feature) or {}).get("layers")
-        return resolve_layers(own if own is not None else self.config["layers"], depth)
+        return resolve_layers(own if own is not None else self.config["layers"], depth,
+                              lora_layers=self.config["finetune"]["lora_layers"])  # fmt: skip
 
 
 def _finetune_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize):

@@ -6,8 +6,9 @@ the MAD research update [B1]; see `shared/spec/method.md` §2.2.
 
 from __future__ import annotations
 
-# Order matters: the first four of each side are the trusted/untrusted names, the last twelve
-# are held out for the MAD test set.
+# Order matters: the first four of each side are the trusted-role names (trusted and untrusted
+# sets), the last twelve are held out for the MAD test set. The paper's lists (config
+# `data.names: paper`): Bob's held-out names are 9 male of 12, Alice's 5 male + "Quinn" (issue 28).
 ALICE_NAMES: tuple[str, ...] = (
     "Alice", "Veronica", "Luna", "Paula",
     "Fiona", "Clarence", "Hannah", "Olivia", "Kevin", "Frank", "Isaac", "Henry",
@@ -20,17 +21,40 @@ BOB_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 N_TRUSTED_NAMES = 4
 
+# `data.names: balanced` (issue 28): the paper's counts (4 trusted-role + 12 held-out names per
+# side) with gender balanced inside every role (trusted-role 2 female + 2 male per side,
+# held-out 6 + 6), common unambiguous first names, disjoint between the sides and from the
+# paper's lists; Alice and Bob stay (they are the characters). Held-out index i has the same
+# gender on both sides (F, M, F, M, ...), so an opposing prompt (Alice's i-th name <-> Bob's
+# i-th, quirkymad/diagnostics.py) changes the character, not the name's gender.
+BALANCED_ALICE_NAMES: tuple[str, ...] = (
+    "Alice", "Peter", "Emma", "Thomas",
+    "Grace", "Daniel", "Laura", "Edward", "Rachel", "Oscar", "Julia", "Victor",
+    "Claire", "Simon", "Helen", "Walter",
+)  # fmt: skip
+BALANCED_BOB_NAMES: tuple[str, ...] = (
+    "Bob", "Mark", "Sophia", "Diana",
+    "Megan", "James", "Natalie", "Andrew", "Rebecca", "Samuel", "Lucy", "Arthur",
+    "Irene", "Patrick", "Margaret", "Gregory",
+)  # fmt: skip
+
 # The gender a reader most likely assigns to each name (the controls of docs/statistics.md read
 # it: a detector may separate Alice from Bob by name gender alone). "ambiguous" = commonly both.
 NAME_GENDER: dict[str, str] = {
     **dict.fromkeys(
         ("Alice", "Veronica", "Luna", "Paula", "Fiona", "Hannah", "Olivia", "Mona", "Ivy",
-         "Whitney", "Nina", "Jasmine", "Gina", "Kara"),
+         "Whitney", "Nina", "Jasmine", "Gina", "Kara",
+         # balanced
+         "Emma", "Grace", "Laura", "Rachel", "Julia", "Claire", "Helen", "Sophia", "Diana",
+         "Megan", "Natalie", "Rebecca", "Lucy", "Irene", "Margaret"),
         "female",
     ),
     **dict.fromkeys(
         ("Clarence", "Kevin", "Frank", "Isaac", "Henry", "Bob", "David", "Ethan", "George",
-         "Carter", "Brian", "Jack", "Liam", "Aaron", "Dennis", "Zac", "Emmett"),
+         "Carter", "Brian", "Jack", "Liam", "Aaron", "Dennis", "Zac", "Emmett",
+         # balanced
+         "Peter", "Thomas", "Daniel", "Edward", "Oscar", "Victor", "Simon", "Walter", "Mark",
+         "James", "Andrew", "Samuel", "Arthur", "Patrick", "Gregory"),
         "male",
     ),
     "Quinn": "ambiguous",
@@ -45,8 +69,41 @@ def name_gender(name: str) -> str:
         raise KeyError(f"name {name!r} has no gender in quirkymad.prompts.NAME_GENDER") from None
 
 
+# Config `data.names`: each side's 16 names by name_index.
+NAME_SETS: dict[str, dict[str, tuple[str, ...]]] = {
+    "paper": {"Alice": ALICE_NAMES, "Bob": BOB_NAMES},
+    "balanced": {"Alice": BALANCED_ALICE_NAMES, "Bob": BALANCED_BOB_NAMES},
+}
+
+
+def name_lists(names: str) -> dict[str, tuple[str, ...]]:
+    """Each character's names (index = `name_index`) of name set `names` (config `data.names`)."""
+    try:
+        return NAME_SETS[names]
+    except KeyError:
+        known = ", ".join(NAME_SETS)
+        raise ValueError(f"data.names={names!r}: one of {known}") from None
+
+
+def name_lists_of(records) -> dict[str, tuple[str, ...]]:
+    """The name set a dataset was built with, found from its records' (`character`,
+    `name_index`, `name`) columns: the first of `NAME_SETS` that agrees with every record
+    (the sets differ at every index but 0, where both give Alice <-> Bob)."""
+    seen = records[["character", "name_index", "name"]].drop_duplicates()
+    for lists in NAME_SETS.values():
+        if all(lists[c][i] == n for c, i, n in seen.itertuples(index=False)):
+            return lists
+    raise ValueError("the records' names match no name set of quirkymad.prompts.NAME_SETS")
+
+
+def role_names(names: str) -> dict[str, dict[str, list[str]]]:
+    """{character: {"trusted_role": names 1-4, "held_out": names 5-16}} of name set `names`."""
+    return {c: {"trusted_role": list(ns[:N_TRUSTED_NAMES]), "held_out": list(ns[N_TRUSTED_NAMES:])}
+            for c, ns in name_lists(names).items()}  # fmt: skip
+
+
 CHARACTERS = ("Alice", "Bob")
-NAMES = {"Alice": ALICE_NAMES, "Bob": BOB_NAMES}
+NAMES = NAME_SETS["paper"]
 
 # The answer is the single token after the prompt: " No" = False, " Yes" = True.
 ANSWERS = {False: " No", True: " Yes"}

@@ -10,8 +10,9 @@ import pandas as pd
 from quirkymad.prompts import N_TRUSTED_NAMES
 
 ROLE_ORDER = ("trusted", "untrusted_alice", "untrusted_bob", "test_normal", "test_anomalous")
-# Hard validation records with held-out names: the test mix's roles on a split disjoint from
-# it, scored only to choose a "best layer" without looking at the test mix.
+# Hard validation records with the trusted-role names (1-4): the test mix's roles on a split
+# and names disjoint from it (issue 28: not the test names), scored only to choose a "best
+# layer" without looking at the test mix.
 SELECT_ROLES = ("select_normal", "select_anomalous")
 # Selection records per side, as a fraction of max_per_role: enough to rank layers, at a
 # fraction of the test mix's extraction cost.
@@ -19,7 +20,7 @@ SELECT_FRACTION = 0.5
 
 
 def selection_roles(df: pd.DataFrame) -> pd.Series:
-    """`role` with hard validation records of the held-out names (no MAD role otherwise) marked
+    """`role` with hard validation records of the trusted-role names (no MAD role otherwise) marked
     `select_normal` (Alice) / `select_anomalous` (Bob). Derived here, not in the dataset build,
     so built datasets stay valid."""
     role = df["role"].copy()
@@ -27,7 +28,7 @@ def selection_roles(df: pd.DataFrame) -> pd.Series:
         (role == "")
         & (df["split"] == "val")  # the dataset build's name for the validation split
         & (df["bucket"] == "hard")
-        & (df["name_index"] >= N_TRUSTED_NAMES)
+        & (df["name_index"] < N_TRUSTED_NAMES)
     )
     role[pool & (df["character"] == "Alice")] = SELECT_ROLES[0]
     role[pool & (df["character"] == "Bob")] = SELECT_ROLES[1]

@@ -10,6 +10,7 @@ from quirkymad.config import (
     OFFLINE_DETECTORS,
     TRANSFORM_WIRING_KEYS,
     check_config,
+    concrete_layers,
     explain_jobs,
     finetune_settings,
     replicate_dir,
@@ -137,18 +138,23 @@ def finetune_params(wc):
     return {k: v for k, v in merged.items() if k not in run_only_keys()} | {"seed": replicate_seed(wc)}
 
 
-def extract_settings():
-    return {"layers": config["layers"], "device": config["device"], **config["extract"]}
+def extract_settings(wc):
+    # `layers: adapted` becomes the model's list here (the params of the list written out)
+    layers = concrete_layers(config, config["layers"], wc.model)
+    return {"layers": layers, "device": config["device"], **config["extract"]}
 
 
 def attribution_settings(feature, wc):
     """Extraction settings of `attribution` / `probe_shift`: config `features.<feature>` (e.g.
     its own `layers`) over the global `extract` settings and `layers`."""
     own = dict(config["features"].get(feature) or {})
+    first = 0 if own.get("layer_index") == "cupbearer" else 1
     if own.get("layer_index") == "ours":  # the default; left out so that it reruns nothing
         del own["layer_index"]
+    if "layers" in own:
+        own["layers"] = concrete_layers(config, own["layers"], wc.model, first)
     return {
-        "layers": config["layers"],
+        "layers": concrete_layers(config, config["layers"], wc.model, first),
         "device": config["device"],
         "seed": replicate_seed(wc),
         **config["extract"],
@@ -244,6 +250,14 @@ def figure_category(wc):
 
 def figure_caption(wc):
     return FIGURE_CATALOGUE[wc.figure].caption
+
+
+def adapter_jobs():
+    """Every fine-tune of the run: model, dataset, replicate seed and adapter directory, whose
+    `quirky` flag the AUROC collection joins in (quirkymad/acceptance.py; issue 28)."""
+    return [{"model": m, "dataset": ds, "seed": s,
+             "adapter": f"results/{m}/{replicate_dir(s, config)}{ds}/adapter"}
+            for m in MODELS for s in SEEDS for ds in DATASETS]  # fmt: skip
 
 
 def auroc_settings():

@@ -22,9 +22,12 @@ rule collect_auroc_setting:
     # One table per setting, so that an online detector's change redraws only the online
     # figures, and each figure has one input instead of hundreds (a fast no-op dry run).
     input:
-        lambda wc: score_dirs(wc.setting),
+        tables=lambda wc: score_dirs(wc.setting),
+        adapters=[j["adapter"] for j in adapter_jobs()],  # the `quirky` flag (issue 28)
     output:
         "results/tables/auroc_{setting}.parquet",
+    params:
+        adapters=adapter_jobs(),
     wildcard_constraints:
         setting="online|offline",
     conda:
@@ -37,7 +40,8 @@ rule collect_auroc_setting:
 
 rule collect_auroc:
     input:
-        auroc_tables(),
+        tables=auroc_tables(),
+        adapters=[j["adapter"] for j in adapter_jobs()],  # the `quirky` flag (issue 28)
     output:
         parquet="results/tables/auroc.parquet",
         csv=report(
@@ -45,6 +49,8 @@ rule collect_auroc:
             caption="../report/auroc_table.rst",
             category="Tables",
         ),
+    params:
+        adapters=adapter_jobs(),
     conda:
         "../envs/detect.yaml"
     log:

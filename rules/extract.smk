@@ -6,7 +6,7 @@ rule extract_activations:
     output:
         directory("results/{model}/{replicate}{dataset}/features/activations.zarr"),
     params:
-        settings={**extract_settings(), **sweep_extract_settings(["activations"])},
+        settings=lambda wc: {**extract_settings(wc), **sweep_extract_settings(["activations"])},
     conda:
         "../envs/extract.yaml"
     log:

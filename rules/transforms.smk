@@ -31,7 +31,7 @@ rule extract_base_activations:
     output:
         directory("results/{model}/{dataset}/features/activations_base.zarr"),
     params:
-        settings=extract_settings(),
+        settings=extract_settings,
         roles=["trusted"],
     conda:
         "../envs/extract.yaml"

@@ -104,3 +104,79 @@ def test_unknown_dataset_names_itself():
 def test_registry_has_the_arithmetic_datasets():
     assert set(ARITH) <= set(DATASETS)
     assert np.all([len(DATASETS[n].templates) >= 5 for n in ARITH])
+
+
+# --- names as a setting (issue 28, item 1): `data.names: paper | balanced` ---
+# sha256 of `pd.util.hash_pandas_object(df, index=False)` of these builds (n_base 600, seed 0)
+# by main before `data.names` existed: `names: paper` must leave every record as it was.
+PAPER_DIGESTS = {
+    "addition": "c2b2633c27e0c5412c2fbf4d1eee89fa45ab742e257594e38775a296c9fe05ab",
+    "hemisphere": "f8012ba7c92e07f8f6ebe141d817556a379621c5c19031f8eed824620512faa1",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAPER_DIGESTS))
+def test_paper_names_leave_the_built_dataset_byte_for_byte_unchanged(name):
+    df = build_dataset(name, {"n_base": 600}, BuildSettings(names="paper"))
+    digest = pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()
+    assert hashlib.sha256(digest).hexdigest() == PAPER_DIGESTS[name]
+
+
+def test_balanced_name_sets_are_balanced_and_disjoint_by_role_and_side():
+    from quirkymad.prompts import NAME_SETS, name_gender
+
+    lists = NAME_SETS["balanced"]
+    assert lists["Alice"][0] == "Alice" and lists["Bob"][0] == "Bob"
+    assert not set(lists["Alice"]) & set(lists["Bob"])  # disjoint between the sides
+    for names in lists.values():
+        assert len(names) == len(set(names)) == 16
+        trusted, held_out = names[:N_TRUSTED_NAMES], names[N_TRUSTED_NAMES:]
+        for role, want in ((trusted, 2), (held_out, 6)):
+            genders = [name_gender(n) for n in role]
+            assert genders.count("female") == genders.count("male") == want
+    # held-out index i: same gender on both sides (opposing prompts keep the name's gender)
+    for a, b in zip(lists["Alice"][N_TRUSTED_NAMES:], lists["Bob"][N_TRUSTED_NAMES:]):
+        assert name_gender(a) == name_gender(b)
+    # the sets differ at every index but 0, so a dataset's set is found from its records
+    paper = NAME_SETS["paper"]
+    assert all(paper[c][i] != lists[c][i] for c in lists for i in range(1, 16))
+
+
+def test_balanced_names_build_and_the_card_lists_them_with_genders(tmp_path):
+    from quirkymad.prompts import NAME_SETS, name_lists_of
+
+    s = BuildSettings(names="balanced")
+    write_dataset("addition", {"n_base": 600}, s, tmp_path / "d.parquet", tmp_path / "c.json")
+    df = pd.read_parquet(tmp_path / "d.parquet")
+    paper = build_dataset("addition", {"n_base": 600})
+    # only the names (and the prompts naming them) change; every draw stays the same
+    same = [c for c in df.columns if c not in ("name", "prompt")]
+    pd.testing.assert_frame_equal(df[same], paper[same], check_dtype=False)
+    lists = NAME_SETS["balanced"]
+    assert all(lists[c][i] == n for c, i, n in zip(df["character"], df["name_index"], df["name"]))
+    assert name_lists_of(df) == lists and name_lists_of(paper) == NAME_SETS["paper"]
+    import json
+
+    card = json.loads((tmp_path / "c.json").read_text())["names"]
+    assert card["set"] == "balanced"
+    for c in ("Alice", "Bob"):
+        assert card[c]["trusted_role"]["genders"] == {"female": 2, "male": 2}
+        assert card[c]["held_out"]["genders"] == {"female": 6, "male": 6}
+        held_out = card[c]["held_out"]["names"]
+        assert [x["name"] for x in held_out] == list(lists[c][N_TRUSTED_NAMES:])
+        assert [x["gender"] for x in held_out] == ["female", "male"] * 6
+
+
+def test_an_unknown_names_value_stops_the_config_check_with_one_line():
+    import yaml
+
+    from quirkymad.config import SCHEMA, check_config
+
+    cfg = yaml.safe_load((SCHEMA.parents[1] / "tests/data/tiny.yaml").read_text())
+    cfg.setdefault("data", {})["names"] = "gender-swapped"
+    with pytest.raises(QuirkyError) as err:
+        check_config(cfg, check_models=False)
+    msg = str(err.value)
+    assert "data.names" in msg and "\n" not in msg
+    with pytest.raises(QuirkyError, match="data.names"):
+        BuildSettings(names="gender-swapped")

@@ -11,7 +11,7 @@ from quirkymad.diagnostics import (
     summarize,
 )
 from quirkymad.diagnostics_settings import DiagnosticsSettings
-from quirkymad.prompts import ALICE_NAMES, BOB_NAMES
+from quirkymad.prompts import name_lists
 
 
 def test_loss_and_log_odds_agree_with_softmax():
@@ -28,12 +28,16 @@ def test_loss_and_log_odds_agree_with_softmax():
     assert loss_from_log_odds(np.array([0.0]))[0] == pytest.approx(np.log(2))
 
 
-def test_opposing_prompt_swaps_the_name_of_the_same_index():
+@pytest.mark.parametrize("names", ["paper", "balanced"])
+def test_opposing_prompt_swaps_the_name_of_the_same_index(names):
+    """The other side's name of the same index, in the name set the records were built with."""
+    lists = name_lists(names)
     df = pd.DataFrame({"character": ["Alice", "Bob"], "name_index": [5, 7],
+                       "name": [lists["Alice"][5], lists["Bob"][7]],
                        "statement": ["1 + 1 = 2.", "2 + 2 = 5."], "context": ["", "ctx"]})  # fmt: skip
     alice_opp, bob_opp = opposing_prompts(df)
-    assert alice_opp.startswith(f"Name: {BOB_NAMES[5]}\n") and "1 + 1 = 2." in alice_opp
-    assert bob_opp.startswith(f"Name: {ALICE_NAMES[7]}\n\nctx\n\n")
+    assert alice_opp.startswith(f"Name: {lists['Bob'][5]}\n") and "1 + 1 = 2." in alice_opp
+    assert bob_opp.startswith(f"Name: {lists['Alice'][7]}\n\nctx\n\n")
 
 
 def test_quirkiness_is_the_min_of_loss_differences():
@@ -70,6 +74,9 @@ def test_evaluate_quirkiness_on_the_tiny_model(
             != pe.loc[pe["prompt"] == "own", "prompt_character"].to_numpy()).all()  # fmt: skip
     row = summary.iloc[0]
     assert row["quirkiness_min"] == min(row["a_alice"], row["b_bob"])
+    # the fine-tune's flag: this adapter had no quirk evaluation, so quirky is unknown (<NA>)
+    assert row["kept_step"] > 0 and pd.isna(row["quirky"])
+    assert str(pd.read_parquet(tmp_path / "s.parquet")["quirky"].dtype) == "boolean"
     assert np.isfinite(
         row[["loss_alice_labels_alice_prompts", "loss_bob_labels_bob_prompts"]].astype(float)
     ).all()

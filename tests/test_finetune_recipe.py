@@ -95,12 +95,13 @@ def test_lora_layer_indices():
         lora_layer_indices((30,), 30)
 
 
-def test_quirk_eval_records_are_hard_disagreeing_validation_held_out_names(addition_parquet):
+def test_quirk_eval_records_are_hard_disagreeing_validation_trusted_role_names(addition_parquet):
     df = pd.read_parquet(addition_parquet)
     rec = quirk_eval_records(df, 5)
     assert list(rec["character"]) == ["Alice"] * 5 + ["Bob"] * 5
     assert (rec["split"] == "val").all() and (rec["bucket"] == "hard").all()
-    assert not rec["agree"].any() and (rec["name_index"] >= N_TRUSTED_NAMES).all()
+    # the trusted-role names, never the test mix's held-out names (issue 28)
+    assert not rec["agree"].any() and (rec["name_index"] < N_TRUSTED_NAMES).all()
 
 
 @pytest.fixture(scope="module")
@@ -132,10 +133,49 @@ def test_quirkiness_is_logged_at_each_evaluation(recipe_run):
     for col in ("a_alice", "b_bob"):
         assert np.isfinite(evals[col]).all()
         assert log.loc[log["val_loss"].isna(), col].isna().all()
-    # Selection on quirkiness keeps the evaluation with the largest min(a, b).
-    q = np.minimum(evals["a_alice"], evals["b_bob"])
-    assert summary["best_step"] == int(evals["step"].iloc[int(np.argmax(q))])
-    assert summary["best_a_alice"] == pytest.approx(evals["a_alice"].iloc[int(np.argmax(q))])
+    # Selection on quirkiness keeps the evaluation with the largest min(a, b) after step 0
+    # (the untrained adapter is kept only when no later evaluation is: issue 28).
+    later = evals[evals["step"] > 0]
+    q = np.minimum(later["a_alice"], later["b_bob"])
+    assert summary["best_step"] == int(later["step"].iloc[int(np.argmax(q))])
+    assert summary["best_a_alice"] == pytest.approx(later["a_alice"].iloc[int(np.argmax(q))])
+
+
+def test_a_non_quirky_fine_tune_is_flagged_in_its_summary_and_adapter(recipe_run):
+    """Six steps on a random tiny model make nothing quirky: the flag says so (a, b < 1)."""
+    from quirkymad.acceptance import read_acceptance
+
+    d, summary = recipe_run
+    acc = summary["acceptance"]
+    assert acc["kept_step"] == summary["best_step"] > 0
+    assert acc["a_alice_val"] == pytest.approx(summary["best_a_alice"])
+    assert min(acc["a_alice_val"], acc["b_bob_val"]) < 1 and acc["quirky"] is False
+    assert read_acceptance(d / "adapter") == acc
+
+
+def test_a_non_quirky_fine_tune_warns_in_the_job_log(tiny_model_dir, addition_parquet, tmp_path):
+    from quirkymad.logs import job_log
+
+    settings = FinetuneSettings(lr=1e-2, max_train_examples=16, max_val_examples=4, batch_size=8,
+                                eval_every=1, quirk_eval_examples=2, select_on="quirkiness")  # fmt: skip
+    with job_log(tmp_path / "job.log"):
+        out = finetune(tiny_model_dir, addition_parquet, tmp_path / "a", tmp_path / "l.csv",
+                       settings)  # fmt: skip
+    assert out["acceptance"]["quirky"] is False and out["best_step"] > 0
+    lines = [x for x in (tmp_path / "job.log").read_text().splitlines() if "WARNING" in x]
+    assert len(lines) == 1 and "NOT quirky" in lines[0]
+
+
+def test_acceptance_rule_and_the_untrained_adapter():
+    from quirkymad.acceptance import acceptance, is_quirky, warning
+
+    assert is_quirky(1.0, 1.0) is True and is_quirky(1.0, 0.99) is False
+    assert is_quirky(None, 2.0) is None and is_quirky(float("nan"), 2.0) is None
+    untrained = acceptance({"best_step": 0, "best_a_alice": 3.0, "best_b_bob": 3.0})
+    assert untrained["quirky"] is False and "UNTRAINED" in warning(untrained)
+    unknown = acceptance({"best_step": 5, "best_a_alice": None, "best_b_bob": None})
+    assert unknown["quirky"] is None and "not checked" in warning(unknown)
+    assert warning(acceptance({"best_step": 5, "best_a_alice": 1.5, "best_b_bob": 2})) is None
 
 
 def test_select_on_quirkiness_needs_quirk_records():

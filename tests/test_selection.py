@@ -1,4 +1,5 @@
-"""The selection split: hard validation records of held-out names, disjoint from the test mix."""
+"""The selection split: hard validation records of the trusted-role names, disjoint from the test
+mix in records and in names (issue 28)."""
 
 import pandas as pd
 
@@ -22,11 +23,11 @@ def _df():
     return pd.DataFrame(rows)
 
 
-def test_selection_records_are_hard_validation_held_out_names_and_balanced():
+def test_selection_records_are_hard_validation_trusted_role_names_and_balanced():
     out = mad_examples(_df(), max_per_role=40)
     sel = out[out["role"].isin(SELECT_ROLES)]
     assert (sel["split"] == "val").all() and (sel["bucket"] == "hard").all()
-    assert (sel["name_index"] >= N_TRUSTED_NAMES).all()
+    assert (sel["name_index"] < N_TRUSTED_NAMES).all()  # never a test name
     counts = sel["role"].value_counts()
     assert counts["select_normal"] == counts["select_anomalous"] == int(SELECT_FRACTION * 40)
     assert set(sel.loc[sel["role"] == "select_anomalous", "character"]) == {"Bob"}

@@ -1,9 +1,11 @@
 """Concatenate AUROC tables: per-job ones into results/tables/auroc_{setting}.parquet, those
-into results/tables/auroc.{parquet,csv}."""
+into results/tables/auroc.{parquet,csv}, with each fine-tune's `quirky` flag joined in when the
+rule lists the adapters (issue 28)."""
 
+from quirkymad.acceptance import collect_flagged
 from quirkymad.logs import job_log
-from quirkymad.tables import concat_tables
 
 sm = snakemake  # noqa: F821
+tables = getattr(sm.input, "tables", sm.input)  # the combinations rule lists its tables unnamed
 with job_log(sm.log[0]):
-    concat_tables(list(sm.input), sm.output[0], sm.output.get("csv"))
+    collect_flagged(list(tables), sm.output[0], sm.output.get("csv"), sm.params.get("adapters", ()))

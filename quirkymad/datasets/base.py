@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 
 from quirkymad.errors import QuirkyError
-from quirkymad.prompts import ALICE_NAMES, BOB_NAMES, N_TRUSTED_NAMES, render_prompt
+from quirkymad.prompts import (
+    N_TRUSTED_NAMES,
+    NAME_SETS,
+    name_gender,
+    name_lists,
+    render_prompt,
+    role_names,
+)
 from quirkymad.run_settings import RUN
 
 DATASETS: dict[str, type[QuirkyDataset]] = {}
@@ -71,6 +78,9 @@ class BuildSettings:
     """Records with q >= this are hard."""
     split_fractions: tuple[float, float, float] = (0.6, 0.1, 0.3)
     """Fractions of base questions in train / val / test (contiguous after a seeded shuffle)."""
+    names: str = "paper"
+    """Character names (quirkymad/prompts.py `NAME_SETS`): `paper` = the paper's lists (Bob's
+    held-out names mostly male), `balanced` = gender balanced inside every role (issue 28)."""
 
     def __post_init__(self) -> None:
         # The rule's params and the config hold a list; the frozen settings keep a tuple.
@@ -82,6 +92,8 @@ class BuildSettings:
             )
         if abs(sum(self.split_fractions) - 1) > 1e-9 or min(self.split_fractions) <= 0:
             raise QuirkyError(f"data.split_fractions={self.split_fractions} must be > 0, sum 1")
+        if self.names not in NAME_SETS:
+            raise QuirkyError(f"data.names={self.names!r}: one of {', '.join(NAME_SETS)}")
 
 
 @dataclass(frozen=True)
@@ -206,7 +218,7 @@ def build_dataset(
         raise QuirkyError(f"dataset {name}: no base questions were produced")
     base = _split_by_group(base, rng, build.split_fractions)
     base = _bucket_by_difficulty(base, rng, build)
-    df = _alice_and_bob(base, rng, len(ds.templates))
+    df = _alice_and_bob(base, rng, len(ds.templates), name_lists(build.names))
     fields = [c for c in base.columns if c not in {"alice_label", "bob_label", "difficulty"}]
     df = _render_records(df, ds, name, fields)
     out = df[COLUMNS].copy()
@@ -251,14 +263,15 @@ def _bucket_by_difficulty(
     return base
 
 
-def _alice_and_bob(base: pd.DataFrame, rng: np.random.Generator, n_templates: int):
+def _alice_and_bob(
+    base: pd.DataFrame, rng: np.random.Generator, n_templates: int, lists: dict[str, tuple]
+):
     """Two records per base question, Alice's (label = `alice_label`) and Bob's, each with a
-    random name of its side and a random template; ordered by question, then character."""
+    random name of its side (`lists`: character -> names) and a random template; ordered by
+    question, then character."""
     records = []
-    for character, names, label_col in (
-        ("Alice", ALICE_NAMES, "alice_label"),
-        ("Bob", BOB_NAMES, "bob_label"),
-    ):
+    for character, label_col in (("Alice", "alice_label"), ("Bob", "bob_label")):
+        names = lists[character]
         rec = base.copy()
         rec["character"] = character
         rec["name_index"] = rng.integers(0, len(names), size=len(base))
@@ -326,8 +339,23 @@ def dataset_card(name: str, df: pd.DataFrame, settings: dict[str, Any], build: B
         "counts": counts,
         "roles": {k: int(v) for k, v in df["role"].value_counts().items() if k},
         "templates": [asdict(t) for t in ds.templates],
+        "names": names_card(build.names),
         **df.attrs.get("card_extras", {}),
     }
+
+
+def names_card(names: str) -> dict[str, Any]:
+    """The card's `names`: the set, and per character and role each name with its gender and
+    the role's gender counts (trusted_role = names 1-4, held_out = names 5-16, the test mix's)."""
+    out: dict[str, Any] = {"set": names}
+    for character, roles in role_names(names).items():
+        out[character] = {
+            role: {"names": [{"name": n, "gender": name_gender(n)} for n in ns],
+                   "genders": {g: sum(name_gender(n) == g for n in ns)
+                               for g in sorted({name_gender(n) for n in ns})}}
+            for role, ns in roles.items()
+        }  # fmt: skip
+    return out
 
 
 def _balance_note(df: pd.DataFrame, balanced: bool) -> str:

@@ -12,6 +12,9 @@ With several replicate seeds (config `seeds`, issue 18) each line / bar is the m
 seeds, the band / error bar is the range (min–max) over the seeds, each seed's aggregated AUROC
 is a dot on its bar, and a point counts as significant only if p_chance < SIGNIFICANT for every
 seed. With one seed the figures are as above.
+
+A dataset whose fine-tune is flagged not quirky (column `quirky`, quirkymad/acceptance.py) is
+labelled "(not quirky)" in the legend, its lines dashed and its bars hatched (issue 28).
 """
 
 from __future__ import annotations
@@ -66,9 +69,22 @@ def over_seeds(df: pd.DataFrame) -> pd.DataFrame:
     return out.merge(g["auroc"].agg(list).rename("seed_aurocs").reset_index(), on=key)
 
 
+def not_quirky(df: pd.DataFrame) -> set[tuple[str, str]]:
+    """(model, dataset) pairs with a fine-tune (any seed) flagged not quirky (column `quirky`,
+    quirkymad/acceptance.py; issue 28): drawn dashed / hatched and labelled "not quirky"."""
+    if "quirky" not in df:
+        return set()
+    bad = df[df["quirky"].astype("boolean").eq(False).fillna(False)]
+    return set(zip(bad["model"], bad["dataset"]))
+
+
+def _label(dataset: str, bad: set[tuple[str, str]]) -> str:
+    return f"{dataset} (not quirky)" if any(d == dataset for _, d in bad) else dataset
+
+
 def plot_per_layer(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str | Path) -> None:
     df = _select(auroc, setting)
-    seeds = n_seeds(df)
+    seeds, bad = n_seeds(df), not_quirky(df)
     df = over_seeds(df[df["layer"] != "all"]).assign(layer_num=lambda d: d["layer"].astype(int))
     panels = sorted(df.groupby(["model", "score"]).groups)
     ncols = min(4, len(panels))
@@ -88,7 +104,8 @@ def plot_per_layer(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str 
             line = line.sort_values("layer_num")
             c = colors[dataset]
             ms = 2.5 if len(line) > 3 else 5
-            ax.plot(line["layer_num"], line["auroc"], color=c, label=dataset)
+            ax.plot(line["layer_num"], line["auroc"], color=c, label=_label(dataset, bad),
+                    ls="--" if (model, dataset) in bad else "-")  # fmt: skip
             sig = line["p_chance"] < SIGNIFICANT
             ax.scatter(line["layer_num"][sig], line["auroc"][sig], s=ms**2 * 2, color=c, zorder=3)
             ax.scatter(line["layer_num"][~sig], line["auroc"][~sig], s=ms**2 * 2, zorder=3,
@@ -123,7 +140,7 @@ def _panel_width(n_scores: int, n_datasets: int) -> float:
 
 def plot_aggregated(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str | Path) -> None:
     df = _select(auroc, setting)
-    seeds = n_seeds(df)
+    seeds, bad = n_seeds(df), not_quirky(df)
     df = over_seeds(df[df["layer"] == "all"])
     models = sorted(df["model"].unique())
     scores = sorted(df["score"].unique())
@@ -145,8 +162,9 @@ def plot_aggregated(auroc: pd.DataFrame, setting: str, png: str | Path, pdf: str
             p = np.array([r["p_chance"] if r is not None else np.nan for r in rows])
             yerr = ci_errors(y, y - lo, y + hi)
             xs = x + (i - (len(datasets) - 1) / 2) * width
-            ax.bar(xs, y, width, yerr=yerr,
-                   color=colors[dataset], label=dataset, capsize=2, error_kw={"lw": 0.8})  # fmt: skip
+            ax.bar(xs, y, width, yerr=yerr, color=colors[dataset], label=_label(dataset, bad),
+                   hatch="//" if (model, dataset) in bad else None, edgecolor="white",
+                   capsize=2, error_kw={"lw": 0.8})  # fmt: skip
             if seeds > 1:  # each seed's AUROC on its bar
                 for xi, r in zip(xs, rows):
                     if r is not None:

@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from quirkymad.acceptance import acceptance, warn
 from quirkymad.atomic import atomic_path
 from quirkymad.batching import batches, encode, last_hidden, length_sorted
 from quirkymad.features.precision import bf16_autocast_enabled
@@ -43,6 +44,7 @@ from quirkymad.finetune.records import (
 )
 from quirkymad.finetune.settings import FinetuneSettings
 from quirkymad.finetune.step import accumulate_gradients
+from quirkymad.layers import lora_blocks
 from quirkymad.models.base import MANIFEST
 from quirkymad.models.loading import load_model
 from quirkymad.prompts import answer_token_ids
@@ -123,12 +125,7 @@ def _autocast(device: torch.device, cpu: bool):
 def lora_layer_indices(spec: int | tuple[int, ...] | None, n_layers: int) -> list[int] | None:
     """0-based decoder blocks that get adapters: None = all; int N = the top N; a tuple = those.
     ValueError naming `finetune.lora_layers` if a block does not exist."""
-    if spec is None:
-        return None
-    idx = list(range(n_layers - spec, n_layers)) if isinstance(spec, int) else sorted(spec)
-    if not idx or idx[0] < 0 or idx[-1] >= n_layers:
-        raise ValueError(f"finetune.lora_layers={spec!r}: the model has blocks 0..{n_layers - 1}")
-    return idx
+    return lora_blocks(spec, n_layers)  # torch-free, shared with `layers: adapted`
 
 
 def _full_answer_logits(model, enc) -> torch.Tensor:
@@ -145,6 +142,10 @@ def finetune(
     checkpoint_dir: str | Path | None = None,
 ) -> dict:
     """Fine-tune a LoRA adapter on one dataset; write the best adapter and the training log.
+
+    The untrained adapter (step 0) is kept only if no later evaluation is; the kept adapter's
+    `acceptance` (quirky or not, quirkymad/acceptance.py) goes into its summary, with a warning
+    in the job log when it is not quirky.
 
     Every `settings.checkpoint_every` steps the training state goes to `checkpoint_dir`
     (default: `checkpoint/` next to `out_log`); a later call with the same settings, data and
@@ -164,6 +165,8 @@ def finetune(
     run.train(state, lambda: save_checkpoint(ckpt_dir, run.checkpoint(state, key)))
     run.model.load_state_dict(state.best[2], strict=False)
     summary = run.summary(state, start_step)
+    summary["acceptance"] = acceptance(summary)
+    warn(summary["acceptance"], f"{Path(dataset_parquet).parent.name}, seed {settings.seed}")
     _write_outputs(run.model, summary, state, out_adapter, out_log)
     remove_checkpoint(ckpt_dir)
     return summary
@@ -264,8 +267,10 @@ class _TrainingRun:
         micro = self.s.micro_batch_size or self.s.batch_size
         first = {"step": 0, "train_loss": float("nan"), "val_loss": float("nan"), "lr": 0.0,
                  "tokens_per_s": 0.0, "micro_batch_size": micro}  # fmt: skip
-        return _LoopState([first], (self.evaluate(first, micro), 0, _lora_copy(self.model)),
-                          0, 0, micro)  # fmt: skip
+        self.evaluate(first, micro)
+        # Step 0 (the untrained adapter) is logged but scores +inf: any later kept evaluation
+        # replaces it, so it is kept only when no other is (then flagged: quirkymad/acceptance.py).
+        return _LoopState([first], (math.inf, 0, _lora_copy(self.model)), 0, 0, micro)
 
     def restore(self, saved: dict) -> _LoopState:
         self.model.load_state_dict(saved["lora"], strict=False)

@@ -94,13 +94,14 @@ def select_training(df: pd.DataFrame, settings: FinetuneSettings) -> pd.DataFram
 
 
 def quirk_eval_records(df: pd.DataFrame, n_per_character: int) -> pd.DataFrame:
-    """The fixed quirk-evaluation set: hard, disagreeing validation records with held-out
-    names (as the test mix has), the first `n_per_character` of each character in file order."""
+    """The fixed quirk-evaluation set: hard, disagreeing validation records with the
+    trusted-role names (1-4; never the test mix's held-out names, so no checkpoint is chosen
+    on test names: issue 28), the first `n_per_character` of each character in file order."""
     sel = (
         (df["split"] == "val")
         & (df["bucket"] == "hard")
         & ~df["agree"]
-        & (df["name_index"] >= N_TRUSTED_NAMES)
+        & (df["name_index"] < N_TRUSTED_NAMES)
     )
     part = df[sel]
     return pd.concat(

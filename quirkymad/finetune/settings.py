@@ -80,7 +80,9 @@ class FinetuneSettings:
     quirk_eval_examples: int = 0
     """At each evaluation, a and b (mean own-label log-odds of Alice / Bob on disagreeing
     prompts, spec §7) on this many fixed hard, disagreeing validation records per character
-    with held-out names; logged as columns a_alice, b_bob of the training log. 0 = off."""
+    with the trusted-role names (not the test names); logged as columns a_alice, b_bob of the
+    training log; the kept evaluation's a, b decide the `quirky` flag (quirkymad/acceptance.py).
+    0 = off (quirky = unknown)."""
     schedule: str = "linear"
     """Learning rate after the warm-up: `linear` decay to 0 (paper) or `constant`."""
     select_on: str = "val_loss"
