@@ -128,6 +128,7 @@ def layer_tables(
                                     n_perm=scoring.n_permutations, within=scoring.name_bootstrap))  # fmt: skip
     is_bob = role[select] == "select_anomalous"
     table["auroc_select"] = [auroc(is_bob, s) for s in sel_rows] if select.any() else np.nan
+    table["ci_name_refits"] = 0  # transductive detectors' refitted intervals: _refit_table
     head = dict(head)
     if "combination" in head:
         combination = [head.pop("combination")] * len(layers)
@@ -215,7 +216,6 @@ def score_store(
         stacked, [str(ell) for ell in layer_ids], meta_table(ds, store, role, test, anomalous),
         role, test, select, head, scoring=scoring, seed=seed,
     )  # fmt: skip
-    table["ci_name_refits"] = 0
     if records is None and scoring.n_refit and is_transductive(probe):
         _refit_table(table, scores, ds, feature, detector, hparams, layer_ids, masks,
                      (kind, modules), scoring, seed, batched)  # fmt: skip
