@@ -474,13 +474,8 @@ def control_dir(model, dataset, feature, transform, detector):
 
 def control_jobs():
     """One entry per main scoring job: its directory and its base control's (or None)."""
-    jobs = []
-    for d in score_dirs():
-        model, rest = d[len("results/"):].split("/", 1)
-        feature, transform, detector = d.split("/scores/", 1)[1].split("/")
-        dataset = rest.split("/scores/", 1)[0].split("/")[-1]
-        jobs.append({"scores": d, "base": control_dir(model, dataset, feature, transform, detector)})
-    return jobs
+    pattern = re.compile(r"results/([^/]+)/(?:seed\d+/)?([^/]+)/scores/([^/]+)/([^/]+)/([^/]+)")
+    return [{"scores": d, "base": control_dir(*pattern.fullmatch(d).groups())} for d in score_dirs()]
 
 
 def control_outputs():
