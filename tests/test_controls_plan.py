@@ -48,3 +48,15 @@ def test_controls_plan_only_their_own_jobs(tmp_path, monkeypatch):
     _finish(tmp_path, on)
     no_base = write_config(tmp_path / "nb.yaml", {**TINY, "controls": {"base_model": False}})
     assert planned_jobs(tmp_path, no_base) == {"collect_controls": 1, "plot_figure": 1, "all": 1}
+
+
+def test_the_controls_figure_without_controls_is_a_config_error():
+    import pytest
+
+    from quirkymad.config import check_config
+    from quirkymad.errors import QuirkyError
+
+    bad = {**TINY, "controls": {"enabled": False}}
+    with pytest.raises(QuirkyError, match=r"figures\.controls needs controls\.enabled"):
+        check_config(bad, check_models=False)
+    check_config(OFF, check_models=False)
