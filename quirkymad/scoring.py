@@ -237,6 +237,9 @@ def _refit_table(table, scores, ds, feature, detector, hparams, layer_ids, masks
     trusted, test, _, anomalous, _ = masks
     test_idx = np.flatnonzero(test)
     aggregate = table["layer"].astype(str).eq("all").any()
+    keep = [feature, *([ds.attrs["valid_mask"]] if ds.attrs.get("valid_mask") else [])]
+    if ds[keep].nbytes <= BATCH_BYTES:  # read the store once, not once per replicate
+        ds = ds[keep].load()
 
     def refit_scores(draw: np.ndarray) -> np.ndarray:
         refit_masks = (trusted, test, np.zeros_like(test), anomalous, test_idx[draw])
