@@ -18,9 +18,11 @@ class ScoringSettings:
     bootstrap) or resample them (two-stage)."""
     n_permutations: int = 1000
     """Name relabellings for p_chance (0 = skip)."""
-    n_refit: int = 100
+    n_refit: int = 20
     """Name-clustered resamples of transductive detectors (offline with `untrusted: test`),
-    each refitting the detector on the resampled test mix (0 = the fixed-score interval)."""
+    each refitting the detector on the resampled test mix (0 = the fixed-score interval).
+    Each costs one fit of every layer (QUE on 576-wide activations: seconds on a CPU), hence
+    few by default; raise it where fits are cheap (GPU, narrow features)."""
 
     def __post_init__(self) -> None:
         if min(self.n_bootstrap, self.n_permutations, self.n_refit) < 0:
