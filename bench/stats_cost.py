@@ -94,7 +94,9 @@ def main() -> None:
                         tmp / "s.parquet",
                         tmp / "a.parquet",
                         labels,
-                        scoring=ScoringSettings(n_bootstrap=n_boot, n_permutations=n_perm),
+                        scoring=ScoringSettings(
+                            n_bootstrap=n_boot, n_permutations=n_perm, n_refit=0
+                        ),
                     )
 
                 base = min(cpu(lambda: run(0, 0)) for _ in range(args.repeat))

@@ -61,7 +61,7 @@ def settings_contracts() -> dict[tuple[str, ...], type]:
     )
     from quirkymad.finetune.settings import FinetuneSettings
     from quirkymad.run_settings import RunSettings
-    from quirkymad.stats.settings import ScoringSettings
+    from quirkymad.stats.settings import ControlsSettings, ScoringSettings
     from quirkymad.transforms.params import PARAMS as TRANSFORM_PARAMS
 
     return {
@@ -73,6 +73,7 @@ def settings_contracts() -> dict[tuple[str, ...], type]:
         ("diagnostics",): DiagnosticsSettings,
         ("explain",): ExplainSettings,
         ("scoring",): ScoringSettings,
+        ("controls",): ControlsSettings,  # issue 28, item 2
         **{("features", f): AttributionSettings for f in ATTRIBUTION_FEATURES},
         **{("detectors", name): cls for name, cls in DETECTOR_PARAMS.items()},
         **{("transforms", name): cls for name, cls in TRANSFORM_PARAMS.items()},
@@ -288,6 +289,8 @@ def _check_figure_inputs(config: dict[str, Any], source: str) -> None:
     detectors = set(config.get("detectors") or {})
     features = set(config.get("features") or {})
     for figure in config.get("figures") or {}:
+        if figure == "controls" and not config["controls"]["enabled"]:  # issue 28, item 2
+            raise QuirkyError(f"{source}: figures.controls needs controls.enabled: true")
         if figure not in FIGURE_CATALOGUE:
             raise QuirkyError(
                 f"{source}: unknown key figures.{figure} (allowed here:"

@@ -210,6 +210,19 @@ FIGURE_CATALOGUE: dict[str, FigureSpec] = {
         " name-clustered bootstrap interval (the same resampled names and records for both"
         " scores); filled: bootstrap p < 0.05; dashed: no difference (docs/statistics.md).",
     ),
+    # --- controls (issue 28, item 2) ---
+    "controls": FigureSpec(
+        "issue 28",
+        "AUROC",
+        {"controls": "controls"},
+        "Controls of every layer-aggregated AUROC (docs/statistics.md, Controls): a panel per"
+        " model x dataset, a row per score; black: AUROC on the test mix (filled: p_chance_gender"
+        " < 0.05, i.e. beyond re-splitting the held-out names within gender); blue / red: AUROC"
+        " within male / female names; grey: the same detector on the base (un-fine-tuned) model's"
+        " activations of the same records (negative control); dotted line and band: AUROC of a"
+        " score that reads only the name's gender; error bars: 95 % name-clustered intervals."
+        " A detector at chance within each gender reads gender, not the quirk.",
+    ),
 }
 
 # --- sweeps (issue 20): one figure per axis of difficulty, drawn when `sweeps.<axis>` is set ---

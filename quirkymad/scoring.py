@@ -21,6 +21,7 @@ from quirkymad.errors import QuirkyError
 from quirkymad.metrics import auroc
 from quirkymad.run_settings import RUN
 from quirkymad.selection import SELECT_ROLES
+from quirkymad.stats.refit import is_transductive, refit_intervals
 from quirkymad.stats.rows import auroc_rows
 from quirkymad.stats.settings import SCORING, ScoringSettings
 from quirkymad.store import open_store, strings
@@ -127,6 +128,7 @@ def layer_tables(
                                     n_perm=scoring.n_permutations, within=scoring.name_bootstrap))  # fmt: skip
     is_bob = role[select] == "select_anomalous"
     table["auroc_select"] = [auroc(is_bob, s) for s in sel_rows] if select.any() else np.nan
+    table["ci_name_refits"] = 0  # transductive detectors' refitted intervals: _refit_table
     head = dict(head)
     if "combination" in head:
         combination = [head.pop("combination")] * len(layers)
@@ -214,6 +216,9 @@ def score_store(
         stacked, [str(ell) for ell in layer_ids], meta_table(ds, store, role, test, anomalous),
         role, test, select, head, scoring=scoring, seed=seed,
     )  # fmt: skip
+    if records is None and scoring.n_refit and is_transductive(probe):
+        _refit_table(table, scores, ds, feature, detector, hparams, layer_ids, masks,
+                     (kind, modules), scoring, seed, batched)  # fmt: skip
     if getattr(probe, "report_flipped", False):
         # Spec C7: cupbearer's sign (+log p) would score 1 − AUROC; logged, not tabulated.
         for layer, value in zip(table["layer"], table["auroc"]):
@@ -222,6 +227,33 @@ def score_store(
     _write_parquet(scores, out_scores)
     _write_parquet(table, out_auroc)
     return table
+
+
+def _refit_table(table, scores, ds, feature, detector, hparams, layer_ids, masks, transform,
+                 scoring: ScoringSettings, seed: int, batched: bool) -> None:  # fmt: skip
+    """Replace a transductive detector's name-clustered intervals (all records, agree,
+    disagree) in `table` by refitted ones (`quirkymad.stats.refit`); `ci_name_refits` says how
+    many replicates (0 where the interval resamples fixed scores)."""
+    trusted, test, _, anomalous, _ = masks
+    test_idx = np.flatnonzero(test)
+    aggregate = table["layer"].astype(str).eq("all").any()
+    keep = [feature, *([ds.attrs["valid_mask"]] if ds.attrs.get("valid_mask") else [])]
+    if ds[keep].nbytes <= BATCH_BYTES:  # read the store once, not once per replicate
+        ds = ds[keep].load()
+
+    def refit_scores(draw: np.ndarray) -> np.ndarray:
+        refit_masks = (trusted, test, np.zeros_like(test), anomalous, test_idx[draw])
+        s = _layer_scores(ds, feature, detector, hparams, layer_ids, refit_masks, transform,
+                          batched)  # fmt: skip
+        return np.vstack([s, s.mean(0)]) if aggregate else s
+
+    first = scores[scores["layer"] == scores["layer"].iloc[0]]
+    rows = refit_intervals(refit_scores, first["is_anomalous"].to_numpy(bool),
+                           first["name"].to_numpy(), first["agree"].to_numpy(bool),
+                           scoring.n_refit, seed, scoring.name_bootstrap)  # fmt: skip
+    for col in rows[0]:
+        table[col] = [r[col] for r in rows]
+    table["ci_name_refits"] = scoring.n_refit
 
 
 def _record_roles(probe: Detector, role: np.ndarray, store, records=None) -> tuple[np.ndarray, ...]:

@@ -307,6 +307,7 @@ def final_outputs():
         "results/tables/reference_comparison.csv",  # detectors helper (issue 19)
         *(["results/tables/comparisons.csv"] if COMPARISONS else []),  # stats (issue 18)
         *(["results/tables/auroc_seeds.csv"] if len(SEEDS) > 1 else []),  # seeds (issue 18)
+        *control_outputs(),  # controls (issue 28)
     ]
     loss_curves = expand(
         "results/{model}/{replicate}{dataset}/finetune/loss_curve.{ext}",
@@ -455,3 +456,43 @@ def auroc_tables():
     """The tables collect_auroc concatenates: one per setting, and the combinations' one."""
     return [*expand("results/tables/auroc_{setting}.parquet", setting=auroc_settings()),
             *(["results/tables/auroc_combinations.parquet"] if COMBINATION_JOBS else [])]  # fmt: skip
+
+
+# --- controls (issue 28, item 2; docs/statistics.md "Controls"; rules/controls.smk) ---
+from quirkymad.scoring import EASY_UNTRUSTED_ROLES, TEST_ROLES
+
+CONTROLS = config["controls"]
+# The base-model negative control: every raw detector scored on activations (transforms are
+# fitted on the fine-tuned model's activations; attribution would need a gradient pass).
+CONTROL_FEATURES = ["activations"] if "activations" in FEATURES else []
+CONTROL_DETECTORS = (
+    sorted({d for t, d in SCORES if t == "none"})
+    if CONTROLS["enabled"] and CONTROLS["base_model"] and CONTROL_FEATURES
+    else []
+)
+
+
+def control_roles():
+    """The records the base control reads: trusted and the test mix, and the easy untrusted
+    records only if a detector fits on them (`untrusted: easy`)."""
+    easy = any((config["detectors"].get(d) or {}).get("untrusted") == "easy" for d in CONTROL_DETECTORS)
+    return ["trusted", *TEST_ROLES, *(EASY_UNTRUSTED_ROLES if easy else ())]
+
+
+def control_dir(model, dataset, feature, transform, detector):
+    """The base control's scoring directory of a main scoring job, or None if it has none."""
+    if transform != "none" or feature not in CONTROL_FEATURES or detector not in CONTROL_DETECTORS:
+        return None
+    return f"results/{model}/{dataset}/controls/base/scores/{feature}/none/{detector}"
+
+
+def control_jobs():
+    """One entry per main scoring job: its directory and its base control's (or None)."""
+    pattern = re.compile(r"results/([^/]+)/(?:seed\d+/)?([^/]+)/scores/([^/]+)/([^/]+)/([^/]+)")
+    return [{"scores": d, "base": control_dir(*pattern.fullmatch(d).groups())} for d in score_dirs()]
+
+
+def control_outputs():
+    if not CONTROLS["enabled"]:
+        return []
+    return ["results/tables/controls.csv", *sorted({j["base"] for j in control_jobs() if j["base"]})]

@@ -46,7 +46,7 @@ def test_batched_equals_per_layer(tmp_path, store, detector, hparams, monkeypatc
             tmp_path / f"s{tag}.parquet",
             tmp_path / f"a{tag}.parquet",
             LABELS,
-            scoring=ScoringSettings(n_bootstrap=20),
+            scoring=ScoringSettings(n_bootstrap=20, n_refit=0),  # scores only
             batched=batched,
         )
         return pd.read_parquet(tmp_path / f"s{tag}.parquet")

@@ -120,7 +120,8 @@ def test_the_config_check_fills_contract_defaults_into_a_config():
                                    "mahalanobis": {"rcond": 0.01}}  # fmt: skip
     assert config["transforms"]["flow"]["steps"] == 300
     assert config["scoring"] == {"n_bootstrap": 1000, "name_bootstrap": "keep",
-                                 "n_permutations": 1000}  # fmt: skip
+                                 "n_permutations": 1000, "n_refit": 20}  # fmt: skip
+    assert config["controls"] == {"enabled": True, "base_model": True}  # issue 28
     assert config["extract"]["max_per_role"] == 4000
     # defaults behind a `$ref` too: addition's n_base, the flow's wiring keys
     from quirkymad.datasets.base import DatasetSettings

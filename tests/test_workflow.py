@@ -104,6 +104,25 @@ def test_outputs(run):
     assert (wd / "results/tiny-random/addition/adapter/adapter_model.safetensors").is_file()
 
 
+def test_controls_table(run):
+    """Issue 28, item 2: a controls row per scoring job; the base control beside every raw
+    detector on activations; refitted intervals on the transductive detectors' rows."""
+    wd, _ = run
+    ctl = pd.read_csv(wd / "results/tables/controls.csv")
+    auroc = pd.read_csv(wd / "results/tables/auroc.csv")
+    plain = auroc[(auroc["layer"] == "all") & (auroc["combination"] == "mean")]
+    assert len(ctl) == len(plain)
+    raw_acts = (ctl["feature"] == "activations") & (ctl["transform"] == "none")
+    assert ctl.loc[raw_acts, "auroc_base"].between(0, 1).all()
+    assert ctl.loc[~raw_acts, "auroc_base"].isna().all()
+    assert ctl["p_chance_gender"].between(0, 1, inclusive="right").all()
+    assert ctl["auroc_gender_only"].nunique() == 1  # one test mix
+    refits = plain.set_index(["feature", "transform", "detector"])["ci_name_refits"]
+    for d in ("que", "likelihood_ratio", "gaussian_em"):
+        assert (refits.xs(d, level="detector") == TINY["scoring"]["n_refit"]).all(), d
+    assert (refits.xs("mahalanobis", level="detector") == 0).all()
+
+
 def test_combination_rows(run):
     """Every combination of tiny.yaml has its job and its AUROC rows (issue 19), with the same
     statistics as the plain rows, after them in auroc.csv; the summaries name them."""
@@ -206,7 +225,9 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     assert jobs == {
         "score_detector": len(TINY["features"]) + 1, "collect_auroc_setting": 1,
         "collect_auroc": 1, "summarize_auroc": 1, "reference_comparison": 1, "compare_scores": 1,
-        "plot_figure": 7 + len(TINY["sweeps"]),
+        "plot_figure": 8 + len(TINY["sweeps"]),
+        # its base-model control on activations and the controls table (issue 28)
+        "score_control": 1, "collect_controls": 1,
         # the combinations with Mahalanobis (merge; ensemble with QUE) and their table
         "score_combination": 2, "collect_auroc_combinations": 1,
         # explanations of Mahalanobis scores (activations raw and flow, attribution), their
@@ -219,7 +240,7 @@ def test_detector_setting_reruns_only_scoring_and_figures(run, tmp_path):
     assert figures == {
         "online_auroc_per_layer", "online_auroc_aggregated", "auroc_vs_separation",
         "auroc_vs_quirkiness", "attribution_auroc_vs_quirkiness", "explanations",
-        "comparisons_forest", *SWEEP_FIGURES,
+        "comparisons_forest", "controls", *SWEEP_FIGURES,
     }  # fmt: skip
 
 
@@ -231,13 +252,14 @@ def test_offline_detector_setting_redraws_only_offline_figures(run, tmp_path):
     assert jobs == {
         "score_detector": len(TINY["features"]), "collect_auroc_setting": 1, "collect_auroc": 1,
         "summarize_auroc": 1, "reference_comparison": 1, "compare_scores": 1,
-        "plot_figure": 3 + len(TINY["sweeps"]), "explain_scores": 1, "collect_explanations": 1,
+        "plot_figure": 4 + len(TINY["sweeps"]), "explain_scores": 1, "collect_explanations": 1,
+        "score_control": 1, "collect_controls": 1,  # its base-model control (issue 28)
         "score_sweep_point": _sweep_points("que"), "collect_sweep": len(TINY["sweeps"]), "all": 1,
         # the combinations with QUE (concat on probe shift; ensemble with Mahalanobis)
         "score_combination": 2, "collect_auroc_combinations": 1,
     }  # fmt: skip
     assert figures == {"offline_auroc_per_layer", "offline_auroc_aggregated", "comparisons_forest",
-                       *SWEEP_FIGURES}  # fmt: skip
+                       "controls", *SWEEP_FIGURES}  # fmt: skip
 
 
 def test_a_lost_intermediate_is_rebuilt(run):
@@ -271,12 +293,18 @@ def test_adding_a_seed_reruns_only_per_seed_work(run, tmp_path):
     jobs = planned_jobs(wd, cfg)
     assert {r: jobs.get(r, 0) for r in PER_SEED} == {r: one[r] for r in PER_SEED}
     assert jobs["summarize_seeds"] == 1
-    upstream = {"build_dataset", "prepare_model", "extract_base_activations"}
+    upstream = {
+        "build_dataset",
+        "prepare_model",
+        "extract_base_activations",
+        "extract_control_activations",
+        "score_control",
+    }  # the base model has no seed
     assert not upstream & set(jobs)
     assert set(jobs) - set(PER_SEED) <= {
         "collect_auroc_setting", "collect_auroc", "summarize_auroc", "summarize_seeds",
         "reference_comparison", "compare_scores", "collect_quirkiness", "collect_separation",
-        "collect_explanations", "plot_figure", "all"}  # fmt: skip
+        "collect_explanations", "collect_controls", "plot_figure", "all"}  # fmt: skip
     out = snakemake(wd, cfg, "--cores", "2")
     assert out.returncode == 0, out.stderr[-5000:]
     assert (wd / "results/tiny-random/seed1/addition/adapter").is_dir()
@@ -301,10 +329,11 @@ def test_transform_setting_refits_only_that_transform(run, tmp_path):
     # show raw-activation Mahalanobis only). Not the SAE, nor any extraction.
     assert jobs == {
         "fit_transform": 1, "score_detector": 2, "collect_auroc_setting": 1, "collect_auroc": 1,
-        "summarize_auroc": 1, "reference_comparison": 1, "compare_scores": 1, "plot_figure": 3,
-        "explain_scores": 1, "collect_explanations": 1, "all": 1,
+        "summarize_auroc": 1, "reference_comparison": 1, "compare_scores": 1, "plot_figure": 4,
+        "explain_scores": 1, "collect_explanations": 1, "collect_controls": 1, "all": 1,
     }  # fmt: skip
-    assert figures == {"online_auroc_per_layer", "online_auroc_aggregated", "comparisons_forest"}
+    assert figures == {"online_auroc_per_layer", "online_auroc_aggregated", "comparisons_forest",
+                       "controls"}  # fmt: skip
 
 
 def test_adding_a_transform_detector_refits_nothing(run, tmp_path):
@@ -391,7 +420,7 @@ def test_autocast_reruns_every_model_pass(run, tmp_path):
     changed = {**TINY, "extract": {**TINY["extract"], "autocast": "bfloat16"}}
     jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
     for rule in ("extract_activations", "extract_attribution", "extract_base_activations",
-                 "evaluate_quirkiness"):  # fmt: skip
+                 "extract_control_activations", "evaluate_quirkiness"):  # fmt: skip
         assert jobs[rule] == 1, rule
     assert "finetune_adapter" not in jobs
 
@@ -462,7 +491,8 @@ def test_adding_detectors_plans_only_their_scoring_jobs(tmp_path):
     base = planned_jobs(tmp_path, write_config(tmp_path / "without.yaml", without))
     more = planned_jobs(tmp_path, write_config(tmp_path / "with.yaml", TINY))
     diff = {rule: more.get(rule, 0) - base.get(rule, 0) for rule in more.keys() | base.keys()}
-    want = {"score_detector": len(added) * len(TINY["features"])}
+    # (+ their base-model controls on activations, issue 28)
+    want = {"score_detector": len(added) * len(TINY["features"]), "score_control": len(added)}
     assert {rule: n for rule, n in diff.items() if n} == want
 
 

@@ -23,10 +23,18 @@ _TOL = 1e-12
 
 
 def name_relabellings(
-    is_anomalous: np.ndarray, name: np.ndarray, n_perm: int, rng: np.random.Generator
+    is_anomalous: np.ndarray,
+    name: np.ndarray,
+    n_perm: int,
+    rng: np.random.Generator,
+    strata: np.ndarray | None = None,
 ) -> np.ndarray:
     """`[n_perm, n]` bool labels: the names re-split into groups of the observed sizes (a name's
-    side is that of its records; a name on both sides is an error)."""
+    side is that of its records; a name on both sides is an error).
+
+    With `strata` (`[n]`, one value per record, constant within a name: e.g. the name's gender)
+    the re-split happens within each stratum, keeping how many names of each stratum play Bob:
+    the gender-stratified null of docs/statistics.md ("Controls")."""
     y = np.asarray(is_anomalous, dtype=bool)
     names = np.asarray(name).astype(str)
     uniq, inv = np.unique(names, return_inverse=True)
@@ -35,11 +43,20 @@ def name_relabellings(
     if np.any(np.bincount(inv[~y], minlength=len(uniq))[side]):
         raise ValueError("a test name occurs on both sides; the name-relabelling null needs each "
                          "name on one side")  # fmt: skip
-    k_anomalous = int(side.sum())
-    # A random permutation per row; its first k_anomalous names form the "anomalous" group.
-    perm = np.argsort(rng.random((n_perm, len(uniq))), axis=1)
+    stratum = np.zeros(len(uniq), dtype=np.int64)
+    if strata is not None:
+        _, codes = np.unique(np.asarray(strata).astype(str), return_inverse=True)
+        stratum[inv] = codes
+        if np.any(stratum[inv] != codes):
+            raise ValueError("a name's records fall in different strata")
     group = np.zeros((n_perm, len(uniq)), dtype=bool)
-    np.put_along_axis(group, perm[:, :k_anomalous], True, axis=1)
+    for k in np.unique(stratum):
+        members = np.flatnonzero(stratum == k)
+        # A random permutation per row; its first k_anomalous names form the "anomalous" group.
+        perm = np.argsort(rng.random((n_perm, len(members))), axis=1)
+        part = np.zeros((n_perm, len(members)), dtype=bool)
+        np.put_along_axis(part, perm[:, : int(side[members].sum())], True, axis=1)
+        group[:, members] = part
     return group[:, inv]
 
 

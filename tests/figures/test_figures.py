@@ -82,6 +82,15 @@ def tables(tmp_path_factory):
             for dd in [rng.uniform(-0.3, 0.3)]]  # fmt: skip
     paths["comparisons"] = d / "c.parquet"
     pd.DataFrame(comp).to_parquet(paths["comparisons"])
+    paths["controls"] = d / "controls.parquet"  # issue 28: one row per aggregated score
+    ctl = pd.concat([online, offline, attribution])
+    ctl = ctl[ctl["layer"] == "all"].copy()
+    for col, shift in (("male", -0.1), ("female", 0.05), ("base", None), ("gender_only", None)):
+        a = rng.uniform(0.4, 0.7, len(ctl)) if shift is None else (ctl["auroc"] + shift).clip(0, 1)
+        ctl[f"auroc_{col}"], ctl[f"ci_low_name_{col}"] = a, a - 0.08
+        ctl[f"ci_high_name_{col}"] = a + 0.08
+    ctl["p_chance_gender"] = rng.uniform(0, 0.1, len(ctl))
+    ctl.to_parquet(paths["controls"])
     return paths
 
 
