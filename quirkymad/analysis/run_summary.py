@@ -4,7 +4,8 @@
 Per fine-tune: quirky or not (the acceptance rule of quirkymad/acceptance.py, with its
 validation a, b, and the test mix's a, b); the headline AUROCs (activations × Mahalanobis,
 layer-aggregated, with the name-clustered interval, `p_chance` and whatever control columns the
-table has); the negative-control table when there is one; the figures, tables and the
+run has: within-gender AUROCs, the gender-only score, `p_chance_gender`, the base-model
+negative control); the figures, tables and the
 `--report` command. Reads only what exists (a partial target leaves tables out) and never
 raises: a summary must not fail a run that succeeded. Torch-free.
 """
@@ -19,9 +20,14 @@ from typing import TextIO
 import pandas as pd
 
 HEADLINE = {"feature": "activations", "transform": "none", "detector": "mahalanobis"}
-# Control columns another stage may add to the AUROC rows (docs/statistics.md); shown if present.
-CONTROL_PREFIXES = ("auroc_male", "auroc_female", "auroc_gender", "p_chance_")
+# The controls table's columns (quirkymad/stats/controls.py, docs/statistics.md) shown beside
+# a headline AUROC: within-gender AUROCs, the gender-only score, the gender-stratified null and
+# the base-model negative control.
+CONTROL_COLUMNS = ("auroc_male", "auroc_female", "auroc_gender_only", "p_chance_gender",
+                   "auroc_base")  # fmt: skip
 KEY = ("model", "dataset", "seed")
+# What identifies a scoring job in both the AUROC and the controls table.
+JOB_KEY = ("model", "dataset", "seed", "setting", "feature", "transform", "detector")
 
 
 def _read(path: Path) -> pd.DataFrame | None:
@@ -55,12 +61,21 @@ def quirkiness_lines(q: pd.DataFrame | None) -> list[str]:
 
 
 def _controls(r: pd.Series) -> str:
-    cols = [c for c in r.index if c.startswith(CONTROL_PREFIXES)]
-    return "".join(f", {c} {_num(r[c], 3)}" for c in cols if pd.notna(r[c]))
+    return "".join(f", {c} {_num(r[c], 3)}" for c in CONTROL_COLUMNS if pd.notna(r.get(c)))
 
 
-def headline_lines(auroc: pd.DataFrame | None) -> list[str]:
-    """The headline AUROC of every fine-tune: activations × Mahalanobis over the read layers."""
+def with_controls(auroc: pd.DataFrame, controls: pd.DataFrame | None) -> pd.DataFrame:
+    """The AUROC rows with the controls table's columns joined on the scoring job."""
+    if controls is None or controls.empty:
+        return auroc
+    on = [k for k in JOB_KEY if k in auroc and k in controls]
+    cols = [c for c in CONTROL_COLUMNS if c in controls and c not in auroc]
+    return auroc.merge(controls[on + cols].drop_duplicates(on), on=on, how="left")
+
+
+def headline_lines(auroc: pd.DataFrame | None, controls: pd.DataFrame | None = None) -> list[str]:
+    """The headline AUROC of every fine-tune: activations × Mahalanobis over the read layers,
+    with its controls where the run has them."""
     what = "activations x mahalanobis, layer-aggregated, 95 % name-clustered CI"
     if auroc is None or auroc.empty or "layer" not in auroc:
         return [f"  headline AUROC ({what}): no table yet (results/tables/auroc.csv)"]
@@ -69,7 +84,7 @@ def headline_lines(auroc: pd.DataFrame | None) -> list[str]:
         sel &= auroc[k].eq(v) if k in auroc else False
     if "combination" in auroc:
         sel &= auroc["combination"].isin(["mean", "none"])
-    rows = auroc[sel]
+    rows = with_controls(auroc[sel], controls)
     if rows.empty:
         return [f"  headline AUROC ({what}): not scored in this run"]
     lines = [f"  headline AUROC ({what}):"]
@@ -78,24 +93,6 @@ def headline_lines(auroc: pd.DataFrame | None) -> list[str]:
         quirky = "" if pd.isna(r.get("quirky", True)) or r.get("quirky", True) else " (not quirky)"
         lines.append(f"    {_label(r)}: {r['auroc']:.3f} {ci}, p_chance "
                      f"{r.get('p_chance', float('nan')):.3f}{_controls(r)}{quirky}")  # fmt: skip
-    return lines
-
-
-def negative_control_lines(tables: Path) -> list[str]:
-    """The negative-control table(s), if the run has them: their headline rows, else the path."""
-    lines = []
-    for path in sorted(tables.glob("*negative_control*.csv")):
-        df = _read(path)
-        if df is None:
-            continue
-        keep = pd.Series(True, index=df.index)
-        for k, v in {**HEADLINE, "layer": "all"}.items():
-            if k in df:
-                keep &= df[k].astype(str).eq(v)
-        lines.append(f"  negative control ({path}):")
-        cols = [c for c in (*KEY, "control", "auroc", "ci_low_name", "ci_high_name") if c in df]
-        for _, r in df.loc[keep, cols].head(12).iterrows():
-            lines.append("    " + ", ".join(f"{c} {r[c]}" for c in cols))
     return lines
 
 
@@ -114,8 +111,7 @@ def run_summary(results: str | Path = "results", configfiles: Sequence[str | Pat
     tables = Path(results) / "tables"
     lines = ["", "quirkymad: what this run found (results/tables/, docs/figures.md)"]
     lines += quirkiness_lines(_read(tables / "quirkiness.parquet"))
-    lines += headline_lines(_read(tables / "auroc.parquet"))
-    lines += negative_control_lines(tables)
+    lines += headline_lines(_read(tables / "auroc.parquet"), _read(tables / "controls.parquet"))
     lines += [f"  figures: {_paths(Path(results) / 'figures', '*.png')}",
               f"  tables: {_paths(tables, '*.csv')}",
               f"  report: {report_command(configfiles)}", ""]  # fmt: skip

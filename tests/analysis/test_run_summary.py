@@ -7,7 +7,7 @@ import pandas as pd
 from quirkymad.analysis.run_summary import print_run_summary, run_summary
 
 
-def _tables(root, controls=False):
+def _tables(root):
     t = root / "tables"
     t.mkdir(parents=True)
     pd.DataFrame([
@@ -22,8 +22,7 @@ def _tables(root, controls=False):
             rows.append({"model": "m", "dataset": ds, "seed": 0, "feature": "activations",
                          "transform": "none", "detector": det, "combination": "mean",
                          "layer": layer, "auroc": auroc, "ci_low_name": auroc - 0.05,
-                         "ci_high_name": auroc + 0.04, "p_chance": 0.001, "quirky": quirky,
-                         **({"auroc_male": 0.8, "p_chance_gender": 0.03} if controls else {})})  # fmt: skip
+                         "ci_high_name": auroc + 0.04, "p_chance": 0.001, "quirky": quirky})  # fmt: skip
     pd.DataFrame(rows).to_parquet(t / "auroc.parquet")
     pd.DataFrame(rows).to_csv(t / "auroc.csv")
     (root / "figures").mkdir()
@@ -47,14 +46,18 @@ def test_summary_says_quirky_or_not_the_headline_and_where_to_look(tmp_path):
     assert "auroc_male" not in text  # no control columns in this table
 
 
-def test_summary_shows_control_columns_and_negative_control_when_present(tmp_path):
-    _tables(tmp_path / "results", controls=True)
+def test_summary_shows_the_controls_table_beside_the_headline(tmp_path):
+    _tables(tmp_path / "results")
     pd.DataFrame([{"model": "m", "dataset": "population", "seed": 0, "feature": "activations",
-                   "transform": "none", "detector": "mahalanobis", "layer": "all",
-                   "auroc": 0.51}]).to_csv(tmp_path / "results/tables/negative_control.csv")  # fmt: skip
+                   "transform": "none", "detector": "mahalanobis", "auroc_male": 0.8,
+                   "auroc_female": 0.7, "auroc_gender_only": 0.55, "p_chance_gender": 0.03,
+                   "auroc_base": 0.51}]).to_parquet(tmp_path / "results/tables/controls.parquet")  # fmt: skip
     text = run_summary(tmp_path / "results")
-    assert "auroc_male 0.800, p_chance_gender 0.030" in text
-    assert "negative control" in text and "auroc 0.51" in text
+    pop = next(x for x in text.splitlines() if "m / population" in x and "p_chance" in x)
+    assert ("auroc_male 0.800, auroc_female 0.700, auroc_gender_only 0.550, "
+            "p_chance_gender 0.030, auroc_base 0.510") in pop  # fmt: skip
+    hem = next(x for x in text.splitlines() if "m / hemisphere" in x and "p_chance" in x)
+    assert "auroc_male" not in hem  # no controls row for that job
 
 
 def test_summary_of_a_partial_run_prints_what_exists_and_never_raises(tmp_path):
