@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from quirkymad.atomic import atomic_path
+from quirkymad.integrity import read_parquet, write_parquet
 
 # The two tables of one scoring job, in its output directory
 # (results/{model}/{dataset}/scores/{feature}/{transform}/{detector}/).
@@ -18,7 +19,7 @@ AUROC_FILE = "auroc.parquet"
 def read_table(path: str | Path) -> pd.DataFrame:
     """A Parquet table; a scoring job's directory reads as its AUROC table."""
     p = Path(path)
-    return with_combination(pd.read_parquet(p / AUROC_FILE if p.is_dir() else p))
+    return with_combination(read_parquet(p / AUROC_FILE if p.is_dir() else p))
 
 
 def with_combination(df: pd.DataFrame) -> pd.DataFrame:
@@ -42,7 +43,7 @@ def concat_tables(
     them as Parquet (and CSV, if `out_csv`)."""
     df = pd.concat([read_table(p) for p in paths], ignore_index=True)
     with atomic_path(out_parquet) as tmp:
-        df.to_parquet(tmp, index=False)
+        write_parquet(df, tmp)
     if out_csv is None:
         return df
     with atomic_path(out_csv) as tmp:
