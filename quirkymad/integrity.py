@@ -107,8 +107,9 @@ def _check_parquet(path: Path, deep: bool) -> None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
+    """`Type: first line`, without zarr's raw checksum bytes (they would break the line)."""
+    text = (str(exc).strip().splitlines() or [""])[0].split(". Stored: ")[0]
+    return f"{type(exc).__name__}: {text}"
 
 
 # --- safetensors -----------------------------------------------------------------------------
