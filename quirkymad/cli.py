@@ -194,6 +194,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QuirkyError as exc:
         print(f"quirkymad inspect: {exc}", file=sys.stderr)
         return EXIT_NOT_A_STORE
+    except ValueError:  # e.g. a chunk's checksum, from inside zarr: name the damage if any
+        from quirkymad.integrity import diagnose
+
+        damaged = diagnose()
+        if damaged is None:
+            raise
+        print(f"quirkymad inspect: {damaged}", file=sys.stderr)
+        return EXIT_NOT_A_STORE
     except BrokenPipeError:  # `quirkymad inspect PATH | head`: the reader left, not an error
         # Python docs, "Note on SIGPIPE": point stdout at devnull so the exit flush is quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

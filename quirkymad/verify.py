@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from quirkymad.compare_runs import results_root
+from quirkymad.errors import QuirkyError
 from quirkymad.integrity import MANIFEST, DamagedArtifact, verify_artifact
 
 
@@ -46,6 +46,15 @@ def artifacts(root: Path) -> list[Path]:
         if p.is_file() and not any(u in p.parents for u in units)
     ]
     return [*units, *loose]
+
+
+def results_root(path: str | Path) -> Path:
+    """`path/results` if there is one (a checkout), else `path` itself."""
+    path = Path(path)
+    root = path / "results" if (path / "results").is_dir() else path
+    if not root.is_dir():
+        raise QuirkyError(f"{path}: no such results directory")
+    return root
 
 
 def verify_tree(path: str | Path) -> list[Verdict]:
