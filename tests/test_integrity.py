@@ -229,7 +229,7 @@ def test_verify_cli_one_line_per_damaged_artifact(tmp_path, capsys):
     (root / "tables").mkdir()
     write_parquet(pd.DataFrame({"x": np.arange(100.0)}), root / "tables" / "auroc.parquet")
     assert main(["verify", str(root)]) == 0
-    assert capsys.readouterr().out.strip().endswith("3 of 3 artifacts intact, 0 damaged (0.0 s)")
+    assert capsys.readouterr().out.startswith("3 of 3 artifacts intact, 0 damaged (")
     shutil.copy(root / "tables" / "auroc.parquet", root / "tables" / "auroc_online.parquet")
     os.truncate(root / "tables" / "auroc.parquet", 50)
     _flip(store / "activations" / "c" / "0" / "2" / "0")
