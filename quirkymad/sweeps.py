@@ -150,7 +150,6 @@ def check_sweeps(config: Mapping[str, Any], source: str = "config") -> None:
 def role_counts(parquet, config: Mapping[str, Any], feature: str) -> dict[str, int]:
     """Records per role of the store of `feature` that a built dataset gives (the same
     selection as extraction: `quirkymad.selection.mad_examples`)."""
-
     from quirkymad.selection import mad_examples
 
     cols = ["id", "split", "bucket", "name_index", "character", "role"]
