@@ -109,15 +109,9 @@ def collect_flagged(
 ) -> pd.DataFrame:
     """`quirkymad.tables.concat_tables` of `paths`, with the `quirky` column of each row's
     fine-tune joined in (when `adapters` are given): the AUROC collection steps."""
-    from quirkymad.atomic import atomic_path
-    from quirkymad.tables import read_table
+    from quirkymad.tables import read_table, write_table
 
     df = pd.concat([read_table(p) for p in paths], ignore_index=True)
     if adapters:
         df = with_quirky(df, quirky_flags(adapters))
-    with atomic_path(out_parquet) as tmp:
-        df.to_parquet(tmp, index=False)
-    if out_csv is not None:
-        with atomic_path(out_csv) as tmp:
-            df.to_csv(tmp, index=False, float_format="%.6g")
-    return df
+    return write_table(df, out_parquet, out_csv)

@@ -30,7 +30,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to `path`; on success move it onto `path`.
 
     Works for files and directories alike. On an exception the temporary is removed and
-    `path` is left as it was.
+    `path` is left as it was. A directory other than a Zarr store (which describes its own
+    files) gets a file list with sizes and hashes (`quirkymad.integrity.MANIFEST`), so that a
+    file later deleted or cut short inside it is found.
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +45,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         _remove(tmp)
         raise
+    if tmp.is_dir() and final.suffix != ".zarr":
+        from quirkymad.integrity import write_manifest
+
+        write_manifest(tmp)
     if final.is_dir() and not final.is_symlink():
         shutil.rmtree(final)
     os.replace(tmp, final)

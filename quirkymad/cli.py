@@ -2,7 +2,8 @@
 `quirkymad plan --configfile CONFIG` prints what a run will cost (quirkymad/plan.py);
 `quirkymad explain RECORD_ID --store DIR [--layer N]` prints one record's explanation;
 `quirkymad config [--configfile CONFIG]` prints the config as a run sees it, every default filled;
-`quirkymad compare-runs A B` says whether two results trees are identical (quirkymad/compare_runs.py).
+`quirkymad compare-runs A B` says whether two results trees are identical (quirkymad/compare_runs.py);
+`quirkymad verify [results/]` checks every artifact against its checksums (quirkymad/verify.py).
 
 Prints the store's arrays (dims, shape, dtype, chunks), coordinates, attributes, and for each
 per-layer array (dims `(example, layer, ...)`) the mean L2 norm of its per-example vectors and
@@ -142,6 +143,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("a", help="a results directory, or a checkout holding results/")
     r.add_argument("b", help="the other one")
+    v = sub.add_parser("verify", help="check every artifact of a results tree (checksums)")
+    v.add_argument(
+        "path", nargs="?", default="results", help="a results directory (default: results)"
+    )
     return parser
 
 
@@ -154,6 +159,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             return report(compare_runs(args.a, args.b))
+        except QuirkyError as exc:
+            print(f"quirkymad: {exc}", file=sys.stderr)
+            return 2
+    if args.command == "verify":
+        from quirkymad.verify import run as run_verify
+
+        try:
+            return run_verify(args.path)
         except QuirkyError as exc:
             print(f"quirkymad: {exc}", file=sys.stderr)
             return 2
@@ -180,6 +193,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         inspect_store(args.path, args.layer)
     except QuirkyError as exc:
         print(f"quirkymad inspect: {exc}", file=sys.stderr)
+        return EXIT_NOT_A_STORE
+    except ValueError:  # e.g. a chunk's checksum, from inside zarr: name the damage if any
+        from quirkymad.integrity import diagnose
+
+        damaged = diagnose()
+        if damaged is None:
+            raise
+        print(f"quirkymad inspect: {damaged}", file=sys.stderr)
         return EXIT_NOT_A_STORE
     except BrokenPipeError:  # `quirkymad inspect PATH | head`: the reader left, not an error
         # Python docs, "Note on SIGPIPE": point stdout at devnull so the exit flush is quiet.

@@ -36,6 +36,7 @@ import pandas as pd
 from quirkymad.atomic import atomic_path
 from quirkymad.detectors import make_detector
 from quirkymad.errors import QuirkyError
+from quirkymad.integrity import write_parquet
 from quirkymad.run_settings import RUN
 from quirkymad.scoring import layer_matrix, layer_tables, meta_table, record_masks, untrusted_mask
 from quirkymad.stats.settings import SCORING, ScoringSettings
@@ -218,7 +219,7 @@ def score_combination(
     )  # fmt: skip
     for path, df in ((out_scores, scores), (out_auroc, table)):
         with atomic_path(path) as tmp:
-            df.to_parquet(tmp, index=False)
+            write_parquet(df, tmp)
     return table
 
 

@@ -28,6 +28,7 @@ from quirkymad.atomic import atomic_path
 from quirkymad.batching import answer_logits, batches, encode
 from quirkymad.diagnostics_settings import DiagnosticsSettings
 from quirkymad.features.precision import autocast as autocast_ctx
+from quirkymad.integrity import read_parquet, write_parquet
 from quirkymad.models import load_model
 from quirkymad.prompts import answer_token_ids, name_lists_of, render_prompt
 
@@ -155,7 +156,7 @@ def evaluate_quirkiness(
     records are the first ones of each test role, as here, so at equal caps no own prompt runs
     again (equal to recomputing them up to float32 rounding, tests/test_one_pass.py).
     """
-    df = pd.read_parquet(dataset_parquet)
+    df = read_parquet(dataset_parquet)
     s = settings or DiagnosticsSettings()
     records = pd.concat(
         df[df["role"] == role].iloc[: s.max_per_character] for role in TEST_ROLES
@@ -179,7 +180,7 @@ def evaluate_quirkiness(
     summary = pd.DataFrame([{**labels, **summarize(per_example), **read_acceptance(adapter_dir)}])
     summary["quirky"] = summary["quirky"].astype("boolean")
     with atomic_path(out_per_example) as tmp:
-        per_example.to_parquet(tmp, index=False)
+        write_parquet(per_example, tmp)
     with atomic_path(out_summary) as tmp:
-        summary.to_parquet(tmp, index=False)
+        write_parquet(summary, tmp)
     return summary

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from quirkymad.errors import QuirkyError
 from quirkymad.features import attribution as attr
@@ -22,6 +21,7 @@ from quirkymad.features.settings import (  # noqa: F401  re-exported
     AttributionSettings,
     ExtractSettings,
 )
+from quirkymad.integrity import read_parquet
 from quirkymad.layers import resolve_layers
 from quirkymad.models import load_manifest, load_model
 from quirkymad.selection import mad_examples
@@ -51,7 +51,7 @@ def extract_activation_store(
     logits `logit_no`, `logit_yes`, `log_odds` `(example,)` for the MAD records (only those of
     `roles` if given, e.g. the trusted ones for a base-model store that trains transforms)."""
     df = mad_examples(
-        pd.read_parquet(dataset_parquet), settings.max_per_role, tuple(settings.sweep_roles)
+        read_parquet(dataset_parquet), settings.max_per_role, tuple(settings.sweep_roles)
     )
     if roles is not None:
         df = df[df["role"].isin(list(roles))].reset_index(drop=True)
@@ -167,7 +167,7 @@ def extract_attribution_stores(
 def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, settings, provenance):
     first = next(iter(settings.values()))
     extra = sorted({r for s in settings.values() for r in s.sweep_roles})
-    df = mad_examples(pd.read_parquet(dataset_parquet), first.max_per_role, extra)
+    df = mad_examples(read_parquet(dataset_parquet), first.max_per_role, extra)
     model, tok = load_model(model_dir, adapter_dir, first.device, first.dtype)
     depth = count_layers(model)
     # Layers are labelled in the features' `layer_index` (shared by the pass); the model passes

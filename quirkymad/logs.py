@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from quirkymad.errors import QuirkyError
+from quirkymad.integrity import diagnose
 
 
 @contextlib.contextmanager
@@ -17,7 +18,9 @@ def job_log(path: str | Path | None, threads: int | None = None) -> Iterator[Non
     """Redirect stdout, stderr (tqdm bars) and `logging` to `path` for the job's duration,
     and use exactly `threads` CPU threads. A QuirkyError (bad input the user can fix, e.g.
     `device: cuda` on a machine without CUDA) ends the job with one line `quirkymad: ...` on
-    stderr, its traceback going to the log only."""
+    stderr, its traceback going to the log only. So does any other exception raised while an
+    artifact the job read is damaged: the line then names that artifact and the command that
+    rebuilds it (quirkymad/integrity.py `diagnose`)."""
     from quirkymad.seeding import set_threads
 
     set_threads(threads)
@@ -41,7 +44,11 @@ def job_log(path: str | Path | None, threads: int | None = None) -> Iterator[Non
 def _one_line_errors(log) -> Iterator[None]:
     try:
         yield
-    except QuirkyError as exc:
+    except Exception as raised:
+        # A failure inside zarr, pyarrow or transformers may come from a damaged input: name it.
+        exc = raised if isinstance(raised, QuirkyError) else diagnose()
+        if exc is None:
+            raise
         if log is not None:
             traceback.print_exc(file=log)
             print(f"quirkymad: {exc}", file=log, flush=True)

@@ -18,6 +18,7 @@ import pandas as pd
 from quirkymad.atomic import atomic_path
 from quirkymad.detectors import Detector, make_detector
 from quirkymad.errors import QuirkyError
+from quirkymad.integrity import write_parquet
 from quirkymad.metrics import auroc
 from quirkymad.run_settings import RUN
 from quirkymad.selection import SELECT_ROLES
@@ -38,7 +39,7 @@ EASY_UNTRUSTED_ROLES = ("untrusted_alice", "untrusted_bob")
 
 def _write_parquet(df: pd.DataFrame, path: str | Path) -> None:
     with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False)
+        write_parquet(df, tmp)
 
 
 def _names(ds, store) -> np.ndarray:

@@ -11,7 +11,8 @@ Layout of one store (one per model × dataset × feature):
 Each feature array is chunked one layer per chunk (detectors read one layer, all examples)
 and stored uncompressed: activations are dense and noisy, so zstd saved ~7 % for a slower
 write (2–3× in `shared/spec/zarr.md`; 1.25× in `bench/zarr_layout.py` here). Metadata arrays
-use zarr's default codec.
+use zarr's default codec (zstd). Every array ends its codecs with a crc32c checksum and every
+chunk is written, so a damaged chunk fails its read (quirkymad/integrity.py).
 Strings are variable-length UTF-8 (a specified Zarr v3 type; fixed-width unicode is not).
 Metadata is consolidated so a plain `xarray.open_zarr(path)` opens the store in one read and
 without a warning; zarr notes that consolidation is not (yet) part of the v3 spec, which we
@@ -32,6 +33,7 @@ import xarray as xr
 from quirkymad import __version__
 from quirkymad.atomic import atomic_path
 from quirkymad.errors import QuirkyError
+from quirkymad.integrity import DamagedArtifact, check_store_files, touched, zarr_compressors
 
 MARKER = "quirkymad_store"
 META_COLUMNS = (
@@ -86,24 +88,30 @@ def write_store(
             coords[col] = ("example", values)
     ds = xr.Dataset({k: (dims, v) for k, (dims, v) in arrays.items()}, coords=coords)
     ds.attrs.update({**attrs, "code_version": __version__, MARKER: True, "complete": True})
-    encoding = {}
+    encoding = {k: {"compressors": zarr_compressors(compressed=True)} for k in ds.variables}
     for k, (dims, v) in arrays.items():
         if len(dims) >= 2 and dims[1] == "layer":
-            encoding[k] = {"chunks": (v.shape[0], 1, *v.shape[2:]), "compressors": None}
+            chunks = (v.shape[0], 1, *v.shape[2:])
+            encoding[k] = {"chunks": chunks, "compressors": zarr_compressors(compressed=False)}
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
-        ds.to_zarr(tmp, zarr_format=3, mode="w", encoding=encoding, consolidated=True)
+        ds.to_zarr(tmp, zarr_format=3, mode="w", encoding=encoding, consolidated=True,
+                   write_empty_chunks=True)  # fmt: skip
 
 
 def open_store(path: str | Path, variable: str | None = None) -> xr.Dataset:
-    """Open a quirkymad store; QuirkyError naming the path if it is not a complete one."""
+    """Open a quirkymad store; QuirkyError naming the path if it is not a complete one, and
+    DamagedArtifact if a chunk file is missing or has the wrong size (chunk checksums are
+    verified as chunks are read)."""
     path = Path(path)
     if not (path / "zarr.json").is_file():
         raise QuirkyError(f"{path}: not a Zarr v3 store (no zarr.json)")
+    touched(path)
+    check_store_files(path)
     try:
         ds = xr.open_zarr(path)
     except Exception as exc:
-        raise QuirkyError(f"{path}: unreadable Zarr store ({type(exc).__name__}: {exc})") from exc
+        raise DamagedArtifact(path, f"unreadable Zarr store: {type(exc).__name__}: {exc}") from exc
     if not ds.attrs.get(MARKER) or not ds.attrs.get("complete"):
         raise QuirkyError(f"{path}: not a complete quirkymad store (attribute {MARKER!r} missing)")
     if variable is not None and variable not in ds:

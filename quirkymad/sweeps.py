@@ -23,6 +23,7 @@ import numpy as np
 
 from quirkymad.errors import QuirkyError
 from quirkymad.features.settings import ExtractSettings
+from quirkymad.integrity import read_parquet, write_parquet
 from quirkymad.run_settings import RUN
 from quirkymad.stats.settings import ScoringSettings
 
@@ -149,13 +150,11 @@ def check_sweeps(config: Mapping[str, Any], source: str = "config") -> None:
 def role_counts(parquet, config: Mapping[str, Any], feature: str) -> dict[str, int]:
     """Records per role of the store of `feature` that a built dataset gives (the same
     selection as extraction: `quirkymad.selection.mad_examples`)."""
-    import pandas as pd
-
     from quirkymad.selection import mad_examples
 
     cols = ["id", "split", "bucket", "name_index", "character", "role"]
     df = mad_examples(
-        pd.read_parquet(parquet, columns=cols),
+        read_parquet(parquet, columns=cols),
         config["extract"]["max_per_role"],
         extra_roles=extra_roles(config, feature),
     )
@@ -389,8 +388,8 @@ def score_point(
     summary = average_draws(table)
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
-        table.to_parquet(tmp / "draws.parquet", index=False)
-        summary.to_parquet(tmp / AUROC_FILE, index=False)
+        write_parquet(table, tmp / "draws.parquet")
+        write_parquet(summary, tmp / AUROC_FILE)
     return summary
 
 
@@ -406,7 +405,7 @@ def collect_sweep(point_dirs, out_parquet, out_csv, order: list[str]):
     df = df.sort_values(["model", "dataset", "feature", "detector", "value_order"], kind="stable")
     df = df.reset_index(drop=True)
     with atomic_path(out_parquet) as tmp:
-        df.to_parquet(tmp, index=False)
+        write_parquet(df, tmp)
     with atomic_path(out_csv) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
     return df

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from quirkymad.atomic import atomic_path
+from quirkymad.integrity import read_parquet, write_parquet
 
 # The two tables of one scoring job, in its output directory
 # (results/{model}/{dataset}/scores/{feature}/{transform}/{detector}/).
@@ -18,7 +19,7 @@ AUROC_FILE = "auroc.parquet"
 def read_table(path: str | Path) -> pd.DataFrame:
     """A Parquet table; a scoring job's directory reads as its AUROC table."""
     p = Path(path)
-    return with_combination(pd.read_parquet(p / AUROC_FILE if p.is_dir() else p))
+    return with_combination(read_parquet(p / AUROC_FILE if p.is_dir() else p))
 
 
 def with_combination(df: pd.DataFrame) -> pd.DataFrame:
@@ -40,11 +41,17 @@ def concat_tables(
 ):
     """Concatenate Parquet tables (or scoring jobs' AUROC tables, see `read_table`) and write
     them as Parquet (and CSV, if `out_csv`)."""
-    df = pd.concat([read_table(p) for p in paths], ignore_index=True)
+    return write_table(pd.concat([read_table(p) for p in paths], ignore_index=True),
+                       out_parquet, out_csv)  # fmt: skip
+
+
+def write_table(
+    df: pd.DataFrame, out_parquet: str | Path, out_csv: str | Path | None = None
+) -> pd.DataFrame:
+    """Write a collected table atomically: Parquet with page checksums (and CSV, if `out_csv`)."""
     with atomic_path(out_parquet) as tmp:
-        df.to_parquet(tmp, index=False)
-    if out_csv is None:
-        return df
-    with atomic_path(out_csv) as tmp:
-        df.to_csv(tmp, index=False, float_format="%.6g")
+        write_parquet(df, tmp)
+    if out_csv is not None:
+        with atomic_path(out_csv) as tmp:
+            df.to_csv(tmp, index=False, float_format="%.6g")
     return df

@@ -27,6 +27,7 @@ import pandas as pd
 
 from quirkymad.analysis.summary import DATASET_SETS, EXCLUDED, SUBSETS
 from quirkymad.atomic import atomic_path
+from quirkymad.integrity import read_parquet
 from quirkymad.tables import with_combination
 
 REFERENCE_COLUMNS = ["b1_name", "features", "score", "combination", "setting", "dataset",
@@ -115,7 +116,7 @@ def write_reference_comparison(
     auroc_parquet: str | Path, reference_csv: str | Path, out_csv: str | Path
 ) -> pd.DataFrame:
     """`compare` the workflow's AUROC table with the reference file; CSV written atomically."""
-    table = compare(pd.read_parquet(auroc_parquet), read_reference(reference_csv))
+    table = compare(read_parquet(auroc_parquet), read_reference(reference_csv))
     with atomic_path(out_csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
     return table

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from quirkymad.atomic import atomic_path
+from quirkymad.integrity import read_parquet
 from quirkymad.tables import with_combination
 
 SCORE = ["model", "setting", "feature", "transform", "detector", "combination"]
@@ -100,7 +101,7 @@ def overall(table_a: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_summaries(auroc_parquet: str | Path, out_by_dataset: str | Path, out_overall: str | Path):
-    a = by_dataset(pd.read_parquet(auroc_parquet))
+    a = by_dataset(read_parquet(auroc_parquet))
     b = overall(a)
     for df, path in ((a, out_by_dataset), (b, out_overall)):
         with atomic_path(path) as tmp:

@@ -13,6 +13,7 @@ from quirkymad.analysis.separation import (
     logit_quantities,
 )
 from quirkymad.atomic import atomic_path
+from quirkymad.integrity import write_parquet
 from quirkymad.store import open_store, strings
 
 
@@ -52,4 +53,4 @@ def write_separation(store, labels, out_per_layer, out_summary) -> None:
     per_layer, summary = separation_tables(store, labels)
     for df, path in ((per_layer, out_per_layer), (summary, out_summary)):
         with atomic_path(path) as tmp:
-            df.to_parquet(tmp, index=False)
+            write_parquet(df, tmp)

@@ -11,14 +11,16 @@ import pyarrow.parquet as pq
 
 from quirkymad.atomic import atomic_path
 from quirkymad.datasets.base import BuildSettings, build_dataset, dataset_card
+from quirkymad.integrity import PARQUET_WRITE
 
 
 def write_parquet(df, path: str | Path) -> None:
-    """Deterministic Parquet: no pandas index, no timestamps in metadata, fixed compression."""
+    """Deterministic Parquet: no pandas index, no timestamps in metadata, fixed compression,
+    page checksums (quirkymad/integrity.py)."""
     table = pa.Table.from_pandas(df, preserve_index=False)
     table = table.replace_schema_metadata({})
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd", write_statistics=False)
+        pq.write_table(table, tmp, compression="zstd", write_statistics=False, **PARQUET_WRITE)
 
 
 def write_dataset(

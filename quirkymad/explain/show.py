@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from quirkymad.errors import QuirkyError
 from quirkymad.explain.stage import DIRECTIONS_FILE, EXPLANATIONS_FILE
+from quirkymad.integrity import read_parquet
 
 
 def _tokens(value) -> str:
@@ -27,8 +27,8 @@ def show_record(record: str, store: str | Path, layer: str | None = None, out=No
     out = out or sys.stdout
     store = Path(store)
     try:
-        rec = pd.read_parquet(store / EXPLANATIONS_FILE)
-        dirs = pd.read_parquet(store / DIRECTIONS_FILE)
+        rec = read_parquet(store / EXPLANATIONS_FILE)
+        dirs = read_parquet(store / DIRECTIONS_FILE)
     except FileNotFoundError:
         raise QuirkyError(
             f"{store}: not an explanation directory (no {EXPLANATIONS_FILE})"

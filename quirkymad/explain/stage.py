@@ -26,6 +26,7 @@ from quirkymad.errors import QuirkyError
 from quirkymad.explain import decompose as dec
 from quirkymad.explain import interpret as it
 from quirkymad.explain.settings import ExplainSettings
+from quirkymad.integrity import read_parquet, write_parquet
 from quirkymad.scoring import EASY_UNTRUSTED_ROLES, TEST_ROLES
 from quirkymad.store import open_store, strings
 from quirkymad.tables import SCORES_FILE
@@ -190,8 +191,8 @@ def explain_store(
               for frames in (records, directions)]  # fmt: skip
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
-        tables[0].to_parquet(tmp / EXPLANATIONS_FILE, index=False)
-        tables[1].to_parquet(tmp / DIRECTIONS_FILE, index=False)
+        write_parquet(tables[0], tmp / EXPLANATIONS_FILE)
+        write_parquet(tables[1], tmp / DIRECTIONS_FILE)
     log.info("explained %d layers of %s/%s/%s: %d record rows, %d direction rows",
              len(records) - 1, feature, job.transform, detector, len(tables[0]),
              len(tables[1]))  # fmt: skip
@@ -239,7 +240,7 @@ def _load_job(store, scores_dir, feature, detector, hparams, transform_dir, mode
     role = strings(ds, "role")
     trusted, test = role == "trusted", np.isin(role, TEST_ROLES)
     untrusted = np.isin(role, EASY_UNTRUSTED_ROLES) if hparams.get("untrusted") == "easy" else test
-    scores = pd.read_parquet(Path(scores_dir) / SCORES_FILE)
+    scores = read_parquet(Path(scores_dir) / SCORES_FILE)
     meta = scores[scores["layer"] == "all"][["example", "character", "is_anomalous", "agree"]]
     if list(meta["example"]) != list(strings(ds, "example")[test]):
         raise QuirkyError(f"{scores_dir}: its test records are not {store}'s (rerun scoring)")

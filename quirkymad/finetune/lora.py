@@ -44,6 +44,7 @@ from quirkymad.finetune.records import (
 )
 from quirkymad.finetune.settings import FinetuneSettings
 from quirkymad.finetune.step import accumulate_gradients
+from quirkymad.integrity import read_parquet
 from quirkymad.layers import lora_blocks
 from quirkymad.models.base import MANIFEST
 from quirkymad.models.loading import load_model
@@ -155,7 +156,7 @@ def finetune(
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else Path(out_log).parent / "checkpoint"
     key = settings_hash(asdict(settings), dataset_parquet, Path(model_dir) / MANIFEST)
     seed_everything(settings.seed)
-    run = _TrainingRun(model_dir, training_records(pd.read_parquet(dataset_parquet), settings),
+    run = _TrainingRun(model_dir, training_records(read_parquet(dataset_parquet), settings),
                        settings)  # fmt: skip
     resumed = load_checkpoint(ckpt_dir, key)
     state = run.fresh_state() if resumed is None else run.restore(resumed)

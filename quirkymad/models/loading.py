@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from quirkymad.errors import QuirkyError
+from quirkymad.integrity import check_weights
 from quirkymad.models.base import load_manifest
 from quirkymad.run_settings import RUN
 
@@ -42,6 +43,7 @@ def load_tokenizer(model_dir: str | Path):
     """The tokenizer of a prepared model; right padding with EOS as pad (paper's recipe)."""
     from transformers import AutoTokenizer
 
+    check_weights(model_dir)
     tok = AutoTokenizer.from_pretrained(load_manifest(model_dir)["weights"])
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
@@ -55,10 +57,14 @@ def load_model(
     device: str = RUN.device,
     dtype: str = "auto",
 ):
-    """(model, tokenizer) in eval mode; the adapter, if given, is merged into the weights."""
+    """(model, tokenizer) in eval mode; the adapter, if given, is merged into the weights.
+    Both directories are checked first (file list, safetensors headers: quirkymad/integrity.py)."""
     from transformers import AutoModelForCausalLM
 
     dev = resolve_device(device)
+    for directory in (model_dir, adapter_dir):
+        if directory is not None:
+            check_weights(directory)
     model = AutoModelForCausalLM.from_pretrained(
         load_manifest(model_dir)["weights"], dtype=resolve_dtype(dtype, dev)
     )

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from quirkymad.atomic import atomic_path
+from quirkymad.integrity import read_parquet, write_parquet
 from quirkymad.metrics import auroc
 from quirkymad.run_settings import RUN
 from quirkymad.stats.auroc import weighted_auroc
@@ -122,8 +123,8 @@ def comparisons_table(
     it resamples as its scoring jobs did; else `seed`)."""
     rows = []
     for job in jobs:
-        sa = pd.read_parquet(Path(job["a_dir"]) / SCORES_FILE)
-        sb = pd.read_parquet(Path(job["b_dir"]) / SCORES_FILE)
+        sa = read_parquet(Path(job["a_dir"]) / SCORES_FILE)
+        sb = read_parquet(Path(job["b_dir"]) / SCORES_FILE)
         head = {k: job[k] for k in ("model", "dataset", "pair", "a", "b")}
         head["seed"] = int(job.get("seed", seed))
         rows.append(head | compare_jobs(sa, sb, n_boot=n_boot, seed=head["seed"], within=within))
@@ -146,7 +147,7 @@ def write_comparisons(
         jobs, n_boot=scoring.n_bootstrap, seed=seed, within=scoring.name_bootstrap
     )
     with atomic_path(out_parquet) as tmp:
-        df.to_parquet(tmp, index=False)
+        write_parquet(df, tmp)
     with atomic_path(out_csv) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
     return df

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quirkymad.atomic import atomic_path
+from quirkymad.integrity import read_parquet
 from quirkymad.metrics import auroc
 from quirkymad.prompts import name_gender
 from quirkymad.run_settings import RUN
@@ -36,7 +36,7 @@ from quirkymad.stats.permutation import name_relabellings, p_chance
 from quirkymad.stats.resample import name_weights, percentile_interval
 from quirkymad.stats.rows import resampling_streams
 from quirkymad.stats.settings import LEVEL, SCORING, ScoringSettings
-from quirkymad.tables import AUROC_FILE, SCORES_FILE
+from quirkymad.tables import AUROC_FILE, SCORES_FILE, write_table
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +120,8 @@ def control_row(
 ) -> dict[str, Any]:
     """One controls row: the scoring job's aggregated AUROC (with its interval and p_chance),
     the gender controls of its aggregated score, and the base control's AUROC if `base_dir`."""
-    main = _aggregate_row(pd.read_parquet(Path(score_dir) / AUROC_FILE))
-    scores = pd.read_parquet(Path(score_dir) / SCORES_FILE)
+    main = _aggregate_row(read_parquet(Path(score_dir) / AUROC_FILE))
+    scores = read_parquet(Path(score_dir) / SCORES_FILE)
     agg = scores[scores["layer"].astype(str) == "all"]
     seed = int(main["seed"]) if "seed" in main and pd.notna(main["seed"]) else RUN.seed
     row = {k: main[k] for k in KEY if k in main} | {k: main[k] for k in MAIN_COLUMNS}
@@ -129,7 +129,7 @@ def control_row(
         agg["score"].to_numpy(), agg["is_anomalous"].to_numpy(), agg["name"].to_numpy(),
         scoring.n_bootstrap, scoring.n_permutations, seed, scoring.name_bootstrap,
     )  # fmt: skip
-    base = _aggregate_row(pd.read_parquet(Path(base_dir) / AUROC_FILE)) if base_dir else None
+    base = _aggregate_row(read_parquet(Path(base_dir) / AUROC_FILE)) if base_dir else None
     row |= {v: (base[k] if base is not None else np.nan) for k, v in BASE_COLUMNS.items()}
     return row
 
@@ -143,8 +143,4 @@ def write_controls(
     """`results/tables/controls.{parquet,csv}`: one row per scoring job of `jobs` (each
     {"scores": its directory, "base": its base control's directory or None})."""
     df = pd.DataFrame([control_row(j["scores"], j.get("base"), scoring) for j in jobs])
-    with atomic_path(out_parquet) as tmp:
-        df.to_parquet(tmp, index=False)
-    with atomic_path(out_csv) as tmp:
-        df.to_csv(tmp, index=False, float_format="%.6g")
-    return df
+    return write_table(df, out_parquet, out_csv)

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from quirkymad.atomic import atomic_path
+from quirkymad.integrity import read_parquet, write_parquet
 from quirkymad.stats.settings import LEVEL
 
 KEY = ["model", "dataset", "setting", "feature", "transform", "detector", "combination", "layer"]
@@ -55,9 +56,9 @@ def seed_summary(auroc: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_seed_summary(auroc_parquet: str | Path, out_parquet: str | Path, out_csv: str | Path):
-    df = seed_summary(pd.read_parquet(auroc_parquet))
+    df = seed_summary(read_parquet(auroc_parquet))
     with atomic_path(out_parquet) as tmp:
-        df.to_parquet(tmp, index=False)
+        write_parquet(df, tmp)
     with atomic_path(out_csv) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
     return df

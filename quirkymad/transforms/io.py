@@ -14,6 +14,7 @@ from torch import nn
 
 from quirkymad.atomic import atomic_path
 from quirkymad.errors import QuirkyError
+from quirkymad.integrity import check_weights
 from quirkymad.transforms.base import TRANSFORMS, TransformKind
 
 WEIGHTS = "weights.safetensors"
@@ -39,6 +40,7 @@ def save_transform(out_dir: str | Path, kind: TransformKind, params: Any,
 def load_transform(path: str | Path) -> tuple[TransformKind, dict[int, nn.Module], dict[str, Any]]:
     """Kind, layer -> module (eval mode) and the JSON settings of a saved transform."""
     path = Path(path)
+    check_weights(path)
     try:
         meta = json.loads((path / INFO).read_text())
     except FileNotFoundError:

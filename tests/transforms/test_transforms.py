@@ -91,7 +91,7 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path, name):
     modules = {ell: kind.fit(v, params) for ell, v in x.items()}
     save_transform(tmp_path / "t", kind, params, modules, d=8, info={"n_train": 400})
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == [
-        "transform.json", "weights.safetensors",
+        "quirkymad-files.json", "transform.json", "weights.safetensors",
     ]  # fmt: skip
     loaded_kind, loaded, meta = load_transform(tmp_path / "t")
     assert loaded_kind is kind and sorted(loaded) == [4, 7]
