@@ -13,7 +13,7 @@ if CONTROL_DETECTORS:
         output:
             directory("results/{model}/{dataset}/controls/base/features/activations.zarr"),
         params:
-            settings=extract_settings(),
+            settings=extract_settings,
             roles=control_roles(),
         conda:
             "../envs/extract.yaml"
