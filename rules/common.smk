@@ -144,6 +144,22 @@ def transform_runtime(wc, threads):
     return max(30, math.ceil(2 * secs / (1 if on_gpu else max(1, threads)) / 60))
 
 
+# --- job groups (issue 31; docs/cluster.md "Job groups") ---
+# On a cluster, the many short jobs (scoring, combinations, sweep points, explanations, loss
+# curves, separation analysis) of one model x replicate x dataset are submitted as one group
+# job, and the run-wide tables and figures as one more; profiles/slurm's `group-components`
+# names these templates so that a group spans all of its (unconnected) jobs. Snakemake ignores
+# groups when it runs jobs locally (Rule.group is None there), so a local run, its job counts
+# and its caching are as without them; a dry run computes and checks them either way.
+JOB_GROUPS = {"dataset": "small_{model}_{replicate}{dataset}", "run": "collect"}
+
+
+def job_group(scope):
+    """The `group:` of a rule: `dataset` (per model x replicate x dataset, the template's
+    wildcards filled per job) or `run` (one for the whole run)."""
+    return JOB_GROUPS[scope]
+
+
 def model_settings(wc):
     return config["models"][wc.model] or {}
 

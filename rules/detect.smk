@@ -8,6 +8,7 @@ rule score_detector:
         hparams=detector_hparams,
         scoring=config["scoring"],
         seed=replicate_seed,
+    group: job_group("dataset")
     conda:
         "../envs/detect.yaml"
     log:
@@ -27,6 +28,7 @@ rule collect_auroc_setting:
         "results/tables/auroc_{setting}.parquet",
     wildcard_constraints:
         setting="online|offline",
+    group: job_group("run")
     conda:
         "../envs/detect.yaml"
     log:
@@ -45,6 +47,7 @@ rule collect_auroc:
             caption="../report/auroc_table.rst",
             category="Tables",
         ),
+    group: job_group("run")
     conda:
         "../envs/detect.yaml"
     log:

@@ -231,4 +231,4 @@ def test_transforms_are_planned_on_the_gpu_when_the_run_is_on_cuda():
     assert sum(j.gpu_s for j in on) < sum(j.cpu_core_s for j in off) / 50
     sae = transform_fit("sae", config["transforms"]["sae"], 4096, 2, 1875, 15500, on_gpu=True)
     assert max(j.gpu_mem for j in on) == pytest.approx(sae.gpu_bytes)
-    assert sae.gpu_bytes < 8 * 2**30  # Adam state of 2 x 268M parameters fits any data-centre GPU
+    assert sae.gpu_bytes < 10 * 2**30  # a 268M-parameter layer with Adam fits any data-centre GPU

@@ -18,8 +18,9 @@ CUDA_CONTEXT_BYTES = 0.5 * GiB
 """CUDA context + allocator slack (as the planner's model jobs)."""
 HOST_BASE_BYTES = 2 * GiB
 """Python, torch, zarr and the job's imports."""
-ADAM_BYTES_PER_PARAM = 16
-"""float32 weight, gradient and Adam's two moments."""
+ADAM_BYTES_PER_PARAM = 24
+"""float32 weight, gradient and Adam's two moments (16), and up to two parameter-sized
+temporaries of torch's multi-tensor (foreach) Adam step (8)."""
 
 
 @dataclass(frozen=True)
