@@ -136,6 +136,6 @@ def test_cuda_fit_matches_the_cpu_fit(tmp_path, store, transform):
              for dev in ("cpu", "cuda")}  # fmt: skip
     assert infos["cuda"]["fit_device"].startswith("cuda")
     for layer, loss in infos["cpu"]["final_train_loss"].items():
-        assert infos["cuda"]["final_train_loss"][layer] == pytest.approx(loss, rel=1e-3)
+        assert infos["cuda"]["final_train_loss"][layer] == pytest.approx(loss, rel=1e-2)
     _, modules, _ = load_transform(tmp_path / "cuda")
     assert all(p.device.type == "cpu" for m in modules.values() for p in m.parameters())
