@@ -11,6 +11,11 @@ Checks, each with its pass condition:
   `bench/finetune.py --cuda`, `bench/detectors.py --gpu-size` with `--json`; each records its
   ratio against its naive baseline and the fraction of the measured bf16 matmul peak
   (extraction) / MFU (fine-tuning); they pass when they ran and both paths agree numerically.
+- `bench_transforms` (`bench/transforms.py --device cuda`, issue 31): flow and SAE fitted on
+  CUDA twice and on the CPU, same data and seed: final losses equal to 1e-2 (CUDA vs CPU) and
+  1e-6 (CUDA twice), the peak GPU memory within the planner's estimate; plus one paper-size SAE
+  layer (32768 latents) on CUDA. The e2e runs also fit a flow and an SAE (`fit_transform` on
+  CUDA through the workflow), so their AUROC rows are in `e2e` and `determinism`.
 - `oom_backoff` (`bench/gpu_oom.py`): a real CUDA out-of-memory in the fine-tuning step on a
   random Mistral-7B-architecture model; the micro-batch halving must end with the same losses
   as a run that used the smaller micro-batch from the start.
@@ -100,6 +105,19 @@ def e2e_config(device: str) -> dict[str, Any]:
             "diag_mahalanobis": {},
             "que": {"alpha": 4, "untrusted": "test"},
         },
+        # fit_transform on CUDA through the workflow (issue 31): small, so the CPU twin's fits
+        # take seconds; layers auto = 6 and 7 of 8
+        "transforms": {
+            "flow": {"layers": "auto", "detectors": ["mahalanobis"], "hidden": 64, "steps": 100},
+            "sae": {
+                "layers": "auto",
+                "detectors": ["diag_mahalanobis"],
+                "expansion": 2,
+                "k": 16,
+                "steps": 100,
+                "batch_size": 64,
+            },
+        },
         "scoring": {"n_bootstrap": 100},
         "diagnostics": {"max_per_character": 100},
         "figures": {},
@@ -108,8 +126,8 @@ def e2e_config(device: str) -> dict[str, Any]:
 
 def checks(out: Path, python: str = sys.executable) -> list[Check]:
     """What a full run does, in order (pure: nothing is run or imported). The checks run one
-    after another and each is stopped at its limit; the limits sum to 450 s, so the whole run
-    stays within 8 minutes (the e2e runs go side by side)."""
+    after another and each is stopped at its limit; the limits sum to 495 s, so the whole run
+    stays within 8.75 minutes (the e2e runs go side by side)."""
     snakemake = str(Path(python).with_name("snakemake"))
     bench = REPO / "bench"
 
@@ -191,6 +209,22 @@ def checks(out: Path, python: str = sys.executable) -> list[Check]:
             60,
         ),
         Check(
+            "bench_transforms",
+            "flow and SAE fitted on cuda vs cpu (loss within 1e-2, repeat within 1e-6), "
+            "paper-size SAE memory vs the planner",
+            (
+                (
+                    python,
+                    str(bench / "transforms.py"),
+                    "--device",
+                    "cuda",
+                    "--json",
+                    str(out / "bench_transforms.json"),
+                ),
+            ),
+            45,
+        ),
+        Check(
             "oom_backoff",
             "real CUDA OOM in the fine-tuning step; halving ends with the same losses",
             ((python, str(bench / "gpu_oom.py"), "--json", str(out / "oom_backoff.json")),),
@@ -202,7 +236,7 @@ def checks(out: Path, python: str = sys.executable) -> list[Check]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         prog="bench/gpu_check.sh",
-        description="Check every CUDA path of quirkymad in one call (<= 8 min on one H100/H200).",
+        description="Check every CUDA path of quirkymad in one call (<= 9 min on one H100/H200).",
     )
     ap.add_argument(
         "--out",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every CUDA path of quirkymad in one command (issue 22): <= 8 minutes on one H100/H200.
+# Every CUDA path of quirkymad in one command (issue 22): <= 9 minutes on one H100/H200.
 #   bash bench/gpu_check.sh [--out DIR] [--dry-run] [--help]
 # Needs `bash scripts/setup.sh` (on a GPU box: the CUDA build of torch first, README "Running on
 # a GPU"); installs nothing. Exit 0 only if every check passed; the logic is bench/gpu_check.py.

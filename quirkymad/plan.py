@@ -27,6 +27,7 @@ import yaml
 from quirkymad.errors import QuirkyError
 from quirkymad.layers import resolve_layers, transform_layers
 from quirkymad.models import ModelFacts, model_facts
+from quirkymad.transforms.sizing import TransformFit, transform_fit
 
 GiB = 2**30
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -95,6 +96,11 @@ class GpuAssumptions:
     """Weights read from disk, GB/s."""
     memory_gib: float = 80.0
     """GPU memory per job, for the fit warning."""
+    fp32_tflops: float = 67.0
+    """float32 dense peak without tensor cores, TFLOP/s (H100/H200 SXM data sheets): the
+    transforms (`fit_transform`) train in float32."""
+    step_overhead_s: float = 2e-3
+    """Kernel launches and Python per Adam step of a transform, seconds (assumed)."""
     peak_tokens: int = 256
     """Longest padded prompt assumed in a micro-batch, for the memory estimate."""
 
@@ -434,32 +440,38 @@ def _quirkiness_job(run: _Run, m: str, ds: str, shape: ModelShape, size: Dataset
     return job
 
 
-def _transform_jobs(run: _Run, m: str, ds: str, shape: ModelShape) -> list[Job]:
-    """`fit_transform` per (transformed feature, transform); on the CPU (transforms/ never moves
-    to CUDA), costed as 6 × parameters FLOPs per training example at the calibration's
-    per-core forward rate (an estimate)."""
-    rate = 2 * run.cost.ref_params * 3000 / 254.0 * 50 / CPU_CALIBRATION["cores"]
-    d, jobs = shape.d_model, []
+def transform_fit_seconds(fit: TransformFit, on_gpu: bool, steps: int,
+                          gpu: GpuAssumptions | None = None) -> float:  # fmt: skip
+    """Seconds of one `fit_transform` job (an estimate): on CUDA its FLOPs at `utilisation` of
+    the GPU's float32 peak (transforms train in float32, off the bf16 tensor cores) plus
+    `step_overhead_s` per Adam step and layer (small kernels: launch-bound); on the CPU, core-
+    seconds at the calibration's per-core forward rate (6 × parameters FLOPs per example)."""
+    if on_gpu:
+        g = gpu or GpuAssumptions()
+        compute = fit.train_flops / (g.fp32_tflops * 1e12 * g.utilisation)
+        return compute + g.step_overhead_s * steps * fit.n_layers
+    ref = model_shape(CPU_CALIBRATION["model"], {}).params
+    rate = 2 * ref * 3000 / 254.0 * 50 / CPU_CALIBRATION["cores"]
+    return CPU_SMALL_JOB_S + fit.train_flops / rate
+
+
+def _transform_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize):
+    """`fit_transform` per (transformed feature, transform): on the GPU when the run is on
+    CUDA (GPU seconds and memory), else CPU core-seconds (`transforms/sizing.py`)."""
+    jobs = []
     for _ in run.t_features:
         for t, spec in run.transforms.items():
             tl = transform_layers(spec["layers"], shape.n_layers)
-            if t == "sae":  # encoder + bias, decoder + bias
-                n_lat = spec["expansion"] * d
-                per_layer = 2 * d * n_lat + n_lat + d
-            else:  # MAF: per transform a MADE d -> h -> h -> 2d
-                h = spec["hidden"]
-                per_layer = spec["transforms"] * (3 * d * h + h * h + 2 * h + 2 * d)
-            train_flops = 6 * per_layer * spec["steps"] * spec["batch_size"] * len(tl)
-            jobs.append(
-                Job(
-                    "transforms",
-                    "fit_transform",
-                    m,
-                    ds,
-                    cpu_core_s=CPU_SMALL_JOB_S + train_flops / rate,
-                    disk={"transforms": per_layer * 4 * len(tl) + 10_000},
-                )
-            )
+            fit = transform_fit(t, spec, shape.d_model, len(tl), size.roles["trusted"],
+                                size.n_mad, run.on_gpu)  # fmt: skip
+            secs = transform_fit_seconds(fit, run.on_gpu, spec["steps"], run.options.gpu)
+            job = Job("transforms", "fit_transform", m, ds, gpu_mem=fit.gpu_bytes,
+                      disk={"transforms": fit.weight_bytes + 10_000})  # fmt: skip
+            if run.on_gpu:
+                job.gpu_s = secs
+            else:
+                job.cpu_core_s = secs
+            jobs.append(job)
     return jobs
 
 
@@ -621,7 +633,7 @@ def _dataset_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
         jobs += [j for j in _extract_jobs(run, m, ds, shape, size)
                  if not (replicate and j.rule == "extract_base_activations")]  # fmt: skip
         jobs.append(_quirkiness_job(run, m, ds, shape, size))
-        jobs += _transform_jobs(run, m, ds, shape)
+        jobs += _transform_jobs(run, m, ds, shape, size)
         jobs += _score_jobs(run, m, ds, shape, size)
         jobs.append(Job("analysis", "analyze_separation", m, ds, cpu_core_s=CPU_SMALL_JOB_S,
                         disk={"tables": 20_000.0}))  # fmt: skip
@@ -694,10 +706,11 @@ def warnings_for(jobs: Sequence[Job], options: PlanOptions, free: float | None) 
             key = (j.rule, j.model or "")
             if key not in worst or j.gpu_mem > worst[key].gpu_mem:
                 worst[key] = j
+    fix = {"fit_transform": "the transform's expansion / hidden / batch_size"}
     out = [
         f"WARNING: {rule} on {m} needs ~{fmt_bytes(j.gpu_mem)} of GPU memory > "
-        f"{options.gpu.memory_gib:g} GiB (--gpu-mem-gib); lower its micro_batch_size / "
-        f"extract.batch_size or use a bigger GPU"
+        f"{options.gpu.memory_gib:g} GiB (--gpu-mem-gib); lower "
+        f"{fix.get(rule, 'its micro_batch_size / extract.batch_size')} or use a bigger GPU"
         for (rule, m), j in sorted(worst.items())
     ]
     total = sum(disk_by_kind(jobs).values())
@@ -767,7 +780,8 @@ def render(
             f"  GPU: estimate, unverified on GPU: FLOPs (training 4N, forward 2N per "
             f"token) at {g.utilisation:.0%} of {g.peak_tflops:g} TFLOP/s bf16 + weights "
             f"read at {g.load_gb_per_s:g} GB/s; memory: bf16 weights + activations "
-            f"for {g.peak_tokens}-token prompts"
+            f"for {g.peak_tokens}-token prompts; transforms: float32 at "
+            f"{g.fp32_tflops:g} TFLOP/s + {g.step_overhead_s * 1e3:g} ms per step"
         )
     lines.append(
         "  not counted: early stopping (fine-tuning is costed at its maximum epochs); "

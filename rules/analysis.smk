@@ -4,6 +4,7 @@ rule analyze_separation:
     output:
         per_layer="results/{model}/{replicate}{dataset}/analysis/separation_per_layer.parquet",
         summary="results/{model}/{replicate}{dataset}/analysis/separation_summary.parquet",
+    group: job_group("dataset")
     conda:
         "../envs/detect.yaml"
     log:
@@ -39,6 +40,7 @@ rule collect_separation:
             caption="../report/separation_table.rst",
             category="Tables",
         ),
+    group: job_group("run")
     conda:
         "../envs/detect.yaml"
     log:
@@ -61,6 +63,7 @@ rule summarize_auroc:
             caption="../report/auroc_summary.rst",
             category="Tables",
         ),
+    group: job_group("run")
     conda:
         "../envs/figures.yaml"
     log:

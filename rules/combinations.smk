@@ -16,6 +16,7 @@ rule score_combination:
         settings=combination_settings,
         scoring=config["scoring"],
         seed=config["seed"],
+    group: job_group("dataset")
     conda:
         "../envs/detect.yaml"
     log:
@@ -33,6 +34,7 @@ rule collect_auroc_combinations:
         combination_dirs(),
     output:
         "results/tables/auroc_combinations.parquet",
+    group: job_group("run")
     conda:
         "../envs/detect.yaml"
     log:

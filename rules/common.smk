@@ -1,4 +1,5 @@
 # Config validation, wildcard constraints and every input function of the workflow.
+import math
 import os
 import re
 import sys
@@ -23,6 +24,8 @@ from quirkymad.figure_catalogue import FIGURE_CATALOGUE, Scores
 from quirkymad.finetune.settings import run_only_keys
 from quirkymad.layers import model_layers
 from quirkymad.models import model_facts
+from quirkymad.plan import transform_fit_seconds
+from quirkymad.transforms.sizing import transform_fit
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -115,6 +118,52 @@ def extract_runtime(wc):
 def model_gpus(wc):
     """GPUs per model job: one when the config runs on CUDA, none on CPU (no --gpus flag)."""
     return 1 if str(config["device"]).startswith("cuda") else 0
+
+
+def _transform_fit(wc):
+    """The planner's size of this `fit_transform` job (quirkymad/transforms/sizing.py), with
+    the store's records bounded by `extract.max_per_role` (trusted ≤ cap, all five roles ≤ 5 ×
+    cap): no dataset needs to be built to plan the DAG."""
+    spec, facts = TRANSFORM_CONFIG[wc.transform], _sizing(wc)
+    n_layers = len(transform_settings(wc)["layers"])
+    cap = config["extract"]["max_per_role"]
+    on_gpu = model_gpus(wc) > 0
+    return transform_fit(wc.transform, spec, facts.d_model, n_layers, cap, 5 * cap, on_gpu)
+
+
+def transform_mem_mb(wc):
+    """Host RAM of a `fit_transform` job (+ its training state when it fits on the CPU)."""
+    return math.ceil(_transform_fit(wc).host_bytes / 2**20)
+
+
+def transform_runtime(wc, threads):
+    """Minutes: twice the planner's estimate (CPU core-seconds over the job's threads), at
+    least 30 (the profile's default for every job)."""
+    on_gpu = model_gpus(wc) > 0
+    steps = TRANSFORM_CONFIG[wc.transform]["steps"]
+    secs = transform_fit_seconds(_transform_fit(wc), on_gpu, steps)
+    return max(30, math.ceil(2 * secs / (1 if on_gpu else max(1, threads)) / 60))
+
+
+# --- job groups (issue 31; docs/cluster.md "Job groups") ---
+# On a cluster, the many short jobs (scoring, combinations, sweep points, explanations, loss
+# curves, separation analysis) of one model x replicate x dataset are submitted as one group
+# job, and the run-wide tables and figures as one more; profiles/slurm's `group-components`
+# names these templates so that a group spans all of its (unconnected) jobs. Snakemake ignores
+# groups when it runs jobs locally (Rule.group is None there), so a local run, its job counts
+# and its caching are as without them; a dry run computes and checks them either way.
+JOB_GROUPS = {
+    "dataset": "small_{model}_{replicate}{dataset}",
+    "base": "small_{model}_base_{dataset}",  # the base-model controls (no replicate)
+    "run": "collect",
+}
+
+
+def job_group(scope):
+    """The `group:` of a rule: `dataset` (per model x replicate x dataset, the template's
+    wildcards filled per job), `base` (per model x dataset, the base model's control scoring)
+    or `run` (one for the whole run)."""
+    return JOB_GROUPS[scope]
 
 
 def model_settings(wc):

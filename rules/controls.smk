@@ -43,6 +43,7 @@ if CONTROL_DETECTORS:
             feature=_alt(CONTROL_FEATURES),
             transform="none",
             detector=_alt(CONTROL_DETECTORS),
+        group: job_group("base")
         conda:
             "../envs/detect.yaml"
         log:
@@ -69,6 +70,7 @@ if CONTROLS["enabled"]:
         params:
             jobs=control_jobs(),
             scoring=config["scoring"],
+        group: job_group("run")
         conda:
             "../envs/detect.yaml"
         log:

@@ -8,6 +8,7 @@ rule score_detector:
         hparams=detector_hparams,
         scoring=config["scoring"],
         seed=replicate_seed,
+    group: job_group("dataset")
     conda:
         "../envs/detect.yaml"
     log:
@@ -30,6 +31,7 @@ rule collect_auroc_setting:
         adapters=adapter_jobs(),
     wildcard_constraints:
         setting="online|offline",
+    group: job_group("run")
     conda:
         "../envs/detect.yaml"
     log:
@@ -51,6 +53,7 @@ rule collect_auroc:
         ),
     params:
         adapters=adapter_jobs(),
+    group: job_group("run")
     conda:
         "../envs/detect.yaml"
     log:

@@ -53,6 +53,7 @@ rule collect_quirkiness:
             caption="../report/quirkiness_table.rst",
             category="Tables",
         ),
+    group: job_group("run")
     conda:
         "../envs/detect.yaml"
     log:

@@ -12,6 +12,7 @@ rule explain_scores:
         settings=explain_settings(),
     wildcard_constraints:
         detector=_alt(EXPLAIN_DETECTORS),
+    group: job_group("dataset")
     conda:
         "../envs/detect.yaml"
     log:
@@ -31,6 +32,7 @@ rule collect_explanations:
         "results/tables/explain/{feature}/{transform}/{detector}.parquet",
     wildcard_constraints:
         detector=_alt(EXPLAIN_DETECTORS),
+    group: job_group("run")
     conda:
         "../envs/detect.yaml"
     log:

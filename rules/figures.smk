@@ -16,6 +16,7 @@ rule plot_figure:
     params:
         figure=lambda wc: wc.figure,
         caption=figure_caption,
+    group: job_group("run")
     conda:
         "../envs/figures.yaml"
     log:

@@ -32,6 +32,7 @@ rule plot_loss_curve:
             category="Fine-tuning",
         ),
         pdf="results/{model}/{replicate}{dataset}/finetune/loss_curve.pdf",
+    group: job_group("dataset")
     conda:
         "../envs/figures.yaml"
     log:

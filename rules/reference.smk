@@ -11,6 +11,7 @@ rule reference_comparison:
             caption="../report/reference_comparison.rst",
             category="Tables",
         ),
+    group: job_group("run")
     conda:
         "../envs/detect.yaml"
     log:

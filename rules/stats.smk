@@ -16,6 +16,7 @@ rule compare_scores:
         skipped=COMPARISONS_SKIPPED,
         scoring=config["scoring"],
         seed=config["seed"],
+    group: job_group("run")
     conda:
         "../envs/detect.yaml"
     log:
@@ -35,6 +36,7 @@ rule summarize_seeds:
             caption="../report/auroc_seeds.rst",
             category="Tables",
         ),
+    group: job_group("run")
     conda:
         "../envs/detect.yaml"
     log:

@@ -17,6 +17,7 @@ if SWEEP_POINTS:
         params:
             hparams=detector_hparams,
             settings=sweep_point_params,
+        group: job_group("dataset")
         conda:
             "../envs/detect.yaml"
         log:
@@ -40,6 +41,7 @@ if SWEEP_POINTS:
             axis=_alt(SWEEPS),
         params:
             order=lambda wc: list(dict.fromkeys(v for a, _, _, v in SWEEP_POINTS if a == wc.axis)),
+        group: job_group("run")
         conda:
             "../envs/detect.yaml"
         log:

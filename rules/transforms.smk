@@ -18,6 +18,10 @@ rule fit_transform:
     benchmark:
         "results/benchmarks/fit_transform/{model}/{replicate}{dataset}/{feature}/{transform}.tsv"
     threads: heavy_threads()
+    resources:
+        mem_mb=transform_mem_mb,
+        runtime=transform_runtime,
+        gpu=model_gpus,
     script:
         "../workflow_scripts/fit_transform.py"
 

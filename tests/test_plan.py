@@ -212,3 +212,23 @@ def test_default_config_costs_what_its_measured_run_took():
     cpu_h = sum(j.cpu_core_s for j in jobs) / 3600
     assert cpu_h == pytest.approx(2 * 36.5 / 60, rel=0.3)
     assert all(j.gpu_s == 0 and j.gpu_mem == 0 for j in jobs)
+
+
+def test_transforms_are_planned_on_the_gpu_when_the_run_is_on_cuda():
+    """Issue 31: with `device: cuda` the fits are GPU jobs (seconds, memory from
+    transforms/sizing.py, which the fit_transform rule's resources also read); on the CPU they
+    cost core-seconds and no GPU. The disk is the same either way."""
+    from quirkymad.transforms.sizing import transform_fit
+
+    config = plan.load_config(PAPER)
+    assert config["device"] == "cuda"
+    on = [j for j in plan.plan_jobs(config, plan.PlanOptions())[0] if j.rule == "fit_transform"]
+    off = [j for j in plan.plan_jobs({**config, "device": "cpu"}, plan.PlanOptions())[0]
+           if j.rule == "fit_transform"]  # fmt: skip
+    assert on and all(j.gpu_s > 0 and j.cpu_core_s == 0 and j.gpu_mem > 0 for j in on)
+    assert all(j.gpu_s == 0 and j.gpu_mem == 0 and j.cpu_core_s > 0 for j in off)
+    assert [j.disk for j in on] == [j.disk for j in off]
+    assert sum(j.gpu_s for j in on) < sum(j.cpu_core_s for j in off) / 50
+    sae = transform_fit("sae", config["transforms"]["sae"], 4096, 2, 1875, 15500, on_gpu=True)
+    assert max(j.gpu_mem for j in on) == pytest.approx(sae.gpu_bytes)
+    assert sae.gpu_bytes < 10 * 2**30  # a 268M-parameter layer with Adam fits any data-centre GPU

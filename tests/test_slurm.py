@@ -87,13 +87,25 @@ def test_slurm_run_matches_local_run(cluster, tmp_path):
     local.mkdir(), remote.mkdir()
     out = snakemake(local, write_config(local / "tiny.yaml", TINY), "--cores", CPUS, timeout=600)
     assert out.returncode == 0, out.stderr[-5000:]
+    local_log = out.stdout + out.stderr
+    assert "Group job" not in local_log  # a local run ignores the job groups (issue 31)
     out = slurm_snakemake(remote, write_config(remote / "tiny.yaml", TINY), cluster)
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-5000:]
-    # Every non-local rule went through sbatch (not silently run locally).
+    # Every non-local rule went through sbatch (not silently run locally): the model-sized
+    # rules one job each, the short jobs as group jobs (issue 31): one for the model x dataset
+    # (scoring, explanations, sweep point, loss curve, separation) and one for the tables and
+    # figures; none of those as a submission of its own.
     submitted = set(re.findall(r"slurm_logs/rule_(\w+)/", log))
     assert {"prepare_model", "build_dataset", "finetune_adapter"} <= submitted
-    assert {"extract_activations", "score_detector"} <= submitted
+    assert {"extract_activations", "fit_transform"} <= submitted
+    assert not submitted & _grouped_rules()
+    groups = set(re.findall(r"slurm_logs/group_(small_tiny-random_addition|collect)_", log))
+    assert groups == {"small_tiny-random_addition", "collect"}, log[-5000:]
+    ids = set(re.findall(r"submitted with SLURM jobid (\d+)", log))
+    jobs = _job_stats(local_log)
+    ungrouped = sum(n for rule, n in jobs.items() if rule not in _grouped_rules() | {"all"})
+    assert len(ids) == ungrouped + 2 < sum(jobs.values()) - 1, (ids, jobs)
     a = pd.read_csv(local / "results/tables/auroc.csv")
     b = pd.read_csv(remote / "results/tables/auroc.csv")
     pd.testing.assert_frame_equal(a, b)
@@ -101,6 +113,21 @@ def test_slurm_run_matches_local_run(cluster, tmp_path):
     assert ta.keys() == tb.keys()
     for key in ta:
         assert ta[key].equal(tb[key]), key
+
+
+def _grouped_rules() -> set[str]:
+    """Rules with a `group:` (rules/*.smk)."""
+    found = set()
+    for smk in (REPO / "rules").glob("*.smk"):
+        for block in re.split(r"^[ \t]*rule ", smk.read_text(), flags=re.M)[1:]:
+            if "group: job_group(" in block:
+                found.add(block.split(":", 1)[0].strip())
+    return found
+
+
+def _job_stats(log: str) -> dict[str, int]:
+    stats = log.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M)}
 
 
 def test_failed_job_is_retried_then_leaves_no_output(cluster, tmp_path):

@@ -3,10 +3,13 @@ weights needed with QUIRKYMAD_SKIP_MODEL_CHECK=1, which real runs ignore)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
 from smk import REPO, planned_jobs, snakemake, write_config
+from smk import _job_counts as _job_stats
 
 PAPER = REPO / "config" / "paper.yaml"
 PROFILE = ("--workflow-profile", str(REPO / "profiles" / "slurm"))
@@ -47,6 +50,34 @@ def test_gpu_rules_get_gpu_and_model_sized_memory(no_cluster_env, monkeypatch, t
     assert "gpu=1" in probe_shift and "gpu_model=h100" in probe_shift
     score = next(b for b in blocks if "rule score_detector:" in b)
     assert "gpu=" not in score
+    # fit_transform (issue 31): on the GPU, host memory sized by the planner for the SAE
+    sae = next(b for b in blocks if "rule fit_transform:" in b and "transform=sae" in b)
+    assert "gpu=1" in sae and "gpu_model=h100" in sae
+    assert int(sae.split("mem_mb=")[1].split(",")[0]) > 4000  # 2 x 268M-parameter layers
+
+
+def test_paper_short_jobs_are_submitted_as_groups(no_cluster_env, monkeypatch, tmp_path):
+    """Issue 31: under the profile the paper DAG's short jobs go to Slurm as one group job per
+    model x replicate x dataset and one for the run-wide tables and figures; every other job is
+    one submission. Same jobs as without groups (the job stats of a plain dry run)."""
+    monkeypatch.setenv("QUIRKYMAD_SKIP_MODEL_CHECK", "1")
+    paper = yaml.safe_load(PAPER.read_text())
+    pairs = len(paper["models"]) * len(paper["datasets"]) * len(paper.get("seeds") or [0])
+    out = snakemake(tmp_path, PAPER, "-n", *PROFILE, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    text = out.stdout + out.stderr
+    groups = re.findall(r"Group job (\S+) \(jobs", text)
+    assert len(groups) == len(set(groups)) == pairs + 1 and "collect" in groups
+    single = re.findall(r"^rule (\w+):", text, re.M)  # grouped jobs are indented under their group
+    stats = planned_jobs(tmp_path, PAPER)  # local dry run: the same jobs
+    assert _job_stats(text) == stats
+    heavy = {"prepare_model", "build_dataset", "finetune_adapter", "extract_activations",
+             "extract_attribution", "extract_base_activations", "evaluate_quirkiness",
+             "fit_transform", "all"}  # fmt: skip
+    assert set(single) == heavy
+    submissions = len(single) - 1 + len(groups)  # `all` runs on the submitting host
+    ungrouped = sum(stats.values()) - 1
+    assert submissions * 5 < ungrouped, (submissions, ungrouped)
 
 
 def test_missing_paper_models_still_fail_without_the_skip(no_cluster_env, monkeypatch, tmp_path):

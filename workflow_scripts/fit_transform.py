@@ -14,4 +14,7 @@ with job_log(sm.log[0], sm.threads):
         hparams=settings["hparams"],
         out_dir=sm.output[0],
         train_on=settings["train_on"],
+        # The run's device, read here rather than passed as a param: a device change already
+        # refits through the re-extracted store, and CPU runs' cached params stay as they were.
+        device=sm.config["device"],
     )

@@ -42,7 +42,10 @@ def register_transform(kind: TransformKind) -> TransformKind:
 def train_steps(module: nn.Module, x: torch.Tensor, loss: Callable[[nn.Module, torch.Tensor],
                 torch.Tensor], steps: int, batch_size: int, lr: float, seed: int) -> nn.Module:  # fmt: skip
     """`steps` Adam updates of `loss(module, batch)` on minibatches of `x` `[n, d]`, drawn by
-    reshuffling `x` every epoch (generator seeded with `seed`). Returns `module` in eval mode."""
+    reshuffling `x` every epoch (generator seeded with `seed`). Returns `module` in eval mode.
+
+    `module` and `x` are on the same device (CPU or CUDA). The shuffle is drawn on the CPU
+    either way, so a CUDA fit sees the same minibatches as a CPU fit of the same seed."""
     import torch
 
     opt = torch.optim.Adam(module.parameters(), lr=lr)
@@ -52,7 +55,7 @@ def train_steps(module: nn.Module, x: torch.Tensor, loss: Callable[[nn.Module, t
         for idx in torch.randperm(len(x), generator=gen).split(batch_size):
             if done == steps:
                 break
-            value = loss(module, x[idx])
+            value = loss(module, x[idx.to(x.device)])
             opt.zero_grad()
             value.backward()
             opt.step()

@@ -57,10 +57,11 @@ def flow_loss(flow: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def fit_flow(x: torch.Tensor, params: FlowParams) -> LaplaceFlow:
-    """Maximum-likelihood training of a Laplace-prior MAF on `x` `[n, d]`."""
+    """Maximum-likelihood training of a Laplace-prior MAF on `x` `[n, d]`, on `x`'s device.
+    The weights are initialised on the CPU (same seed, same start on every device)."""
     torch.manual_seed(params.seed)
     x = x.float()
-    flow = LaplaceFlow(x.shape[1], params)
+    flow = LaplaceFlow(x.shape[1], params).to(x.device)
     flow.mean.copy_(x.mean(0))
     flow.std.copy_(x.std(0).clamp_min(1e-6))
     return train_steps(flow, x, flow_loss, params.steps, params.batch_size, params.lr, params.seed)

@@ -50,10 +50,11 @@ def sae_loss(sae: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def fit_sae(x: torch.Tensor, params: SAEParams) -> TopKSAE:
-    """Train a top-k SAE on `x` `[n, d]`; records which latents fired on `x`."""
+    """Train a top-k SAE on `x` `[n, d]`, on `x`'s device; records which latents fired on `x`.
+    The weights are initialised on the CPU (same seed, same start on every device)."""
     torch.manual_seed(params.seed)
     x = x.float()
-    sae = build_sae(x.shape[1], params)
+    sae = build_sae(x.shape[1], params).to(x.device)
     train_steps(sae, x, sae_loss, params.steps, params.batch_size, params.lr, params.seed)
     with torch.no_grad():
         sae.fired |= (sae.encode(x) > 0).any(0)

@@ -88,3 +88,54 @@ def test_refitting_gives_identical_files(tmp_path, store, transform):
         fit_transform_store(store, "activations", transform, [2], {"steps": 15}, tmp_path / out)
     for name in ("weights.safetensors", "transform.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.parametrize("transform", ["flow", "sae"])
+def test_cpu_and_auto_device_fit_the_same_files(tmp_path, store, transform):
+    """Issue 31: the device argument leaves CPU fits as they were (no `fit_device` key, same
+    bytes whether the device is the default, `cpu`, or `auto` resolving to the CPU)."""
+    devices = {"default": {}, "cpu": {"device": "cpu"}}
+    if not _cuda():
+        devices["auto"] = {"device": "auto"}
+    for out, kw in devices.items():
+        fit_transform_store(store, "activations", transform, [2, 9], {"steps": 12},
+                            tmp_path / out, **kw)  # fmt: skip
+    ref = tmp_path / "default"
+    for out in devices:
+        for name in ("weights.safetensors", "transform.json"):
+            assert (tmp_path / out / name).read_bytes() == (ref / name).read_bytes()
+    assert "fit_device" not in json.loads((tmp_path / "cpu" / "transform.json").read_text())
+
+
+def test_cuda_asked_for_without_cuda_fails_naming_the_device(tmp_path, store):
+    if _cuda():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(QuirkyError, match="device: cuda"):
+        fit_transform_store(store, "activations", "sae", [2], {"steps": 2}, tmp_path / "t",
+                            device="cuda")  # fmt: skip
+    assert not (tmp_path / "t").exists()
+
+
+@pytest.mark.parametrize("transform", ["flow", "sae"])
+def test_cuda_fit_matches_the_cpu_fit(tmp_path, store, transform):
+    """On CUDA (bench/gpu_check.sh runs this path at size): same minibatches and initial
+    weights as the CPU fit, float32 both, so the final losses agree closely; weights come back
+    to the CPU and load anywhere."""
+    if not _cuda():
+        pytest.skip("needs CUDA")
+    from quirkymad.transforms.io import load_transform
+
+    infos = {dev: fit_transform_store(store, "activations", transform, [2, 9], {"steps": 30},
+                                      tmp_path / dev, device=dev)
+             for dev in ("cpu", "cuda")}  # fmt: skip
+    assert infos["cuda"]["fit_device"].startswith("cuda")
+    for layer, loss in infos["cpu"]["final_train_loss"].items():
+        assert infos["cuda"]["final_train_loss"][layer] == pytest.approx(loss, rel=1e-2)
+    _, modules, _ = load_transform(tmp_path / "cuda")
+    assert all(p.device.type == "cpu" for m in modules.values() for p in m.parameters())
