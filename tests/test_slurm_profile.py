@@ -58,11 +58,13 @@ def test_gpu_rules_get_gpu_and_model_sized_memory(no_cluster_env, monkeypatch, t
 
 def test_paper_short_jobs_are_submitted_as_groups(no_cluster_env, monkeypatch, tmp_path):
     """Issue 31: under the profile the paper DAG's short jobs go to Slurm as one group job per
-    model x replicate x dataset and one for the run-wide tables and figures; every other job is
-    one submission. Same jobs as without groups (the job stats of a plain dry run)."""
+    model x replicate x dataset, one per model x dataset for the base-model controls (issue 28)
+    and one for the run-wide tables and figures; every other job is one submission. Same jobs
+    as without groups (the job stats of a plain dry run)."""
     monkeypatch.setenv("QUIRKYMAD_SKIP_MODEL_CHECK", "1")
     paper = yaml.safe_load(PAPER.read_text())
-    pairs = len(paper["models"]) * len(paper["datasets"]) * len(paper.get("seeds") or [0])
+    base = len(paper["models"]) * len(paper["datasets"])
+    pairs = base * len(paper.get("seeds") or [0]) + base
     out = snakemake(tmp_path, PAPER, "-n", *PROFILE, timeout=180)
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout + out.stderr
@@ -73,7 +75,7 @@ def test_paper_short_jobs_are_submitted_as_groups(no_cluster_env, monkeypatch, t
     assert _job_stats(text) == stats
     heavy = {"prepare_model", "build_dataset", "finetune_adapter", "extract_activations",
              "extract_attribution", "extract_base_activations", "evaluate_quirkiness",
-             "fit_transform", "all"}  # fmt: skip
+             "fit_transform", "extract_control_activations", "all"}  # fmt: skip
     assert set(single) == heavy
     submissions = len(single) - 1 + len(groups)  # `all` runs on the submitting host
     ungrouped = sum(stats.values()) - 1
