@@ -242,12 +242,37 @@ def check_config(
 
     check_sweeps(config, source)
     _check_combinations(config, source)
+    _check_probe_target(config, source)
     # Raw data of every enabled dataset must be in the install-time cache (before any job).
     from quirkymad.datasets import get_dataset
 
     for name, settings in config["datasets"].items():
         try:
             get_dataset(name, settings).check_sources()
+        except QuirkyError as exc:
+            raise QuirkyError(f"{source}: datasets.{name}: {exc}") from None
+
+
+def _check_probe_target(config: dict[str, Any], source: str, root: Path = Path(".")) -> None:
+    """`features.probe_shift.probe_target: labels` on a dataset already built (its parquet under
+    `root`, the run's directory) whose probe records are one class: one line before any job
+    (issue 31). `auto` is resolved by the job itself, from the same records."""
+    probe = (config.get("features") or {}).get("probe_shift")
+    if probe is None or probe.get("probe_target") != "labels":
+        return
+    import pandas as pd
+
+    from quirkymad.features.probe_shift import resolve_target
+    from quirkymad.selection import mad_examples
+
+    for name in config["datasets"]:
+        path = root / "results" / "datasets" / name / "data.parquet"
+        if not path.exists():
+            continue
+        df = mad_examples(pd.read_parquet(path), config["extract"]["max_per_role"])
+        labels = df.loc[df["role"] == "trusted", "label"].to_numpy(dtype=bool)
+        try:
+            resolve_target("labels", labels[: probe["mean_cap"]])
         except QuirkyError as exc:
             raise QuirkyError(f"{source}: datasets.{name}: {exc}") from None
 

@@ -147,6 +147,8 @@ def attribution_settings(feature, wc):
     own = dict(config["features"].get(feature) or {})
     if own.get("layer_index") == "ours":  # the default; left out so that it reruns nothing
         del own["layer_index"]
+    if own.get("probe_target") == "auto":  # the default (issue 31): likewise reruns nothing
+        del own["probe_target"]
     return {
         "layers": config["layers"],
         "device": config["device"],
