@@ -5,8 +5,9 @@ sizes replaced, run end to end into its own working directory (issue 31, docs/re
 
 Which keys are sizes is the schema's to say, not this module's: every property of
 `config/schema.yaml` marked `x-rehearsal: VALUE` (directly or through its `$ref`) is set to
-VALUE wherever the config has the object that holds it; everything else of `paper.yaml` is kept
-as it is. So a new key in `paper.yaml` is rehearsed unchanged, and a new size key needs only its
+VALUE wherever the config has the object that holds it (the sizes, and `device` and the model
+dtypes: where and at what precision the model runs go with the model, so `auto`); everything
+else of `paper.yaml` is kept as it is. So a new key in `paper.yaml` is rehearsed unchanged, and a new size key needs only its
 mark in the schema. Torch-free (it plans and runs Snakemake in a subprocess).
 """
 
@@ -33,9 +34,6 @@ MARK = "x-rehearsal"
 # The paper's models replaced by one tiny random Llama as deep as the deepest paper model (32
 # blocks), so paper.yaml's explicit layer list (1..31, both layer indexings) stays valid as is.
 REHEARSAL_MODELS: dict[str, dict[str, Any]] = {"tiny-random": {"n_layers": 32, "d_model": 64}}
-# Where the model runs goes with the model: paper.yaml's `device: cuda` is a one-line error on a
-# machine without CUDA, so the rehearsal runs on whatever is present.
-REHEARSAL_DEVICE = "auto"
 
 
 def _properties(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -68,13 +66,12 @@ def derive_config(
     paper: dict[str, Any], schema: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """(rehearsal config, the key paths it replaced): `paper` with `models` replaced by
-    `REHEARSAL_MODELS`, `device` by `REHEARSAL_DEVICE`, and every schema-marked size set to its
-    `x-rehearsal` value."""
+    `REHEARSAL_MODELS` and every schema-marked key (the sizes; `device` and the dtypes, which go
+    with the model) set to its `x-rehearsal` value."""
     schema = schema or raw_schema()
     config = copy.deepcopy(paper)
     config["models"] = copy.deepcopy(REHEARSAL_MODELS)
-    config["device"] = REHEARSAL_DEVICE
-    changed = ["models", "device", *_shrink(config, schema, schema, "")]
+    changed = ["models", *_shrink(config, schema, schema, "")]
     return config, changed
 
 
@@ -98,12 +95,16 @@ def snakemake_command(workdir: Path, configfile: Path, cores: int, *extra: str) 
 
 
 def failed_jobs(log: str) -> list[str]:
-    """Rules and wildcards of the jobs a Snakemake log says failed ("Error in rule R:" and the
-    job's `wildcards:` line), in order, without repeats."""
+    """The jobs a Snakemake log says failed ("Error in rule R:"), each as its rule and what
+    tells it from the rule's other jobs (its `wildcards:`, else its `log:` file without
+    Snakemake's note, else its first output), in order, without repeats."""
     failed = []
     for m in re.finditer(r"Error in rule (\w+):\n((?:[ \t]+.*\n?)*)", log):
-        wildcards = re.search(r"wildcards: (.*)", m[2])
-        name = m[1] + (f" ({wildcards[1]})" if wildcards else "")
+        found = (
+            re.search(p, m[2]) for p in (r"wildcards: (.*)", r"log: (\S+)", r"output: ([^,\s]+)")
+        )
+        which = next((f[1] for f in found if f), None)
+        name = m[1] + (f" ({which})" if which else "")
         if name not in failed:
             failed.append(name)
     return failed

@@ -49,9 +49,10 @@ def test_every_paper_key_is_kept_unless_model_or_size(paper):
     schema = raw_schema()
     derived, changed = derive_config(paper)
     assert derived["models"] == REHEARSAL_MODELS and derived["device"] == "auto"
+    assert derived["finetune"]["dtype"] == derived["extract"]["dtype"] == "auto"
     kept = sized = 0
     for path, value in _leaves(paper):
-        if path[0] in ("models", "device"):
+        if path[0] == "models":
             continue
         node = derived
         for key in path:
@@ -63,7 +64,7 @@ def test_every_paper_key_is_kept_unless_model_or_size(paper):
         else:
             assert node == value, f"{'.'.join(path)}: {node!r} != paper's {value!r}"
             kept += 1
-    assert kept > 50 and sized >= 15  # 12 datasets' n_base, epochs, steps, ...
+    assert kept > 50 and sized >= 15  # 12 datasets' n_base, epochs, steps, dtypes, ...
     for path in ("datasets.squaring.n_base", "finetune.epochs", "datasets.capitals.finetune.epochs",
                  "extract.max_per_role", "transforms.sae.steps", "transforms.flow.hidden",
                  "transforms.sae.expansion", "scoring.n_bootstrap", "finetune.max_train_examples",
@@ -100,6 +101,15 @@ def test_failed_jobs_are_named():
         "extract_attribution (model=tiny-random, dataset=population)",
         "plot_figure",
     ]
+    # Snakemake 9 names no wildcards: the job's log file tells it apart.
+    log9 = (
+        "Error in rule finetune_adapter:\n    message: None\n    jobid: 22\n"
+        "    input: results/models/tiny-random, results/datasets/authors/data.parquet\n"
+        "    output: results/tiny-random/authors/adapter, results/x.csv\n"
+        "    log: logs/finetune_adapter/tiny-random/authors.log (check log file(s) for error)\n"
+        "Will exit after finishing currently running jobs (scheduler).\n"
+    )
+    assert failed_jobs(log9) == ["finetune_adapter (logs/finetune_adapter/tiny-random/authors.log)"]
     assert failed_jobs("Finished job 3.\n3 of 3 steps (100%) done\n") == []
 
 
@@ -108,6 +118,7 @@ def test_rehearsal_plans_every_rule_of_the_paper_dag(paper, tmp_path):
     (tmp_path / "paper").mkdir()
     (tmp_path / "rehearsal").mkdir()
     # paper.yaml's DAG: itself at full size, on the tiny model (its own models are not on disk).
+    # paper.yaml's device (cuda) is not present here; its dtypes on a CPU are what auto picks.
     paper_tiny = {**paper, "models": REHEARSAL_MODELS, "device": "auto"}
     paper_tiny = write_config(tmp_path / "p.yaml", paper_tiny)
     paper_jobs = planned_jobs(tmp_path / "paper", paper_tiny)
