@@ -108,6 +108,13 @@ def test_labels_target_on_a_built_one_class_dataset_stops_at_plan_time(one_class
     }
     with pytest.raises(QuirkyError, match=r"^c: datasets.addition: features.probe_shift.probe"):
         _check_probe_target(config, "c", tmp_path)
+    # Not built yet: population's known fact decides; the built addition would pass with labels.
+    (built / "data.parquet").unlink()
+    with pytest.raises(QuirkyError, match=r"^c: datasets.population: .*share one label"):
+        _check_probe_target(config, "c", tmp_path)
+    del config["datasets"]["population"]
+    _check_probe_target(config, "c", tmp_path)
+    config["datasets"]["population"] = {}
     for target in ("auto", "model"):
         config["features"]["probe_shift"]["probe_target"] = target
         _check_probe_target(config, "c", tmp_path)
