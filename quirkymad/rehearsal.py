@@ -110,11 +110,14 @@ def failed_jobs(log: str) -> list[str]:
     return failed
 
 
-def rehearse(workdir: Path, cores: int, keep_going: bool, dry_run: bool = False) -> int:
-    """Run the rehearsal; 0 when every job succeeded, else 1 with the failed jobs named on
-    stderr. Snakemake's output goes to `workdir/rehearsal.log` and to stdout."""
+def rehearse(
+    workdir: Path, cores: int, keep_going: bool, dry_run: bool = False, more: Sequence[str] = ()
+) -> int:
+    """Run the rehearsal (`more`: further Snakemake arguments, e.g. `--prioritize TARGET`); 0
+    when every job succeeded, else 1 with the failed jobs named on stderr. Snakemake's output
+    goes to `workdir/rehearsal.log` and to stdout."""
     configfile = write_config(workdir)
-    extra = [*(["--keep-going"] if keep_going else []), *(["-n"] if dry_run else [])]
+    extra = [*(["--keep-going"] if keep_going else []), *(["-n"] if dry_run else []), *more]
     cmd = snakemake_command(workdir, configfile, cores, *extra)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     start = time.monotonic()
@@ -146,8 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", default=str(REPO / "rehearsal"),
                         help="where results/, logs/ go (default: rehearsal/)")  # fmt: skip
     parser.add_argument("-n", "--dry-run", action="store_true", help="plan only")
+    parser.add_argument("snakemake_args", nargs="*",
+                        help="after --: passed to Snakemake (e.g. -- --prioritize TARGET)")  # fmt: skip
     args = parser.parse_args(argv)
-    return rehearse(Path(args.workdir).resolve(), args.cores, args.keep_going, args.dry_run)
+    return rehearse(Path(args.workdir).resolve(), args.cores, args.keep_going, args.dry_run,
+                    args.snakemake_args)  # fmt: skip
 
 
 if __name__ == "__main__":
