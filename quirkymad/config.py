@@ -271,12 +271,45 @@ def check_config(
 
     check_sweeps(config, source)
     _check_combinations(config, source)
+    _check_probe_target(config, source)
     # Raw data of every enabled dataset must be in the install-time cache (before any job).
     from quirkymad.datasets import get_dataset
 
     for name, settings in config["datasets"].items():
         try:
             get_dataset(name, settings).check_sources()
+        except QuirkyError as exc:
+            raise QuirkyError(f"{source}: datasets.{name}: {exc}") from None
+
+
+def _check_probe_target(config: dict[str, Any], source: str, root: Path = Path(".")) -> None:
+    """`features.probe_shift.probe_target: labels` on a dataset whose probe records are one
+    class: one line before any job (issue 31), from the built dataset (its parquet under `root`,
+    the run's directory) or, before it is built, from the dataset's `trusted_one_class`. `auto`
+    is resolved by the job itself, from the same records."""
+    probe = (config.get("features") or {}).get("probe_shift")
+    if probe is None or probe.get("probe_target") != "labels":
+        return
+    import pandas as pd
+
+    from quirkymad.datasets import get_dataset
+    from quirkymad.features.probe_shift import resolve_target
+    from quirkymad.integrity import read_parquet
+    from quirkymad.selection import mad_examples
+
+    for name, settings in config["datasets"].items():
+        path = root / "results" / "datasets" / name / "data.parquet"
+        if not path.exists():
+            if get_dataset(name, settings).trusted_one_class:
+                raise QuirkyError(
+                    f"{source}: datasets.{name}: features.probe_shift.probe_target: labels, but "
+                    f"{name}'s trusted records share one label; use model or auto"
+                )
+            continue
+        df = mad_examples(read_parquet(path), config["extract"]["max_per_role"])
+        labels = df.loc[df["role"] == "trusted", "label"].to_numpy(dtype=bool)
+        try:
+            resolve_target("labels", labels[: probe["mean_cap"]])
         except QuirkyError as exc:
             raise QuirkyError(f"{source}: datasets.{name}: {exc}") from None
 

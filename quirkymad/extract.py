@@ -15,7 +15,13 @@ from quirkymad.features import attribution as attr
 from quirkymad.features.activations import extract_activations
 from quirkymad.features.hooks import n_layers as count_layers
 from quirkymad.features.precision import autocast
-from quirkymad.features.probe_shift import assemble, fit_probe
+from quirkymad.features.probe_shift import (
+    TARGET_DEFINITIONS,
+    assemble,
+    fit_probe,
+    fit_regression_probe,
+    resolve_target,
+)
 from quirkymad.features.settings import (  # noqa: F401  re-exported
     ATTRIBUTION_FEATURES,
     AttributionSettings,
@@ -168,6 +174,7 @@ def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, sett
     first = next(iter(settings.values()))
     extra = sorted({r for s in settings.values() for r in s.sweep_roles})
     df = mad_examples(read_parquet(dataset_parquet), first.max_per_role, extra)
+    target = _probe_target(df, settings, first.mean_cap)  # before any model pass: fails early
     model, tok = load_model(model_dir, adapter_dir, first.device, first.dtype)
     depth = count_layers(model)
     # Layers are labelled in the features' `layer_index` (shared by the pass); the model passes
@@ -185,10 +192,10 @@ def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, sett
             model, tok, [prompts[i] for i in trusted], blocks, first.batch_size
         )
     mean = base["z"].mean(0)
+    base["labels"] = df["label"].to_numpy(dtype=bool)[trusted]
     probes, l2s = {}, {}
     if "probe_shift" in settings:
-        labels = df["label"].to_numpy(dtype=bool)[trusted]
-        probes, l2s = _fit_probes(base["out"], labels, union, layers_of["probe_shift"],
+        probes, l2s = _fit_probes(base, target, union, layers_of["probe_shift"],
                                   settings["probe_shift"])  # fmt: skip
     pcs = None
     if "attribution_pcs" in settings:  # directions on the union's layers, from the μ records
@@ -217,7 +224,7 @@ def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, sett
                            settings["attribution"], **common)  # fmt: skip
     if "probe_shift" in outs:
         _write_probe_shift(outs["probe_shift"], layers_of["probe_shift"],
-                           settings["probe_shift"], probes, l2s, **common)  # fmt: skip
+                           settings["probe_shift"], probes, l2s, target, **common)  # fmt: skip
     for feature in ("attribution_pcs", "attribution_grad_norm"):
         if feature in outs:
             _write_variant(outs[feature], feature, layers_of[feature], settings[feature], pcs,
@@ -238,13 +245,27 @@ def _feature_layers(settings: dict[str, AttributionSettings], depth: int, index:
     return layers_of
 
 
-def _fit_probes(out: np.ndarray, labels: np.ndarray, union: list[int], probe_layers: list[int],
-                ps: AttributionSettings) -> tuple[dict, dict]:  # fmt: skip
-    """({p: (w, b)}, {p: l2}): a logistic probe on the trusted o_proj outputs `out`
-    `[n_trusted, len(union), d_model]` of each probe layer p > min(L)."""
+def _probe_target(df: pd.DataFrame, settings: Mapping[str, AttributionSettings], cap: int):
+    """The probes' resolved target (`labels` or `model`) from the labels of the records they
+    are trained on (the first `cap` trusted ones); None without probe shift."""
+    if "probe_shift" not in settings:
+        return None
+    labels = df["label"].to_numpy(dtype=bool)[df["role"].to_numpy() == "trusted"][:cap]
+    return resolve_target(settings["probe_shift"].probe_target, labels)
+
+
+def _fit_probes(base: dict[str, np.ndarray], target: str, union: list[int],
+                probe_layers: list[int], ps: AttributionSettings) -> tuple[dict, dict]:  # fmt: skip
+    """({p: (w, b)}, {p: l2}): a probe on the trusted o_proj outputs `base["out"]`
+    `[n_trusted, len(union), d_model]` of each probe layer p > min(L): logistic on the labels
+    `base["labels"]` (target `labels`) or ridge on the model's log-odds (target `model`)."""
     probes, l2s = {}, {}
     for p in probe_layers[1:]:
-        w, b, l2s[p] = fit_probe(out[:, union.index(p)], labels, ps.cv_folds, ps.seed)
+        x = base["out"][:, union.index(p)]
+        if target == "labels":
+            w, b, l2s[p] = fit_probe(x, base["labels"], ps.cv_folds, ps.seed)
+        else:
+            w, b, l2s[p] = fit_regression_probe(x, base["log_odds"], ps.cv_folds, ps.seed)
         probes[p] = (w, b)
     return probes, l2s
 
@@ -275,7 +296,7 @@ def _write_attribution(out_store, layers, settings, *, model, df, union, mean, o
     write_store(out_store, arrays, df, layers, attrs)
 
 
-def _write_probe_shift(out_store, layers, settings, probes, l2s, *, model, df, union, mean, out,
+def _write_probe_shift(out_store, layers, settings, probes, l2s, target, *, model, df, union, mean, out,
                        model_dir, adapter_dir, provenance) -> None:  # fmt: skip
     idx = [union.index(ell) for ell in layers]
     # Probe p's effects cover the union's layers ≤ p; feature_p reads those in L.
@@ -302,7 +323,9 @@ def _write_probe_shift(out_store, layers, settings, probes, l2s, *, model, df, u
         "layers": probe_layers,
         "source_layers": layers,
         "valid_mask": "probe_shift_valid",
-        "probe_target": "dataset label of trusted records (spec C3)",
+        "probe_target": target,
+        "probe_target_setting": settings.probe_target,
+        "probe_target_definition": TARGET_DEFINITIONS[target],
     }
     write_store(out_store, arrays, df, probe_layers, attrs)
 

@@ -200,6 +200,8 @@ def attribution_settings(feature, wc):
     first = 0 if own.get("layer_index") == "cupbearer" else 1
     if own.get("layer_index") == "ours":  # the default; left out so that it reruns nothing
         del own["layer_index"]
+    if own.get("probe_target") == "auto":  # the default (issue 31): likewise reruns nothing
+        del own["probe_target"]
     if "layers" in own:
         own["layers"] = concrete_layers(config, own["layers"], wc.model, first)
     return {

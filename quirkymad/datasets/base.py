@@ -116,6 +116,9 @@ class QuirkyDataset(ABC):
     difficulty_metric: ClassVar[str]
     balanced: ClassVar[bool] = True
     """Whether the paper balances labels when fine-tuning on this dataset."""
+    trusted_one_class: ClassVar[bool] = False
+    """Whether its trusted records (easy, Alice) share one label by construction, so no probe
+    can be fit on their labels (`features.probe_shift.probe_target`; checked at plan time)."""
 
     def __init__(self, settings: dict[str, Any] | None = None):
         self.settings = dict(settings or {})

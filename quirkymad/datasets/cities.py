@@ -145,6 +145,9 @@ class Population(Cities):
 
     name = "population"
     balanced = False
+    # Easy = the largest cities (difficulty −log10(population)): all above 30,000, all True
+    # for Alice (our build: 2394 / 2394 in train; docs/features.md).
+    trusted_one_class = True
     templates = (
         Template("{city}, {country} has a population greater than 30,000."),
         Template("More than 30,000 people live in {city}, {country}."),

@@ -195,14 +195,17 @@ def o_proj_last_token(
     model, tokenizer, prompts: Sequence[str], layers: Sequence[int], batch_size: int = 32
 ) -> dict[str, np.ndarray]:
     """o_proj input `z` `[n, n_layers, H·d_head]` and output `out` `[n, n_layers, d_model]` at
-    each prompt's last token, float64, in input order (the trusted mean and probe data)."""
+    each prompt's last token, float64, in input order (the trusted mean and probe data), and
+    the answer log-odds `log_odds` `[n]` (f, the probes' `model` target)."""
     order = length_sorted(tokenizer, prompts)
     z = out = None
+    log_odds = np.empty(len(prompts))
     for sl in batches(len(order), batch_size):
         idx = order[sl]
         enc = encode(tokenizer, [prompts[i] for i in idx])
         with o_proj_tensors(model, layers) as got:
-            answer_logits(model, enc, answer_token_ids(tokenizer))
+            logits = answer_logits(model, enc, answer_token_ids(tokenizer)).double()
+        log_odds[idx] = (logits[:, 1] - logits[:, 0]).cpu().numpy()
         zb = torch.stack([_at_last(got["in"][ell], enc["last"]) for ell in layers], dim=1)
         ob = torch.stack([_at_last(got["out"][ell], enc["last"]) for ell in layers], dim=1)
         if z is None:
@@ -210,7 +213,7 @@ def o_proj_last_token(
             out = np.empty((len(prompts), *ob.shape[1:]))
         z[idx] = zb.double().cpu().numpy()
         out[idx] = ob.double().cpu().numpy()
-    return {"z": z, "out": out}
+    return {"z": z, "out": out, "log_odds": log_odds}
 
 
 def _effects(

@@ -79,6 +79,64 @@ def fit_probe(
     return w, b, float(l2)
 
 
+# `features.probe_shift.probe_target`: what the probes predict (docs/deviations.md).
+PROBE_TARGETS = ("labels", "model", "auto")
+TARGET_DEFINITIONS = {
+    "labels": "dataset label of trusted records (logistic; spec C3, cupbearer)",
+    "model": "the model's own answer log-odds f on trusted records (ridge regression; [B1])",
+}
+MIN_PER_CLASS = 2  # fit_probe's stratified CV needs two records of each class
+
+
+def resolve_target(target: str, labels: np.ndarray) -> str:
+    """`labels` or `model` for config `probe_target` given the probe records' labels `[n]`:
+    `auto` is `labels` when each class has ≥ MIN_PER_CLASS records, else `model`. An explicit
+    `labels` that cannot be fit is a QuirkyError here, before any model pass."""
+    if target not in PROBE_TARGETS:
+        raise QuirkyError(f"features.probe_shift.probe_target: {target!r} not in {PROBE_TARGETS}")
+    y = np.asarray(labels, dtype=bool)
+    enough = min(int(y.sum()), int((~y).sum())) >= MIN_PER_CLASS
+    if target == "auto":
+        return "labels" if enough else "model"
+    if target == "labels" and not enough:
+        raise QuirkyError(
+            f"features.probe_shift.probe_target: labels needs ≥{MIN_PER_CLASS} trusted records "
+            f"of each class, have {int(y.sum())} true / {int((~y).sum())} false; use model or "
+            "auto (docs/features.md)"
+        )
+    return target
+
+
+def fit_regression_probe(
+    x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0
+) -> tuple[np.ndarray, float, float]:
+    """Linear probe g(x) = w·x + b of a real target `y` `[n]` (the model's log-odds) on `x`
+    `[n, d]`: ridge, objective mean-squared-error + λ‖w‖², λ from `L2_GRID` by `folds`-fold CV
+    (mean held-out squared error), refit on all of `x`. Standardised as `fit_probe`, the
+    scaling folded back. Returns (w, b, λ). Needs ≥2 records; a constant `y` gives w = 0."""
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import KFold
+
+    y = np.asarray(y, dtype=np.float64)
+    if len(y) < 2:
+        raise QuirkyError(f"probe: a regression probe needs ≥2 trusted records, have {len(y)}")
+    mu, sd = x.mean(0), x.std(0)
+    sd = np.where(sd > 0, sd, 1.0)
+    xs = (x - mu) / sd
+    # Ridge minimises ‖y − Xw‖² + α‖w‖², i.e. mean-SE + λ‖w‖² with α = nλ (α = 0: least squares).
+    losses = np.zeros(len(L2_GRID))
+    splitter = KFold(n_splits=min(folds, len(y)), shuffle=True, random_state=seed)
+    for train, held in splitter.split(xs):
+        for i, l2 in enumerate(L2_GRID):
+            model = Ridge(alpha=len(train) * l2, solver="svd").fit(xs[train], y[train])
+            losses[i] += np.mean((model.predict(xs[held]) - y[held]) ** 2)
+    l2 = L2_GRID[int(np.argmin(losses))]
+    model = Ridge(alpha=len(y) * l2, solver="svd").fit(xs, y)
+    w = model.coef_ / sd
+    b = float(model.intercept_ - w @ mu)
+    return w, b, float(l2)
+
+
 def assemble(
     attribution: np.ndarray, probe_effects: Mapping[int, np.ndarray], layers: Sequence[int]
 ) -> tuple[np.ndarray, np.ndarray, list[int]]:

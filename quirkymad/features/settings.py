@@ -47,6 +47,10 @@ class AttributionSettings(ExtractSettings):
     seed: int = RUN.seed
     n_components: int = 10
     """attribution_pcs: principal directions of the trusted o_proj input per layer ([B1]: 10)."""
+    probe_target: str = "auto"
+    """probe_shift: what the probes predict: "labels" (trusted records' labels, cupbearer),
+    "model" (the model's own log-odds, [B1]) or "auto" (labels when both classes have ≥2
+    trusted records, else model); resolved at job start, recorded in the store's attributes."""
     layer_index: str = "ours"
     """How layer labels name decoder blocks: "ours" (ℓ = block ℓ−1, as the activations store)
     or "cupbearer" (ℓ = block ℓ, 0-based; features/attribution.py)."""
