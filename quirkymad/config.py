@@ -290,8 +290,6 @@ def _check_probe_target(config: dict[str, Any], source: str, root: Path = Path("
     probe = (config.get("features") or {}).get("probe_shift")
     if probe is None or probe.get("probe_target") != "labels":
         return
-    import pandas as pd
-
     from quirkymad.datasets import get_dataset
     from quirkymad.features.probe_shift import resolve_target
     from quirkymad.integrity import read_parquet
