@@ -30,6 +30,16 @@ def snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 1800, 
     return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
 
 
+def finished_run(tmp_path_factory, name: str, file: str, config: dict) -> tuple[Path, Path]:
+    """A fresh working directory `name` in which `config`, written to `file` there, has run
+    to the end on 2 cores: (the directory, the config file). For module-scoped fixtures."""
+    wd = tmp_path_factory.mktemp(name)
+    cfg = write_config(wd / file, config)
+    out = snakemake(wd, cfg, "--cores", "2")
+    assert out.returncode == 0, out.stderr[-5000:]
+    return wd, cfg
+
+
 def _dry_run(workdir: Path, configfile: Path, *args: str) -> str:
     out = snakemake(workdir, configfile, "-n", *args, timeout=120)
     assert out.returncode == 0, out.stderr + out.stdout

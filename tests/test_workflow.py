@@ -10,7 +10,14 @@ import pytest
 import xarray as xr
 import yaml
 
-from smk import REPO, planned_jobs, planned_jobs_and_figures, snakemake, write_config
+from smk import (
+    REPO,
+    finished_run,
+    planned_jobs,
+    planned_jobs_and_figures,
+    snakemake,
+    write_config,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -29,11 +36,7 @@ def _sweep_points(detector=None, sweeps=None):
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    wd = tmp_path_factory.mktemp("wf")
-    cfg = write_config(wd / "tiny.yaml", TINY)
-    out = snakemake(wd, cfg, "--cores", "2")
-    assert out.returncode == 0, out.stderr[-5000:]
-    return wd, cfg
+    return finished_run(tmp_path_factory, "wf", "tiny.yaml", TINY)
 
 
 def test_outputs(run):

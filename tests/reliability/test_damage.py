@@ -19,7 +19,7 @@ import yaml
 
 from quirkymad.cli import main
 
-from smk import REPO, snakemake, write_config
+from smk import REPO, finished_run, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -70,11 +70,7 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    wd = tmp_path_factory.mktemp("reference")
-    cfg = write_config(wd / "slim.yaml", SLIM)
-    out = snakemake(wd, cfg, "--cores", "2")
-    assert out.returncode == 0, out.stderr[-3000:]
-    return wd
+    return finished_run(tmp_path_factory, "reference", "slim.yaml", SLIM)[0]
 
 
 def _damage(wd: Path, case: str) -> None:

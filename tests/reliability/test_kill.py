@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from smk import REPO, SNAKEMAKE, snakemake, write_config
+from smk import REPO, SNAKEMAKE, finished_run, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -71,11 +71,7 @@ STAGES = {
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    wd = tmp_path_factory.mktemp("reference")
-    cfg = write_config(wd / "tiny.yaml", TINY)
-    out = snakemake(wd, cfg, "--cores", "2")
-    assert out.returncode == 0, out.stderr[-3000:]
-    return wd
+    return finished_run(tmp_path_factory, "reference", "tiny.yaml", TINY)[0]
 
 
 def _kill_when_started(wd: Path, cfg: Path, rule: str, log: str, only_job: bool = False) -> None:
