@@ -98,7 +98,9 @@ def _equal_arrays(x: np.ndarray, y: np.ndarray) -> bool:
 def _equal_cells(u, v) -> bool:
     if isinstance(u, (list, tuple, np.ndarray)) or isinstance(v, (list, tuple, np.ndarray)):
         return _equal_arrays(np.asarray(u), np.asarray(v))
-    return bool(u == v) or (pd.isna(u) and pd.isna(v))
+    if pd.isna(u) or pd.isna(v):  # None, NaN or pd.NA (nullable columns, e.g. `quirky`)
+        return bool(pd.isna(u) and pd.isna(v))
+    return bool(u == v)
 
 
 def _is_key(column: pd.Series) -> bool:

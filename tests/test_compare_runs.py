@@ -105,3 +105,17 @@ def test_list_cells_and_tables_without_a_unique_key(run_a, tmp_path):
     assert _verdicts(run_a, b)["tables/explain.parquet"] == (False, "values differ: promoted")
     table.assign(layer=["1", "2"]).to_parquet(b / "tables/explain.parquet")
     assert _verdicts(run_a, b)["tables/explain.parquet"] == (False, "values differ: layer")
+
+
+def test_nullable_columns_compare_their_missing_values(run_a, tmp_path):
+    """A nullable boolean column (`quirky` of the AUROC tables: pd.NA where no fine-tune is
+    flagged) is equal where both are missing and differs where one is."""
+    flag = pd.array([True, pd.NA], dtype="boolean")
+    table = pd.DataFrame({"dataset": ["a", "b"], "quirky": flag})
+    table.to_parquet(run_a / "results/tables/flags.parquet")
+    b = _copy(run_a, tmp_path)
+    assert _verdicts(run_a, b)["tables/flags.parquet"] == (True, "")
+    table.assign(quirky=pd.array([True, False], dtype="boolean")).to_parquet(
+        b / "tables/flags.parquet"
+    )
+    assert _verdicts(run_a, b)["tables/flags.parquet"] == (False, "values differ: quirky")
