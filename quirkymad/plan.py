@@ -352,20 +352,11 @@ def _finetune_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetS
 def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize):
     """The feature stores: activations (+ base-model activations for `train_on: base`),
     attribution and probe shift."""
-    ex, g = run.config["extract"], run.options.gpu
-    dtype, batch = DTYPE_BYTES[ex["store_dtype"]], ex["batch_size"]
-    n, T = shape.params, run.options.tokens_per_example
+    ex = run.config["extract"]
     mad, trusted = size.n_mad, size.roles["trusted"]
-    width = len(run.feature_layers("activations", shape.n_layers)) * shape.d_model
-    forward_mem = _gpu_memory(shape, "forward", batch, g) if run.on_gpu else 0.0
 
     def activations(rule: str, records: int) -> Job:
-        job = Job(
-            "extract", rule, m, ds, disk={"activation stores": store_bytes(records, width, dtype)}
-        )
-        run.cost.model_job(job, "extract_activations", shape, records, 2 * n * T * records)
-        job.gpu_mem = forward_mem
-        return job
+        return _activation_job(run, rule, m, ds, shape, records)
 
     # Records the sweeps need beyond the MAD roles (issue 20): at most max_per_role per role.
     from quirkymad.sweeps import extra_roles
@@ -386,6 +377,48 @@ def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
     if run.t_features and any(s["train_on"] == "base" for s in run.transforms.values()):
         jobs.append(activations("extract_base_activations", trusted))
     return jobs
+
+
+def _activation_job(run: _Run, rule: str, m: str, ds: str, shape: ModelShape, records: int) -> Job:
+    """One forward-only activation store of `records` records (the run's activation layers)."""
+    ex = run.config["extract"]
+    width = len(run.feature_layers("activations", shape.n_layers)) * shape.d_model
+    disk = store_bytes(records, width, DTYPE_BYTES[ex["store_dtype"]])
+    job = Job("extract", rule, m, ds, disk={"activation stores": disk})
+    flops = 2 * shape.params * run.options.tokens_per_example * records
+    run.cost.model_job(job, "extract_activations", shape, records, flops)
+    if run.on_gpu:
+        job.gpu_mem = _gpu_memory(shape, "forward", ex["batch_size"], run.options.gpu)
+    return job
+
+
+def _control_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> list[Job]:
+    """The base-model negative control (issue 28, rules/controls.smk), once per model ×
+    dataset: the un-fine-tuned model's activations of the trusted records and the test mix,
+    and every raw detector scored on them (an upper bound: the easy untrusted records are
+    left out unless a detector fits on them)."""
+    detectors = control_detectors(run.config)
+    if not detectors:
+        return []
+    records = size.roles["trusted"] + 2 * size.roles["test_normal"]
+    per_record, scored_layers = _feature_values(run, "activations", shape)
+    n_test = 2 * size.roles["test_normal"]
+    jobs = [_activation_job(run, "extract_control_activations", m, ds, shape, records)]
+    for _ in detectors:
+        scores = SCORE_FIXED_BYTES + n_test * (scored_layers + 1) * SCORE_BYTES_PER_VALUE
+        job = Job("scoring", "score_control", m, ds, disk={"scores": scores})
+        run.cost.score_job(job, records * per_record)
+        jobs.append(job)
+    return jobs
+
+
+def control_detectors(config: dict[str, Any]) -> list[str]:
+    """The detectors of the base-model control: every raw detector, on activations, when
+    `controls.enabled` and `controls.base_model` (the rules' CONTROL_DETECTORS)."""
+    ctl = config["controls"]
+    if not (ctl["enabled"] and ctl["base_model"] and "activations" in config["features"]):
+        return []
+    return sorted(config["detectors"])
 
 
 def _add_attribution_store(run: _Run, shared: Job, feature: str, shape: ModelShape,
@@ -628,6 +661,7 @@ def _dataset_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
     """One model × dataset's jobs: sweeps and combinations for the run's own seed, and the
     fine-tune and everything after it once per replicate seed (base activations once)."""
     jobs = _sweep_jobs(run, m, ds, shape, size) + _combination_jobs(run, m, ds, shape, size)
+    jobs += _control_jobs(run, m, ds, shape, size)
     for replicate in range(n_seeds):
         jobs += _finetune_jobs(run, m, ds, shape, size)
         jobs += [j for j in _extract_jobs(run, m, ds, shape, size)
@@ -653,6 +687,8 @@ def _collect_jobs(config: dict[str, Any], shapes, sizes, scores, n_seeds: int) -
         jobs.append(_small("scoring", "collect_auroc_combinations", "tables"))
     jobs.append(_small("scoring", "collect_auroc", "tables"))
     jobs.append(_small("scoring", "summarize_auroc", "tables"))
+    if config["controls"]["enabled"]:
+        jobs.append(_small("scoring", "collect_controls", "tables"))
     if n_seeds > 1:
         jobs.append(_small("scoring", "summarize_seeds", "tables"))
     jobs += _analysis_jobs(config, shapes, sizes, scores)

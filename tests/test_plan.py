@@ -198,8 +198,11 @@ def test_render_lists_every_stage():
         assert f"\n{stage} " in text
     # 5 features (3 + issue 19's 2 attribution variants) x 8 detectors + 4 scores behind
     # transforms, 2 settings' tables, collect, summary; + 3 combination jobs and their table;
-    # the sweep points (issue 20: 3 + 2 values x 3 detectors) and each axis's table
-    assert plan.summarise(jobs)["scoring"]["jobs"] == 5 * 8 + 4 + 2 + 1 + 1 + 3 + 1 + 5 * 3 + 2
+    # the sweep points (issue 20: 3 + 2 values x 3 detectors) and each axis's table; the
+    # base-model control (issue 28): the 8 detectors on its activations and the controls table
+    assert plan.summarise(jobs)["scoring"]["jobs"] == (
+        5 * 8 + 4 + 2 + 1 + 1 + 3 + 1 + 5 * 3 + 2 + 8 + 1
+    )
 
 
 def test_default_config_costs_what_its_measured_run_took():
