@@ -219,6 +219,22 @@ def model_depth(name: str, settings: dict[str, Any] | None) -> int:
     return model_facts(name, settings).n_layers
 
 
+def _layer_keys(config: dict[str, Any]) -> list[tuple[str, Any, int]]:
+    """(key, layers, first layer label) of every layer list the run reads: attribution-type
+    features with `layer_index: cupbearer` number their layers 0..n-1, also when they read the
+    global ones."""
+    layer_keys = [("layers", config["layers"], 1)]
+    for feature, fsettings in (config.get("features") or {}).items():
+        fsettings = fsettings or {}
+        first = 0 if fsettings.get("layer_index") == "cupbearer" else 1
+        if "layers" in fsettings:
+            layer_keys.append((f"features.{feature}.layers", fsettings["layers"], first))
+        elif first == 0:
+            layer_keys.append((f"layers (read by features.{feature}, layer_index: cupbearer)",
+                               config["layers"], first))  # fmt: skip
+    return layer_keys
+
+
 def check_config(
     config: dict[str, Any],
     source: str = "config",
@@ -234,17 +250,7 @@ def check_config(
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise QuirkyError(f"{source}: {errors[0]}{more}")
-    # (key, layers, first layer label): attribution-type features with
-    # `layer_index: cupbearer` number their layers 0..n-1, also when they read the global ones.
-    layer_keys = [("layers", config["layers"], 1)]
-    for feature, fsettings in (config.get("features") or {}).items():
-        fsettings = fsettings or {}
-        first = 0 if fsettings.get("layer_index") == "cupbearer" else 1
-        if "layers" in fsettings:
-            layer_keys.append((f"features.{feature}.layers", fsettings["layers"], first))
-        elif first == 0:
-            layer_keys.append((f"layers (read by features.{feature}, layer_index: cupbearer)",
-                               config["layers"], first))  # fmt: skip
+    layer_keys = _layer_keys(config)
     from quirkymad.layers import model_layers
 
     _check_adapted(config, [spec for _, spec, _ in layer_keys], source)
