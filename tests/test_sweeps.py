@@ -281,7 +281,9 @@ def test_the_default_point_reproduces_the_main_scoring_job(store, tmp_path, dete
         tmp_path / "s.parquet",
         tmp_path / "a.parquet",
         labels,
-        scoring=ScoringSettings(n_bootstrap=20, n_permutations=0),
+        # sweep points resample fixed scores (docs/sweeps.md); the main job's refitted
+        # intervals of transductive detectors (issue 28) are compared off here
+        scoring=ScoringSettings(n_bootstrap=20, n_permutations=0, n_refit=0),
     )
     for axis, value in (("n_trusted", "all"), ("untrusted", "test"), ("test_difficulty", "hard")):
         settings = {**_settings(axis, value), "n_bootstrap": 20, "name_bootstrap": "keep"}
