@@ -33,6 +33,7 @@ TINY = {
     "explain": {**TINY["explain"], "scores": ["activations/none/mahalanobis"]},
     "sweeps": {"n_trusted": {"values": [8], "detectors": ["mahalanobis"], "draws": 1}},
     "combinations": {},  # combos (issue 19): they combine the features left out here
+    "controls": {"enabled": False},  # issue 28's controls: one more extraction, no new rule kind
 }
 SCRIPT = str(REPO / "scripts" / "slurm-local.sh")
 ADAPTER = "results/tiny-random/addition/adapter/adapter_model.safetensors"
