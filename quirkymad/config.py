@@ -546,3 +546,12 @@ def _check_combinations(config: dict[str, Any], source: str) -> None:
             if not shared:
                 raise QuirkyError(f"{source}: combinations.merge.features: {', '.join(fs)} share"
                                   f" no layer on model {name}")  # fmt: skip
+
+
+def control_detectors(config: dict[str, Any]) -> list[str]:
+    """The detectors of the base-model control: every raw detector, on activations, when
+    `controls.enabled` and `controls.base_model` (the rules' CONTROL_DETECTORS)."""
+    ctl = config["controls"]
+    if not (ctl["enabled"] and ctl["base_model"] and "activations" in config["features"]):
+        return []
+    return sorted(config["detectors"])

@@ -397,6 +397,8 @@ def _control_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
     dataset: the un-fine-tuned model's activations of the trusted records and the test mix,
     and every raw detector scored on them (an upper bound: the easy untrusted records are
     left out unless a detector fits on them)."""
+    from quirkymad.config import control_detectors
+
     detectors = control_detectors(run.config)
     if not detectors:
         return []
@@ -410,15 +412,6 @@ def _control_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
         run.cost.score_job(job, records * per_record)
         jobs.append(job)
     return jobs
-
-
-def control_detectors(config: dict[str, Any]) -> list[str]:
-    """The detectors of the base-model control: every raw detector, on activations, when
-    `controls.enabled` and `controls.base_model` (the rules' CONTROL_DETECTORS)."""
-    ctl = config["controls"]
-    if not (ctl["enabled"] and ctl["base_model"] and "activations" in config["features"]):
-        return []
-    return sorted(config["detectors"])
 
 
 def _add_attribution_store(run: _Run, shared: Job, feature: str, shape: ModelShape,

@@ -7,6 +7,7 @@ import sys
 from snakemake.exceptions import WorkflowError
 
 from quirkymad.config import (
+    control_detectors,
     EXPLAIN_DETECTORS,
     OFFLINE_DETECTORS,
     TRANSFORM_WIRING_KEYS,
@@ -516,11 +517,7 @@ CONTROLS = config["controls"]
 # The base-model negative control: every raw detector scored on activations (transforms are
 # fitted on the fine-tuned model's activations; attribution would need a gradient pass).
 CONTROL_FEATURES = ["activations"] if "activations" in FEATURES else []
-CONTROL_DETECTORS = (
-    sorted({d for t, d in SCORES if t == "none"})
-    if CONTROLS["enabled"] and CONTROLS["base_model"] and CONTROL_FEATURES
-    else []
-)
+CONTROL_DETECTORS = control_detectors(config)
 
 
 def control_roles():
