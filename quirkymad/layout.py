@@ -40,6 +40,7 @@ WRITERS: tuple[tuple[str, str], ...] = (
     (rf"{_RUN}/finetune/training_log\.csv", "finetune_adapter"),
     (rf"{_RUN}/finetune/loss_curve\.(?:png|pdf)", "plot_loss_curve"),
     (rf"{_RUN}/features/activations\.zarr", "extract_activations"),
+    (rf"{_RUN}/features/probe_shift\.zarr", "extract_probe_shift"),
     (rf"{_RUN}/features/[^/]+\.zarr", "extract_attribution"),
     (rf"{_RUN}/diagnostics/quirkiness(?:_per_example)?\.parquet", "evaluate_quirkiness"),
     (rf"{_RUN}/analysis/separation_\w+\.parquet", "analyze_separation"),

@@ -365,15 +365,20 @@ def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
         f: len(extra_roles(run.config, f)) * ex["max_per_role"] for f in run.config["features"]
     }
     jobs = [activations("extract_activations", mad + swept.get("activations", 0))]
-    # Attribution and probe shift come from one shared job (`extract_attribution`: one μ pass,
-    # one gradient pass). Its cost is costed as the two stores' separate calibrations added,
-    # an upper bound: the shared pass has not been re-measured.
+    # Attribution and its variants come from one shared job (`extract_attribution`: one μ pass,
+    # one gradient pass), probe shift from its own (`extract_probe_shift`). The shared job is
+    # costed as its stores' separate calibrations added, an upper bound: the shared pass has
+    # not been re-measured.
     shared = Job("extract", "extract_attribution", m, ds)
-    for feature in ("attribution", "probe_shift", "attribution_pcs", "attribution_grad_norm"):
+    for feature in ("attribution", "attribution_pcs", "attribution_grad_norm"):
         if feature in run.config["features"]:
             _add_attribution_store(run, shared, feature, shape, size, swept)
     if shared.disk:
         jobs.append(shared)
+    if "probe_shift" in run.config["features"]:
+        probe = Job("extract", "extract_probe_shift", m, ds)
+        _add_attribution_store(run, probe, "probe_shift", shape, size, swept)
+        jobs.append(probe)
     if run.t_features and any(s["train_on"] == "base" for s in run.transforms.values()):
         jobs.append(activations("extract_base_activations", trusted))
     return jobs
@@ -414,9 +419,9 @@ def _control_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSi
     return jobs
 
 
-def _add_attribution_store(run: _Run, shared: Job, feature: str, shape: ModelShape,
+def _add_attribution_store(run: _Run, job: Job, feature: str, shape: ModelShape,
                            size: DatasetSize, swept: dict[str, int]) -> None:  # fmt: skip
-    """Add one attribution-type store's disk, CPU and GPU cost to the shared job."""
+    """Add one attribution-type store's disk, CPU and GPU cost to the job writing it."""
     ex, g = run.config["extract"], run.options.gpu
     dtype, batch = DTYPE_BYTES[ex["store_dtype"]], ex["batch_size"]
     n, T = shape.params, run.options.tokens_per_example
@@ -429,7 +434,7 @@ def _add_attribution_store(run: _Run, shared: Job, feature: str, shape: ModelSha
         k = values // max(1, len(fl) * shape.n_heads)  # pcs: directions per layer
         extra = (mu * (1 + k) + 3 * STORE_BYTES_PER_ARRAY) if k > 1 else 0.0
         kind = f"{feature.replace('_', '-')} stores"
-        shared.disk[kind] = store_bytes(mad, values, dtype, extra)
+        job.disk[kind] = store_bytes(mad, values, dtype, extra)
         return
     if feature == "attribution":  # one array beside the activation store's
         values, extra, probes = len(fl) * shape.n_heads, mu + STORE_BYTES_PER_ARRAY, 0
@@ -439,15 +444,15 @@ def _add_attribution_store(run: _Run, shared: Job, feature: str, shape: ModelSha
         extra = mu + probes * (cols + shape.d_model * 8) + cols * 16
         extra += 7 * STORE_BYTES_PER_ARRAY
     kind = f"{feature.replace('_', '-')} stores"
-    recs = mad + max(swept.get(f, 0) for f in ("attribution", "probe_shift"))
-    part = Job(shared.stage, shared.rule, shared.model, shared.dataset)
+    recs = mad + swept.get(feature, 0)
+    part = Job(job.stage, job.rule, job.model, job.dataset)
     # μ pass + forward over all records + one-token backward per record and probe.
     flops = 2 * n * T * (recs + mean_cap) + 4 * n * recs * (1 + probes)
     run.cost.model_job(part, f"extract_{feature}", shape, recs, flops)
-    shared.disk[kind] = store_bytes(recs, values, dtype, extra)
-    shared.cpu_core_s += part.cpu_core_s
-    shared.gpu_s += part.gpu_s
-    shared.gpu_mem = _gpu_memory(shape, "attribution", batch, g) if run.on_gpu else 0.0
+    job.disk[kind] = store_bytes(recs, values, dtype, extra)
+    job.cpu_core_s += part.cpu_core_s
+    job.gpu_s += part.gpu_s
+    job.gpu_mem = _gpu_memory(shape, "attribution", batch, g) if run.on_gpu else 0.0
 
 
 def _quirkiness_job(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> Job:

@@ -451,6 +451,14 @@ def sweep_extract_settings(features):
     return {"sweep_roles": roles} if roles else {}
 
 
+def attribution_job_settings(features):
+    """The params of the job writing `features`' stores (`extract_attribution`, or
+    `extract_probe_shift`): each feature's settings, with the records its sweeps need."""
+    return lambda wc: {
+        f: {**attribution_settings(f, wc), **sweep_extract_settings(features)} for f in features
+    }
+
+
 def sweep_point_dirs(axis=None):
     r = PRIMARY_REPLICATE
     return [f"results/{m}/{r}{ds}/sweeps/{a}/{f}/{d}/{v}" for m in MODELS for ds in DATASETS

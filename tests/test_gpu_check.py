@@ -165,8 +165,8 @@ def test_e2e_config_plans_the_workflow(tmp_path):
     # 3 features x 3 detectors, + the flow's and the SAE's detector on the activations
     assert jobs["score_detector"] == 3 * 3 + 2 and jobs["finetune_adapter"] == 1
     assert jobs["fit_transform"] == 2
-    # attribution and probe shift come from one shared job (extract_attribution)
-    assert {"extract_attribution", "collect_auroc"} <= set(jobs)
+    # attribution and probe shift come from their own jobs (issue 31)
+    assert {"extract_attribution", "extract_probe_shift", "collect_auroc"} <= set(jobs)
 
 
 def test_run_script_reads_the_json_verdict(tmp_path):

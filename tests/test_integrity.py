@@ -187,6 +187,7 @@ def test_a_store_has_no_file_list_and_a_directory_written_without_one_is_a_note(
         ("/x/results/m/seed1/d/adapter/adapter_config.json", "finetune_adapter", "results/m/seed1/d/adapter"),
         (f"{STORE}/activations/c/0/3/0", "extract_activations", STORE),
         ("results/m/d/features/attribution.zarr", "extract_attribution", None),
+        ("results/m/d/features/probe_shift.zarr", "extract_probe_shift", None),
         ("results/m/d/features/activations_base.zarr", "extract_base_activations", None),
         ("results/m/d/scores/activations/flow/mahalanobis/auroc.parquet", "score_detector",
          "results/m/d/scores/activations/flow/mahalanobis"),

@@ -45,7 +45,7 @@ def test_seeds_replicate_only_per_seed_jobs(tmp_path):
     two = planned_jobs(tmp_path, cfg)
     assert two["finetune_adapter"] == 2 and two["build_dataset"] == 1 == one["build_dataset"]
     per_seed = {"finetune_adapter", "plot_loss_curve", "extract_activations", "extract_attribution",
-                "evaluate_quirkiness", "fit_transform", "score_detector", "analyze_separation",
+                "extract_probe_shift", "evaluate_quirkiness", "fit_transform", "score_detector", "analyze_separation",
                 "explain_scores"}  # fmt: skip
     assert {r: two[r] - one.get(r, 0) for r in two if two[r] != one.get(r, 0)} == {
         **{r: one[r] for r in per_seed}, "summarize_seeds": 1}  # fmt: skip
@@ -154,11 +154,8 @@ def test_disk_estimate_matches_a_tiny_run(tmp_path):
         "build_dataset": data,
         "finetune_adapter": run / "adapter",
         "extract_activations": run / "features/activations.zarr",
-        # one shared job writes both stores
-        "extract_attribution": [
-            run / "features/attribution.zarr",
-            run / "features/probe_shift.zarr",
-        ],
+        "extract_attribution": run / "features/attribution.zarr",
+        "extract_probe_shift": run / "features/probe_shift.zarr",
     }
     ratios = {}
     for job in jobs:

@@ -30,7 +30,7 @@ def test_paper_dag_plans_with_slurm_profile(no_cluster_env, monkeypatch, tmp_pat
     assert jobs["prepare_model"] == n_models
     assert jobs["build_dataset"] == n_datasets
     assert jobs["finetune_adapter"] == n_models * n_datasets
-    for rule in ("extract_activations", "extract_attribution"):
+    for rule in ("extract_activations", "extract_attribution", "extract_probe_shift"):
         assert jobs[rule] == n_models * n_datasets
 
 
@@ -46,8 +46,9 @@ def test_gpu_rules_get_gpu_and_model_sized_memory(no_cluster_env, monkeypatch, t
     assert "slurm_account=acct" in finetune
     mem = int(finetune.split("mem_mb=")[1].split(",")[0])
     assert mem > 30_000  # a 7-8B model, not the 2 GB default
-    probe_shift = next(b for b in blocks if "rule extract_attribution:" in b)
-    assert "gpu=1" in probe_shift and "gpu_model=h100" in probe_shift
+    for rule in ("extract_attribution", "extract_probe_shift", "extract_control_activations"):
+        block = next(b for b in blocks if f"rule {rule}:" in b)
+        assert "gpu=1" in block and "gpu_model=h100" in block, rule
     score = next(b for b in blocks if "rule score_detector:" in b)
     assert "gpu=" not in score
     # fit_transform (issue 31): on the GPU, host memory sized by the planner for the SAE
@@ -74,7 +75,7 @@ def test_paper_short_jobs_are_submitted_as_groups(no_cluster_env, monkeypatch, t
     stats = planned_jobs(tmp_path, PAPER)  # local dry run: the same jobs
     assert _job_stats(text) == stats
     heavy = {"prepare_model", "build_dataset", "finetune_adapter", "extract_activations",
-             "extract_attribution", "extract_base_activations", "evaluate_quirkiness",
+             "extract_attribution", "extract_probe_shift", "extract_base_activations", "evaluate_quirkiness",
              "fit_transform", "extract_control_activations", "all"}  # fmt: skip
     assert set(single) == heavy
     submissions = len(single) - 1 + len(groups)  # `all` runs on the submitting host

@@ -286,7 +286,7 @@ def test_a_lost_intermediate_is_rebuilt(run):
 
 # Seeds as replicates (issue 18): the rules that run once per seed.
 PER_SEED = ("finetune_adapter", "plot_loss_curve", "extract_activations", "extract_attribution",
-            "evaluate_quirkiness", "fit_transform", "score_detector", "analyze_separation",
+            "extract_probe_shift", "evaluate_quirkiness", "fit_transform", "score_detector", "analyze_separation",
             "explain_scores")  # fmt: skip
 
 
@@ -363,8 +363,8 @@ def test_finetune_setting_reruns_from_finetuning(run, tmp_path):
     assert {"finetune_adapter", "plot_loss_curve", "extract_activations", "score_detector"} <= set(
         jobs
     )
-    # One job writes the attribution and probe-shift stores (shared passes).
-    assert jobs["extract_attribution"] == 1 and "extract_probe_shift" not in jobs
+    # One job writes the attribution stores (shared passes), another the probe-shift store.
+    assert jobs["extract_attribution"] == jobs["extract_probe_shift"] == 1
 
 
 def test_checkpoint_frequency_reruns_nothing(run, tmp_path):
@@ -385,18 +385,28 @@ def test_dataset_finetune_override_reruns_from_finetuning_not_the_dataset(run, t
     assert planned_jobs(wd, write_config(tmp_path / "s.yaml", same)) == {}
 
 
-def test_probe_shift_setting_reruns_only_the_attribution_job_and_its_scores(run, tmp_path):
-    """Attribution, probe shift and the attribution variants share one job (one μ pass, one
-    gradient pass): a probe-shift setting reruns that job, hence every store's scores (and the
-    combinations reading them); not activations, transforms or quirkiness."""
+def test_probe_shift_setting_reruns_only_its_own_job_and_its_scores(run, tmp_path):
+    """Probe shift has its own extraction job (issue 31: a probe that cannot be fitted must not
+    take the attribution stores down with it): a probe-shift setting reruns that job, its
+    scores and the combination reading it; not the attribution pass, activations, transforms
+    or quirkiness."""
     wd, _ = run
     changed = {**TINY, "features": {**TINY["features"], "probe_shift": {"cv_folds": 3}}}
     jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
-    shared = len(TINY["features"]) - 1  # every feature but activations
-    assert jobs["extract_attribution"] == 1
-    assert jobs["score_detector"] == shared * len(TINY["detectors"])
-    assert jobs["score_combination"] == 2  # concat on probe shift; merge with attribution
-    assert not {"extract_activations", "evaluate_quirkiness", "fit_transform"} & set(jobs)
+    assert jobs["extract_probe_shift"] == 1
+    assert jobs["score_detector"] == len(TINY["detectors"])  # probe shift is scored raw
+    assert jobs["score_combination"] == 1  # concat on probe shift
+    assert not {"extract_attribution", "extract_activations", "evaluate_quirkiness",
+                "fit_transform"} & set(jobs)  # fmt: skip
+
+
+def test_attribution_setting_leaves_probe_shift_alone(run, tmp_path):
+    """The other direction: the attribution pass (attribution and [B1]'s variants) reruns
+    without the probe-shift job."""
+    wd, _ = run
+    changed = {**TINY, "features": {**TINY["features"], "attribution": {"mean_cap": 50}}}
+    jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
+    assert jobs["extract_attribution"] == 1 and "extract_probe_shift" not in jobs
 
 
 def test_diagnostics_setting_reruns_only_quirkiness(run, tmp_path):
@@ -427,8 +437,8 @@ def test_autocast_reruns_every_model_pass(run, tmp_path):
     wd, _ = run
     changed = {**TINY, "extract": {**TINY["extract"], "autocast": "bfloat16"}}
     jobs = planned_jobs(wd, write_config(tmp_path / "c.yaml", changed))
-    for rule in ("extract_activations", "extract_attribution", "extract_base_activations",
-                 "extract_control_activations", "evaluate_quirkiness"):  # fmt: skip
+    for rule in ("extract_activations", "extract_attribution", "extract_probe_shift",
+                 "extract_base_activations", "extract_control_activations", "evaluate_quirkiness"):  # fmt: skip
         assert jobs[rule] == 1, rule
     assert "finetune_adapter" not in jobs
 
@@ -510,8 +520,8 @@ def test_default_config_plans_the_embedded_model(tmp_path):
     n_datasets = len(yaml.safe_load((REPO / "config.yaml").read_text())["datasets"])
     assert jobs["prepare_model"] == 1
     assert jobs["finetune_adapter"] == jobs["plot_loss_curve"] == n_datasets
-    # One model job per feature pass and dataset: activations, attribution + probe shift
-    # (shared), quirkiness (opposing prompts only).
+    # One model job per feature pass and dataset: activations, attribution, quirkiness
+    # (opposing prompts only); the default leaves probe shift out (config.yaml).
     for rule in ("extract_activations", "extract_attribution", "evaluate_quirkiness"):
         assert jobs[rule] == n_datasets, rule
     assert "extract_probe_shift" not in jobs

@@ -1,4 +1,5 @@
-"""Extract the attribution and/or probe-shift stores (the rule's named outputs) from shared passes."""
+"""Extract the attribution-type stores (the rule's named outputs: attribution and its variants, or
+probe shift) from shared passes."""
 
 from quirkymad.extract import AttributionSettings, extract_attribution_stores
 from quirkymad.logs import job_log

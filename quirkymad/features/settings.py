@@ -56,6 +56,7 @@ class AttributionSettings(ExtractSettings):
     or "cupbearer" (ℓ = block ℓ, 0-based; features/attribution.py)."""
 
 
-# The attribution-type stores one shared pass writes (rules/extract.smk `extract_attribution`):
-# attribution, probe shift, and [B1]'s attribution variants pcs and grad_norm (issue 19).
+# The attribution-type stores `extract_attribution_stores` can write from one shared pass:
+# attribution, probe shift, and [B1]'s attribution variants pcs and grad_norm (issue 19). The
+# workflow gives probe shift its own job (rules/extract.smk, issue 31).
 ATTRIBUTION_FEATURES = ("attribution", "probe_shift", "attribution_pcs", "attribution_grad_norm")
