@@ -35,6 +35,9 @@ from quirkymad.errors import QuirkyError
 from quirkymad.layout import rebuild_command
 
 MANIFEST = "quirkymad-files.json"
+# The root attribute `quirkymad.store.write_store` sets on a complete feature store (with
+# `complete`); defined here, where stores are verified, so that this module needs no store.
+MARKER = "quirkymad_store"
 # Artifacts a job opened, in order: what `diagnose` verifies when the job fails.
 _TOUCHED: list[Path] = []
 
@@ -332,8 +335,6 @@ def verify_artifact(path: str | Path, deep: bool = True) -> str | None:
 
 
 def _verify_store(path: Path, deep: bool) -> str | None:
-    from quirkymad.store import MARKER
-
     attrs = _json(path / "zarr.json").get("attributes", {})
     if not attrs.get(MARKER) or not attrs.get("complete"):
         raise DamagedArtifact(path, f"not a complete quirkymad store (no {MARKER!r} mark)")

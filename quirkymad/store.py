@@ -33,9 +33,14 @@ import xarray as xr
 from quirkymad import __version__
 from quirkymad.atomic import atomic_path
 from quirkymad.errors import QuirkyError
-from quirkymad.integrity import DamagedArtifact, check_store_files, touched, zarr_compressors
+from quirkymad.integrity import (
+    MARKER,
+    DamagedArtifact,
+    check_store_files,
+    touched,
+    zarr_compressors,
+)
 
-MARKER = "quirkymad_store"
 META_COLUMNS = (
     "dataset", "character", "name", "name_index", "template_id", "split", "role", "difficulty",
     "quantile", "bucket", "alice_label", "bob_label", "label", "agree",
