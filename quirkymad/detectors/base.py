@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from quirkymad.detectors.params import Kind
 from quirkymad.errors import QuirkyError
 from quirkymad.registry import LazyRegistry
 
@@ -40,15 +41,23 @@ def register_detector(cls: type[Detector]) -> type[Detector]:
 class Detector(ABC):
     """Fitted on trusted features `[n, d]`; scores `[m, d] -> [m]`, higher = more anomalous.
 
-    Subclasses set `name`, a frozen `Params` dataclass (the detector's config keys),
-    `offline = True` if `fit` may also see unlabelled untrusted data, and `transform` = the
-    transform whose outputs they score if they make sense only there (flow_prior, sae_l0).
+    Subclasses set `name` and a frozen `Params` dataclass (the detector's config keys). Its
+    kind is its Params' (`quirkymad.detectors.params.Kind`), copied onto the class: `offline`
+    (`fit` may also see unlabelled untrusted data) and `transform` (the transform whose outputs
+    it scores, if it makes sense only there: flow_prior, sae_l0).
     """
 
     name: ClassVar[str]
     Params: ClassVar[type]
-    offline: ClassVar[bool] = False
-    transform: ClassVar[str | None] = None
+    offline: ClassVar[bool] = Kind.offline
+    transform: ClassVar[str | None] = Kind.transform
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        params = cls.__dict__.get("Params")
+        if params is not None:
+            cls.offline = getattr(params, "offline", cls.offline)
+            cls.transform = getattr(params, "transform", cls.transform)
 
     def __init__(self, params: Any):
         self.params = params

@@ -20,7 +20,6 @@ from quirkymad.detectors.params import FlowPriorParams
 class FlowPrior(Detector):
     name = "flow_prior"
     Params = FlowPriorParams
-    transform = "flow"
     report_flipped = True
 
     def fit(self, trusted: np.ndarray, untrusted: np.ndarray | None = None) -> FlowPrior:

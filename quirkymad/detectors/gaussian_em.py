@@ -105,7 +105,6 @@ def gaussian_em_all_layers(trusted, untrusted, test, params: GaussianEMParams, d
 class GaussianEM(Detector):
     name = "gaussian_em"
     Params = GaussianEMParams
-    offline = True
 
     def fit(self, trusted: np.ndarray, untrusted: np.ndarray | None = None) -> GaussianEM:
         u = None if untrusted is None else torch.as_tensor(untrusted, dtype=torch.float64)[None]

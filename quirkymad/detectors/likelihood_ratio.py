@@ -42,7 +42,6 @@ def likelihood_ratio_all_layers(trusted, untrusted, test, ridge: float = 1e-6, d
 class LikelihoodRatio(Detector):
     name = "likelihood_ratio"
     Params = LikelihoodRatioParams
-    offline = True
 
     def fit(self, trusted: np.ndarray, untrusted: np.ndarray | None = None) -> LikelihoodRatio:
         u = None if untrusted is None else torch.as_tensor(untrusted, dtype=torch.float64)[None]

@@ -3,18 +3,30 @@ keys under `detectors.<name>`, with their defaults written once, here).
 
 Torch-free, so the config check fills the schema's defaults from them at plan time
 (`quirkymad.config.settings_contracts`) and their `__post_init__` checks run before any job.
+Each Params class also says what kind of detector it configures (`Kind`): the detector classes
+(`Detector.offline`, `Detector.transform`) and the plan-time lists
+(`OFFLINE_DETECTORS`, `TRANSFORM_ONLY_DETECTORS`) are read from it, so the rules know a detector's kind without importing it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from quirkymad.run_settings import RUN
 
 
+class Kind:
+    """What kind of detector a Params class configures (class attributes, not config keys)."""
+
+    offline: ClassVar[bool] = False
+    """`fit` may also see unlabelled untrusted data (transductive when that is the test mix)."""
+    transform: ClassVar[str | None] = None
+    """The transform whose outputs it scores, if it makes sense only there (flow_prior, sae_l0)."""
+
+
 @dataclass(frozen=True)
-class MahalanobisParams:
+class MahalanobisParams(Kind):
     rcond: float = 1e-3
     """Relative cut-off of the pseudo-inverse's eigenvalues."""
 
@@ -24,7 +36,7 @@ class MahalanobisParams:
 
 
 @dataclass(frozen=True)
-class DiagMahalanobisParams:
+class DiagMahalanobisParams(Kind):
     min_std: float = 1e-8
     """Lower clamp of the per-dimension std (constant dimensions would divide by zero)."""
 
@@ -34,7 +46,7 @@ class DiagMahalanobisParams:
 
 
 @dataclass(frozen=True)
-class LOFParams:
+class LOFParams(Kind):
     k: int = 20
     """Number of neighbours."""
 
@@ -44,7 +56,7 @@ class LOFParams:
 
 
 @dataclass(frozen=True)
-class IsolationForestParams:
+class IsolationForestParams(Kind):
     n_estimators: int = 20
     """Trees (cupbearer: 20)."""
     seed: int = RUN.seed
@@ -56,7 +68,8 @@ class IsolationForestParams:
 
 
 @dataclass(frozen=True)
-class QUEParams:
+class QUEParams(Kind):
+    offline: ClassVar[bool] = True
     alpha: float = 4.0
     """Exponent scale α of the quantum-entropy weighting."""
     rcond: float = 1e-3
@@ -73,17 +86,17 @@ class QUEParams:
 
 
 @dataclass(frozen=True)
-class FlowPriorParams:
-    pass
+class FlowPriorParams(Kind):
+    transform: ClassVar[str | None] = "flow"
 
 
 @dataclass(frozen=True)
-class SAEL0Params:
-    pass
+class SAEL0Params(Kind):
+    transform: ClassVar[str | None] = "sae"
 
 
 @dataclass(frozen=True)
-class PCAMahalanobisParams:
+class PCAMahalanobisParams(Kind):
     n_components: float = 10
     """k: an integer ≥ 1 = that many components; 0 < value < 1 = the fewest components whose
     eigenvalues reach that fraction of the trusted variance (scikit-learn PCA's convention).
@@ -97,7 +110,8 @@ class PCAMahalanobisParams:
 
 
 @dataclass(frozen=True)
-class LikelihoodRatioParams:
+class LikelihoodRatioParams(Kind):
+    offline: ClassVar[bool] = True
     ridge: float = 1e-6
     """Added to the shrunk covariances' diagonal, relative to their mean variance."""
     untrusted: Literal["test", "easy"] = "test"
@@ -111,7 +125,8 @@ class LikelihoodRatioParams:
 
 
 @dataclass(frozen=True)
-class GaussianEMParams:
+class GaussianEMParams(Kind):
+    offline: ClassVar[bool] = True
     max_iter: int = 100
     """Most EM iterations (scikit-learn GaussianMixture's default)."""
     tol: float = 1e-3
@@ -144,3 +159,8 @@ PARAMS: dict[str, type] = {
     "likelihood_ratio": LikelihoodRatioParams,
     "gaussian_em": GaussianEMParams,
 }
+
+# Detectors that also see unlabelled untrusted data; those that score one transform's outputs
+# only (detector -> transform). Read by the config check, the rules and the planner.
+OFFLINE_DETECTORS = frozenset(name for name, cls in PARAMS.items() if cls.offline)
+TRANSFORM_ONLY_DETECTORS = {name: cls.transform for name, cls in PARAMS.items() if cls.transform}

@@ -19,7 +19,6 @@ from quirkymad.detectors.params import QUEParams
 class QUE(Detector):
     name = "que"
     Params = QUEParams
-    offline = True
 
     def fit(self, trusted: np.ndarray, untrusted: np.ndarray | None = None) -> QUE:
         if untrusted is None or len(untrusted) < 2:

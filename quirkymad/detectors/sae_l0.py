@@ -19,7 +19,6 @@ from quirkymad.detectors.params import SAEL0Params
 class SAEL0(Detector):
     name = "sae_l0"
     Params = SAEL0Params
-    transform = "sae"
     fired: np.ndarray | None = None
 
     def use_transform(self, module: Any) -> None:
