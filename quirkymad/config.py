@@ -15,17 +15,11 @@ from typing import Any
 import jsonschema
 import yaml
 
+from quirkymad.config_checks import check_raw_scored
+from quirkymad.detectors.params import OFFLINE_DETECTORS, TRANSFORM_ONLY_DETECTORS
 from quirkymad.errors import QuirkyError
 
 SCHEMA = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
-
-# Detectors that also see unlabelled untrusted data; known at DAG-building time without
-# importing the detector classes (tests/test_config.py checks it against the registry).
-OFFLINE_DETECTORS = frozenset({"que", "likelihood_ratio", "gaussian_em"})
-
-# Detectors that score one transform's outputs only (detector -> transform); also checked
-# against the registry (`Detector.transform`).
-TRANSFORM_ONLY_DETECTORS = {"flow_prior": "flow", "sae_l0": "sae"}
 
 # Keys of a `transforms.<name>` entry that are not the transform's Params fields.
 TRANSFORM_WIRING_KEYS = ("layers", "detectors", "train_on")
@@ -502,19 +496,6 @@ def combination_jobs(config: dict[str, Any]) -> list[dict[str, Any]]:
         job["feature_label"] = "+".join(job["features"])
         job["detector_label"] = "+".join(job["detectors"])
     return jobs
-
-
-def check_raw_scored(features, detectors, enabled, key: str) -> None:
-    """A combination's or sweep's `features` are enabled under `features:` (`enabled`) and none
-    of its `detectors` scores a transform's outputs only: both score raw feature stores."""
-    for f in features:
-        if f not in enabled:
-            raise QuirkyError(f"{key}.features: {f} is not enabled under features: (enabled: "
-                              f"{', '.join(sorted(enabled))}); enable it or drop it here")  # fmt: skip
-    for d in detectors:
-        if d in TRANSFORM_ONLY_DETECTORS:
-            raise QuirkyError(f"{key}.detectors: {d} scores {TRANSFORM_ONLY_DETECTORS[d]} outputs"
-                              f" only; {key.rsplit(': ', 1)[-1]} scores raw features")  # fmt: skip
 
 
 def _check_combinations(config: dict[str, Any], source: str) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from quirkymad.config_checks import check_raw_scored
 from quirkymad.errors import QuirkyError
 from quirkymad.features.settings import ExtractSettings
 from quirkymad.integrity import read_parquet, write_parquet
@@ -121,8 +122,6 @@ def check_sweeps(config: Mapping[str, Any], source: str = "config") -> None:
     """Checks the schema does not express: features are extracted, detectors are registered,
     value labels are distinct, and no value asks for more records than a store can hold
     (`extract.max_per_role`). Counts in built datasets: `check_pools`."""
-    from quirkymad.config import check_raw_scored
-
     cap = ExtractSettings(**(config.get("extract") or {})).max_per_role
     for axis, spec in sweep_specs(config).items():
         key = f"{source}: sweeps.{axis}"
