@@ -11,8 +11,10 @@ trusted `[L, n, d]`, test `[L, m, d]` -> scores `[L, m]`, each with the per-laye
   C = Wᵀ Σ_U W, s = z · expm(α C/λ_max(C)) · zᵀ with z = (x − μ)W.
 - PCA-Mahalanobis (`pca_mahalanobis.py`): s = (1/k) Σ_{j≤k} ((x − μ)·v_j)²/λ_j, top k of Σ.
 
-The Gaussian offline detectors keep their all-layer functions beside their formulas, since
-their per-layer paths are the same functions at L = 1 (`gaussian.py`): likelihood ratio
+The shared maths (covariance, pseudo-inverse, whitenings) is `linalg.py`'s, the functions the
+per-layer detectors call; the defaults are the detectors' Params'. The Gaussian offline
+detectors keep their all-layer functions beside their formulas, since their per-layer paths
+are the same functions at L = 1 (`gaussian.py`): likelihood ratio
 (`likelihood_ratio.py: likelihood_ratio_all_layers`) and two-Gaussian EM
 (`gaussian_em.py: gaussian_em_all_layers`).
 """
@@ -20,6 +22,14 @@ their per-layer paths are the same functions at L = 1 (`gaussian.py`): likelihoo
 from __future__ import annotations
 
 import torch
+
+from quirkymad.detectors.linalg import mean_cov, pca_whitening, pinv_psd, whitening
+from quirkymad.detectors.params import (
+    DiagMahalanobisParams,
+    MahalanobisParams,
+    PCAMahalanobisParams,
+    QUEParams,
+)
 
 
 def default_device() -> torch.device:
@@ -30,29 +40,22 @@ def default_device() -> torch.device:
 def mahalanobis_all_layers(
     trusted: torch.Tensor,
     test: torch.Tensor,
-    rcond: float = 1e-3,
+    rcond: float = MahalanobisParams.rcond,
     device: torch.device | None = None,
 ) -> torch.Tensor:
     """Mahalanobis scores `[L, m]` of `test` `[L, m, d]` against `trusted` `[L, n, d]`."""
     device = device or default_device()
     x = trusted.to(device, torch.float64)
-    mu, cov = _centred_cov(x)  # [L, 1, d], [L, d, d]
-    prec = torch.linalg.pinv(cov, rtol=rcond, hermitian=True)
-    yc = test.to(device, torch.float64) - mu  # [L, m, d]
+    mu, cov = mean_cov(x)  # [L, d], [L, d, d]
+    prec = pinv_psd(cov, rcond)
+    yc = test.to(device, torch.float64) - mu.unsqueeze(1)  # [L, m, d]
     return ((yc @ prec) * yc).sum(-1).cpu() / x.shape[2]
-
-
-def _centred_cov(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean `[L, 1, d]` and sample covariance (÷(n−1)) `[L, d, d]` of `x` `[L, n, d]`."""
-    mu = x.mean(1, keepdim=True)
-    xc = x - mu
-    return mu, xc.transpose(1, 2) @ xc / max(x.shape[1] - 1, 1)
 
 
 def diag_mahalanobis_all_layers(
     trusted: torch.Tensor,
     test: torch.Tensor,
-    min_std: float = 1e-8,
+    min_std: float = DiagMahalanobisParams.min_std,
     device: torch.device | None = None,
 ) -> torch.Tensor:
     """Diagonal Mahalanobis scores `[L, m]` of `test` `[L, m, d]` against `trusted` `[L, n, d]`."""
@@ -68,37 +71,32 @@ def que_all_layers(
     trusted: torch.Tensor,
     untrusted: torch.Tensor,
     test: torch.Tensor,
-    alpha: float = 4.0,
-    rcond: float = 1e-3,
+    alpha: float = QUEParams.alpha,
+    rcond: float = QUEParams.rcond,
     device: torch.device | None = None,
 ) -> torch.Tensor:
     """QUE scores `[L, m]` of `test` `[L, m, d]`; trusted `[L, n, d]`, untrusted `[L, u, d]`."""
     device = device or default_device()
     x = trusted.to(device, torch.float64)
-    mu, cov = _centred_cov(x)
-    lam, vec = torch.linalg.eigh(cov)  # [L, d], [L, d, d]
-    keep = lam >= rcond * lam.amax(-1, keepdim=True)
-    scale = torch.where(keep, lam.clamp_min(1e-300).rsqrt(), torch.zeros_like(lam))
-    w = vec * scale.unsqueeze(1)  # column j scaled by λ_j^{-1/2}
-    _, cov_u = _centred_cov(untrusted.to(device, torch.float64))
+    mu, cov = mean_cov(x)
+    w = whitening(cov, rcond)[3]  # [L, d, d], column j scaled by λ_j^{-1/2}
+    _, cov_u = mean_cov(untrusted.to(device, torch.float64))
     c = w.transpose(1, 2) @ cov_u @ w
     norm = torch.linalg.eigvalsh(c).amax(-1)[:, None, None]
     weight = torch.linalg.matrix_exp(alpha * c / norm)
-    z = (test.to(device, torch.float64) - mu) @ w  # [L, m, d]
+    z = (test.to(device, torch.float64) - mu.unsqueeze(1)) @ w  # [L, m, d]
     return ((z @ weight) * z).sum(-1).cpu()
 
 
 def pca_mahalanobis_all_layers(
     trusted: torch.Tensor,
     test: torch.Tensor,
-    n_components: float = 10,
+    n_components: float = PCAMahalanobisParams.n_components,
     device: torch.device | None = None,
 ) -> torch.Tensor:
     """PCA-Mahalanobis scores `[L, m]` of `test` `[L, m, d]` against `trusted` `[L, n, d]`:
     s = (1/k) Σ_{j≤k} ((x − μ)·v_j)²/λ_j over the top k principal components (spec §6,
     `pca_mahalanobis.py`)."""
-    from quirkymad.detectors.pca_mahalanobis import pca_whitening
-
     device = device or default_device()
     mu, w, k = pca_whitening(trusted.to(device, torch.float64), n_components)
     z = (test.to(device, torch.float64) - mu) @ w  # [L, m, d]

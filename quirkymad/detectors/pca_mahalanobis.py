@@ -19,39 +19,8 @@ import numpy as np
 import torch
 
 from quirkymad.detectors.base import Detector, register_detector
+from quirkymad.detectors.linalg import pca_whitening
 from quirkymad.detectors.params import PCAMahalanobisParams
-
-# Eigenvalues below this fraction of λ_max are numerically zero (n − 1 < d): never kept.
-RANK_TOL = 1e-10
-
-
-def n_kept(lam: torch.Tensor, n_components: float) -> torch.Tensor:
-    """Components kept per layer `[L]` (int64) for eigenvalues `lam` `[L, d]`, descending."""
-    rank = (lam > RANK_TOL * lam[:, :1]).sum(-1)
-    if n_components >= 1:
-        k = torch.full_like(rank, int(n_components))
-    else:
-        frac = lam.clamp_min(0).cumsum(-1) / lam.clamp_min(0).sum(-1, keepdim=True)
-        # fewest components with cumulative fraction ≥ n_components (sklearn: searchsorted, +1)
-        k = (frac < n_components).sum(-1) + 1
-    return torch.minimum(k, rank).clamp_min(1)
-
-
-def pca_whitening(
-    x: torch.Tensor, n_components: float
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Mean `[L, 1, d]`, whitening `[L, d, r]` (columns v_j / √λ_j for the top k_ℓ components,
-    others zero; r = min(n, d)) and k `[L]` of trusted `x` `[L, n, d]` (float64).
-
-    From the thin SVD of the centred data (λ_j = s_j² / (n − 1)): O(n²d) rather than the
-    O(d³) of an eigendecomposition of Σ, which matters with n trusted < d."""
-    mu = x.mean(1, keepdim=True)
-    _, sv, vh = torch.linalg.svd(x - mu, full_matrices=False)  # descending
-    lam = sv**2 / max(x.shape[1] - 1, 1)
-    k = n_kept(lam, n_components)
-    keep = torch.arange(lam.shape[-1], device=lam.device)[None, :] < k[:, None]
-    scale = torch.where(keep, lam.clamp_min(1e-300).rsqrt(), torch.zeros_like(lam))
-    return mu, vh.transpose(-1, -2) * scale.unsqueeze(-2), k
 
 
 @register_detector

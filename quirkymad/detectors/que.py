@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from quirkymad.detectors.base import Detector, register_detector
-from quirkymad.detectors.linalg import mean_cov
+from quirkymad.detectors.linalg import mean_cov, whitening
 from quirkymad.detectors.params import QUEParams
 
 
@@ -24,9 +24,7 @@ class QUE(Detector):
         if untrusted is None or len(untrusted) < 2:
             raise ValueError("QUE is offline: it needs at least 2 untrusted examples")
         mu, cov = mean_cov(torch.as_tensor(trusted))
-        lam, vec = torch.linalg.eigh(cov)
-        keep = lam >= self.params.rcond * lam.max()
-        w = vec * torch.where(keep, lam.clamp_min(1e-300).rsqrt(), torch.zeros_like(lam))
+        w = whitening(cov, self.params.rcond)[3]
         _, cov_u = mean_cov(torch.as_tensor(untrusted))
         c = w.T @ cov_u @ w
         norm = torch.linalg.eigvalsh(c).max()

@@ -1,7 +1,9 @@
 """Exact additive decompositions of detector scores (issue 21): s(x) = Σ_k c_k(x).
 
 Each function refits the detector's own statistics with the same estimate, cut-off and
-normalisation as `quirkymad/detectors/` (float64), and returns a `Parts`: contributions
+normalisation as `quirkymad/detectors/`, through the same functions
+(`quirkymad/detectors/linalg.py`: `mean_cov`, `pinv_psd` and its `pinv_kept`, `whitening`;
+float64) and with the same defaults (the detectors' Params), and returns a `Parts`: contributions
 `[m, K]` of the `m` scored rows over `K` components, each component's reading direction in
 input space (the coordinate it measures is `(x − μ)·read_k`), the direction it stands for in
 input space (`write_k`, unit norm; used for cosines and the logit lens) and a scale
@@ -26,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from quirkymad.detectors.linalg import mean_cov
-from quirkymad.detectors.params import MahalanobisParams, QUEParams
+from quirkymad.detectors.linalg import mean_cov, pinv_kept, pinv_psd, whitening
+from quirkymad.detectors.params import DiagMahalanobisParams, MahalanobisParams, QUEParams
 
 
 @dataclass(frozen=True)
@@ -59,14 +61,16 @@ def mahalanobis_parts(
     eigendirections of the trusted covariance (K ≤ d, largest eigenvalue first)."""
     mu, cov = mean_cov(torch.as_tensor(trusted))
     lam, vec = torch.linalg.eigh(cov)
-    keep = lam.abs() > rcond * lam.abs().max()
+    keep = pinv_kept(lam, rcond)
     lam, vec = lam[keep].flip(0), vec[:, keep].flip(1)
     proj = (torch.as_tensor(x, dtype=torch.float64) - mu) @ vec  # [m, K]
     contrib = proj**2 / lam / x.shape[1]
     return _parts(contrib, vec.T, vec.T, lam, mu)
 
 
-def diag_mahalanobis_parts(trusted: np.ndarray, x: np.ndarray, min_std: float = 1e-8) -> Parts:
+def diag_mahalanobis_parts(
+    trusted: np.ndarray, x: np.ndarray, min_std: float = DiagMahalanobisParams.min_std
+) -> Parts:
     """Diagonal Mahalanobis split over the input coordinates (K = d)."""
     t = torch.as_tensor(trusted, dtype=torch.float64)
     mu, std = t.mean(0), t.std(0, correction=0).clamp_min(min_std)
@@ -80,7 +84,7 @@ def mahalanobis_column_parts(
 ) -> Parts:
     """Mahalanobis split over the input coordinates (K = d; a term may be negative)."""
     mu, cov = mean_cov(torch.as_tensor(trusted))
-    prec = torch.linalg.pinv(cov, rtol=rcond, hermitian=True)
+    prec = pinv_psd(cov, rcond)
     xc = torch.as_tensor(x, dtype=torch.float64) - mu
     eye = torch.eye(xc.shape[1], dtype=torch.float64)
     return _parts(xc * (xc @ prec) / xc.shape[1], prec, eye, torch.diagonal(cov), mu)
@@ -96,9 +100,7 @@ def que_parts(
     """QUE of `x` split over the eigendirections of the whitened untrusted covariance C
     (largest weight first); the same whitening and normalisation as `detectors/que.py`."""
     mu, cov = mean_cov(torch.as_tensor(trusted))
-    lam, vec = torch.linalg.eigh(cov)
-    keep = lam >= rcond * lam.max()
-    w = vec * torch.where(keep, lam.clamp_min(1e-300).rsqrt(), torch.zeros_like(lam))
+    lam, vec, keep, w = whitening(cov, rcond)
     _, cov_u = mean_cov(torch.as_tensor(untrusted))
     c = w.T @ cov_u @ w
     gamma, u = torch.linalg.eigh(c)
