@@ -23,16 +23,15 @@ import pandas as pd
 import torch
 
 from quirkymad.explain.stage import ExplainSettings, explain_store
+from quirkymad.roles import MAD_ROLES
 from quirkymad.scoring import score_to_directory
 from quirkymad.stats.settings import ScoringSettings
 from quirkymad.store import write_store
 
-ROLES = ("trusted", "untrusted_alice", "untrusted_bob", "test_normal", "test_anomalous")
-
 
 def synthetic_store(path: Path, per_role: int, n_layers: int, d: int, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
-    roles = np.repeat(ROLES, per_role)
+    roles = np.repeat(MAD_ROLES, per_role)
     n = len(roles)
     acts = rng.standard_normal((n, n_layers, d)).astype(np.float32)
     acts *= rng.uniform(0.2, 3.0, d).astype(np.float32)
@@ -84,7 +83,7 @@ def main() -> None:
             model_dir=args.model_dir))  # fmt: skip
         rows = len(pd.read_parquet(tmp / "e" / "directions.parquet"))
     print(f"shape: {args.layers} layers x d={args.d}, {args.per_role} records per role "
-          f"({len(ROLES) * args.per_role} records), torch threads {args.threads}, "
+          f"({len(MAD_ROLES) * args.per_role} records), torch threads {args.threads}, "
           f"logit lens {'on: ' + args.model_dir if args.model_dir else 'off'}")  # fmt: skip
     print(f"score_detector (baseline): CPU {score_cpu:.2f} s, wall {score_wall:.2f} s")
     print(f"explain_scores:            CPU {explain_cpu:.2f} s, wall {explain_wall:.2f} s "

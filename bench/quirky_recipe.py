@@ -77,11 +77,12 @@ def test_mix_report(model_dir, adapter, data, out_dir: Path, max_per_role: int) 
     scoring stage computes it) and a, b, Q on its disagreeing records (own prompts)."""
     from quirkymad.diagnostics import label_log_odds
     from quirkymad.extract import ExtractSettings, extract_activation_store
+    from quirkymad.roles import TEST_ROLES
     from quirkymad.scoring import score_store
     from quirkymad.store import open_store, strings
 
     store = out_dir / "activations.zarr"
-    roles = ("trusted", "test_normal", "test_anomalous")
+    roles = ("trusted", *TEST_ROLES)
     extract_activation_store(model_dir, adapter, data, store,
                              ExtractSettings(max_per_role=max_per_role, device="cpu"),
                              roles=roles)  # fmt: skip

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from quirkymad.roles import MAD_ROLES
 from quirkymad.scoring import score_store
 from quirkymad.stats.settings import ScoringSettings
 from quirkymad.store import write_store
@@ -34,7 +35,7 @@ DETECTORS = ["mahalanobis", "diag_mahalanobis", "lof", "isolation_forest", "que"
 
 def make_store(path: Path, d: int) -> Path:
     rng = np.random.default_rng(0)
-    roles = ["trusted", "untrusted_alice", "untrusted_bob", "test_normal", "test_anomalous"]
+    roles = list(MAD_ROLES)
     role = np.repeat(roles, N_PER_ROLE)
     n = len(role)
     character = np.where(np.char.find(role.astype(str), "anomalous") >= 0, "Bob", "Alice")

@@ -53,14 +53,15 @@ def _open_aligned(stores: dict[str, str | Path]):
     first store's order (so `order[first]` are those records' positions in the first store).
     A store may hold more (e.g. a sweep's extra trusted records in the activation store), but
     every MAD-role record of the first store must be in all of them."""
-    from quirkymad.selection import ROLE_ORDER, SELECT_ROLES
+    from quirkymad.roles import MAD_ROLES
+    from quirkymad.selection import SELECT_ROLES
 
     opened = {f: open_store(p, variable=f) for f, p in stores.items()}
     first = next(iter(opened.values()))
     ids = strings(first, "example")
     pos = {f: {e: i for i, e in enumerate(strings(ds, "example"))} for f, ds in opened.items()}
     shared = np.array([all(e in p for p in pos.values()) for e in ids], dtype=bool)
-    needed = np.isin(strings(first, "role"), ROLE_ORDER + SELECT_ROLES)
+    needed = np.isin(strings(first, "role"), MAD_ROLES + SELECT_ROLES)
     if (needed & ~shared).any():
         missing = [f for f, p in pos.items() if any(e not in p for e in ids[needed])]
         raise QuirkyError(

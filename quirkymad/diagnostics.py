@@ -31,8 +31,8 @@ from quirkymad.features.precision import autocast as autocast_ctx
 from quirkymad.integrity import read_parquet, write_parquet
 from quirkymad.models import load_model
 from quirkymad.prompts import answer_token_ids, name_lists_of, render_prompt
+from quirkymad.roles import TEST_ROLES
 
-TEST_ROLES = ("test_normal", "test_anomalous")
 OTHER = {"Alice": "Bob", "Bob": "Alice"}
 
 

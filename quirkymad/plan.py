@@ -27,11 +27,11 @@ import yaml
 from quirkymad.errors import QuirkyError
 from quirkymad.layers import resolve_layers, transform_layers
 from quirkymad.models import ModelFacts, model_facts
+from quirkymad.roles import MAD_ROLES
 from quirkymad.transforms.sizing import TransformFit, transform_fit
 
 GiB = 2**30
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
-ROLES = ("trusted", "untrusted_alice", "untrusted_bob", "test_normal", "test_anomalous")
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj", "down_proj")
 STAGES = (
     "models",
@@ -137,7 +137,7 @@ class DatasetSize:
 
 
 def _cap_roles(raw: dict[str, int], cap: int) -> dict[str, int]:
-    roles = {r: min(raw.get(r, 0), cap) for r in ROLES}
+    roles = {r: min(raw.get(r, 0), cap) for r in MAD_ROLES}
     n_test = min(roles["test_normal"], roles["test_anomalous"])
     roles["test_normal"] = roles["test_anomalous"] = n_test
     return roles

@@ -20,6 +20,7 @@ from quirkymad.detectors import Detector, make_detector
 from quirkymad.errors import QuirkyError
 from quirkymad.integrity import write_parquet
 from quirkymad.metrics import auroc
+from quirkymad.roles import EASY_UNTRUSTED_ROLES, TEST_ROLES
 from quirkymad.run_settings import RUN
 from quirkymad.selection import SELECT_ROLES
 from quirkymad.stats.refit import is_transductive, refit_intervals
@@ -32,9 +33,6 @@ from quirkymad.tables import AUROC_FILE, SCORES_FILE
 # features (isolation forest) loads neither, and no job loads a transform kind it does not score.
 
 log = logging.getLogger(__name__)
-
-TEST_ROLES = ("test_normal", "test_anomalous")
-EASY_UNTRUSTED_ROLES = ("untrusted_alice", "untrusted_bob")
 
 
 def _write_parquet(df: pd.DataFrame, path: str | Path) -> None:

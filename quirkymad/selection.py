@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import pandas as pd
 
 from quirkymad.prompts import N_TRUSTED_NAMES
+from quirkymad.roles import MAD_ROLES, TEST_ROLES
 
-ROLE_ORDER = ("trusted", "untrusted_alice", "untrusted_bob", "test_normal", "test_anomalous")
 # Hard validation records with the trusted-role names (1-4): the test mix's roles on a split
 # and names disjoint from it (issue 28: not the test names), scored only to choose a "best
 # layer" without looking at the test mix.
@@ -84,8 +84,8 @@ def mad_examples(
         swept = sweep_roles(df.assign(role=role))
         role = role.where(~swept.isin(list(extra_roles)), swept)
     df = df.assign(role=role)
-    parts = {r: df[df["role"] == r].iloc[:max_per_role] for r in ROLE_ORDER}
-    _balanced(parts, ("test_normal", "test_anomalous"))
+    parts = {r: df[df["role"] == r].iloc[:max_per_role] for r in MAD_ROLES}
+    _balanced(parts, TEST_ROLES)
     n_select = max(1, int(SELECT_FRACTION * max_per_role))
     parts |= {r: df[df["role"] == r].iloc[:n_select] for r in SELECT_ROLES}
     _balanced(parts, SELECT_ROLES)
@@ -95,5 +95,5 @@ def mad_examples(
         pair = (f"test_normal_{band}", f"test_anomalous_{band}")
         if set(pair) <= set(extra):
             _balanced(parts, pair)
-    order = (*ROLE_ORDER, *SELECT_ROLES, *extra)
+    order = (*MAD_ROLES, *SELECT_ROLES, *extra)
     return pd.concat(parts[r] for r in order).reset_index(drop=True)

@@ -25,6 +25,7 @@ from quirkymad.config_checks import check_raw_scored
 from quirkymad.errors import QuirkyError
 from quirkymad.features.settings import ExtractSettings
 from quirkymad.integrity import read_parquet, write_parquet
+from quirkymad.roles import EASY_UNTRUSTED_ROLES, TEST_ROLES
 from quirkymad.run_settings import RUN
 from quirkymad.stats.settings import ScoringSettings
 
@@ -42,7 +43,7 @@ TRUSTED_BANDS = {"easy": ("trusted",), "medium": ("trusted_medium",), "hard": ("
 TEST_BANDS = {
     "easy": ("test_normal_easy", "test_anomalous_easy"),
     "medium": ("test_normal_medium", "test_anomalous_medium"),
-    "hard": ("test_normal", "test_anomalous"),
+    "hard": TEST_ROLES,
 }
 # Extra roles extracted when an axis is swept (every band of the axis, whatever its values, so
 # that adding a value never re-extracts).
@@ -214,7 +215,7 @@ def point_sizes(counts: Mapping[str, int], axis: str, value: Any, size: int | No
             raise QuirkyError(f"{n} trusted records asked, {_holds(counts)}")
         return {"trusted": n, "pool": pool_trusted}
     if axis == "untrusted":
-        if value == "easy" and _n(counts, ("untrusted_alice", "untrusted_bob")) < 2:
+        if value == "easy" and _n(counts, EASY_UNTRUSTED_ROLES) < 2:
             raise QuirkyError(f"easy untrusted needs ≥2 untrusted records, {_holds(counts)}")
         return {"trusted": pool_trusted}
     if axis == "contamination":
@@ -279,15 +280,15 @@ def point_draws(role: np.ndarray, axis: str, value: Any, settings: Mapping[str, 
         return np.sort(np.concatenate([where.get(r, np.zeros(0, np.int64)) for r in roles]))
 
     trusted = _mask(n_rec, idx("trusted"))
-    test = _mask(n_rec, idx("test_normal", "test_anomalous"))
+    test = _mask(n_rec, idx(*TEST_ROLES))
     anomalous = role == "test_anomalous"
     if axis == "n_trusted":
         subsets = nested_subsets(idx("trusted"), [sizes["trusted"]], draws, seed)
         return [Draw(_mask(n_rec, s), test, anomalous) for s in subsets[sizes["trusted"]]]
     if axis == "untrusted":
         # none: the detector sees no data beyond the trusted set (it is online).
-        untrusted = {"none": trusted, "easy": _mask(n_rec, idx("untrusted_alice",
-                     "untrusted_bob")), "test": test}[value]  # fmt: skip
+        untrusted = {"none": trusted, "easy": _mask(n_rec, idx(*EASY_UNTRUSTED_ROLES)),
+                     "test": test}[value]  # fmt: skip
         return [Draw(trusted, test, anomalous, untrusted)]
     if axis == "contamination":
         alice, bob = idx("untrusted_alice"), idx("untrusted_bob")

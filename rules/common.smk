@@ -519,7 +519,7 @@ def auroc_tables():
 
 
 # --- controls (issue 28, item 2; docs/statistics.md "Controls"; rules/controls.smk) ---
-from quirkymad.scoring import EASY_UNTRUSTED_ROLES, TEST_ROLES
+from quirkymad.roles import EASY_UNTRUSTED_ROLES, TEST_ROLES
 
 CONTROLS = config["controls"]
 # The base-model negative control: every raw detector scored on activations (transforms are

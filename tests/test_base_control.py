@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from quirkymad.extract import ExtractSettings, extract_activation_store
-from quirkymad.scoring import TEST_ROLES, score_store
+from quirkymad.roles import TEST_ROLES
+from quirkymad.scoring import score_store
 from quirkymad.stats.controls import control_row
 from quirkymad.stats.settings import ScoringSettings
 from quirkymad.store import META_COLUMNS, open_store, strings, write_store

@@ -27,6 +27,7 @@ from quirkymad.prompts import (
     render_prompt,
     role_names,
 )
+from quirkymad.roles import MAD_ROLES
 from quirkymad.run_settings import RUN
 
 DATASETS: dict[str, type[QuirkyDataset]] = {}
@@ -38,7 +39,8 @@ COLUMNS = [
     "difficulty", "quantile", "bucket", "role",
 ]  # fmt: skip
 
-ROLES = ("trusted", "untrusted_alice", "untrusted_bob", "test_normal", "test_anomalous", "")
+# Every value of the `role` column: the MAD roles, and "" for records of none.
+ROLES = (*MAD_ROLES, "")
 
 
 def register_dataset(cls: type[QuirkyDataset]) -> type[QuirkyDataset]:

@@ -27,7 +27,7 @@ from quirkymad.explain import decompose as dec
 from quirkymad.explain import interpret as it
 from quirkymad.explain.settings import ExplainSettings
 from quirkymad.integrity import read_parquet, write_parquet
-from quirkymad.scoring import EASY_UNTRUSTED_ROLES, TEST_ROLES
+from quirkymad.roles import EASY_UNTRUSTED_ROLES, TEST_ROLES
 from quirkymad.store import open_store, strings
 from quirkymad.tables import SCORES_FILE
 from quirkymad.transforms.io import load_transform
