@@ -214,18 +214,18 @@ def model_depth(name: str, settings: dict[str, Any] | None) -> int:
 
 
 def _layer_keys(config: dict[str, Any]) -> list[tuple[str, Any, int]]:
-    """(key, layers, first layer label) of every layer list the run reads: attribution-type
-    features with `layer_index: cupbearer` number their layers 0..n-1, also when they read the
-    global ones."""
+    """(key, layers, first layer label) of every layer list the run reads
+    (`quirkymad.layers.feature_layer_spec`): attribution-type features with `layer_index:
+    cupbearer` number their layers 0..n-1, also when they read the global ones."""
+    from quirkymad.layers import feature_layer_spec
+
     layer_keys = [("layers", config["layers"], 1)]
-    for feature, fsettings in (config.get("features") or {}).items():
-        fsettings = fsettings or {}
-        first = 0 if fsettings.get("layer_index") == "cupbearer" else 1
-        if "layers" in fsettings:
-            layer_keys.append((f"features.{feature}.layers", fsettings["layers"], first))
-        elif first == 0:
-            layer_keys.append((f"layers (read by features.{feature}, layer_index: cupbearer)",
-                               config["layers"], first))  # fmt: skip
+    for feature in config.get("features") or {}:
+        key, spec, first = feature_layer_spec(config, feature)
+        if key == "layers" and first == 0:
+            key = f"layers (read by features.{feature}, layer_index: cupbearer)"
+        if key != "layers":
+            layer_keys.append((key, spec, first))
     return layer_keys
 
 
@@ -501,7 +501,7 @@ def combination_jobs(config: dict[str, Any]) -> list[dict[str, Any]]:
 def _check_combinations(config: dict[str, Any], source: str) -> None:
     """Every combined feature is extracted, no transform-only detector, merged stores share a
     layer on every model."""
-    from quirkymad.layers import resolve_layers
+    from quirkymad.layers import feature_layers, scored_layers
 
     combos = config.get("combinations") or {}
     features = config["features"]
@@ -514,15 +514,7 @@ def _check_combinations(config: dict[str, Any], source: str) -> None:
             depth = model_depth(name, settings)
             shared = None
             for f in fs:
-                fset = (features.get(f) or {}) if f != "activations" else {}
-                own = fset.get("layers")
-                first = 0 if fset.get("layer_index") == "cupbearer" else 1
-                layers = resolve_layers(
-                    own if own is not None else config["layers"], depth, first=first,
-                    lora_layers=config["finetune"]["lora_layers"],
-                )  # fmt: skip
-                if f == "probe_shift":  # a probe per layer p > min(L)
-                    layers = [ell for ell in layers if ell > min(layers)]
+                layers = scored_layers(f, feature_layers(config, f, depth, f"model {name}"))
                 shared = set(layers) if shared is None else shared & set(layers)
             if not shared:
                 raise QuirkyError(f"{source}: combinations.merge.features: {', '.join(fs)} share"

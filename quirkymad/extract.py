@@ -31,7 +31,7 @@ from quirkymad.features.settings import (  # noqa: F401  re-exported
     ExtractSettings,
 )
 from quirkymad.integrity import read_parquet
-from quirkymad.layers import resolve_layers
+from quirkymad.layers import first_layer, probe_layers, resolve_layers
 from quirkymad.models import load_manifest, load_model
 from quirkymad.selection import mad_examples
 from quirkymad.store import to_storage_dtype, write_store
@@ -236,7 +236,7 @@ def _shared_attribution_pass(model_dir, adapter_dir, dataset_parquet, outs, sett
 
 def _feature_layers(settings: dict[str, AttributionSettings], depth: int, index: str):
     """Each feature's layers, labelled in the pass's `layer_index`; probe shift needs two."""
-    first = attr.first_layer(index)
+    first = first_layer(index)
     layers_of = {
         f: resolve_layers(s.layers, depth, f"features.{f}.layers", first=first)
         for f, s in settings.items()
@@ -258,12 +258,13 @@ def _probe_target(df: pd.DataFrame, settings: Mapping[str, AttributionSettings],
 
 
 def _fit_probes(base: dict[str, np.ndarray], target: str, union: list[int],
-                probe_layers: list[int], ps: AttributionSettings) -> tuple[dict, dict]:  # fmt: skip
+                layers: list[int], ps: AttributionSettings) -> tuple[dict, dict]:  # fmt: skip
     """({p: (w, b)}, {p: l2}): a probe on the trusted o_proj outputs `base["out"]`
-    `[n_trusted, len(union), d_model]` of each probe layer p > min(L): logistic on the labels
-    `base["labels"]` (target `labels`) or ridge on the model's log-odds (target `model`)."""
+    `[n_trusted, len(union), d_model]` of each probe layer p of L = `layers` (`probe_layers`:
+    p > min(L)): logistic on the labels `base["labels"]` (target `labels`) or ridge on the
+    model's log-odds (target `model`)."""
     probes, l2s = {}, {}
-    for p in probe_layers[1:]:
+    for p in probe_layers(layers):
         x = base["out"][:, union.index(p)]
         if target == "labels":
             w, b, l2s[p] = fit_probe(x, base["labels"], ps.cv_folds, ps.seed)

@@ -1,4 +1,10 @@
-"""Which layers to read. Layer ℓ ∈ 1..n = HF `hidden_states[ℓ]` (see features/hooks.py)."""
+"""Which layers to read. Layer ℓ ∈ 1..n = HF `hidden_states[ℓ]` (see features/hooks.py).
+
+How a feature's layers are found is written here once and read by the config check, the rules
+(rules/common.smk), the planner and extraction: its own `features.<f>.layers`, else the run's
+`layers` (`feature_layer_spec`); numbered 0..n−1 with `layer_index: cupbearer` (`first_layer`);
+probe shift scores the probe layers, all but the lowest (`probe_layers`, `scored_layers`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,51 @@ from quirkymad.errors import QuirkyError
 
 # `layers: adapted` needs the fine-tune's `finetune.lora_layers`; callers without it pass this.
 NO_LORA = object()
+
+# `features.<attribution-type>.layer_index`: how a layer label ℓ names a decoder block
+# (features/attribution.py: LAYER_DEFINITIONS). The first is the default.
+LAYER_INDEX = ("ours", "cupbearer")
+
+
+def first_layer(layer_index: str | None = None) -> int:
+    """The lowest layer label of an indexing: 1 (ours, 1..n; also when not set) or 0
+    (cupbearer, 0..n−1)."""
+    if layer_index is not None and layer_index not in LAYER_INDEX:
+        raise ValueError(f"layer_index {layer_index!r} not in {LAYER_INDEX}")
+    return 0 if layer_index == "cupbearer" else 1
+
+
+def feature_layer_spec(config: dict[str, Any], feature: str) -> tuple[str, Any, int]:
+    """(config key, layer spec, first label) of feature `feature`'s store: its own
+    `features.<feature>.layers`, else the run's `layers` (the activations always read the run's),
+    labelled from `first_layer` of its `layer_index`. The spec is as written (may be `"auto"`,
+    `"adapted"`, ...): `feature_layers` resolves it for a model's depth."""
+    own = {} if feature == "activations" else (config.get("features") or {}).get(feature) or {}
+    first = first_layer(own.get("layer_index"))
+    if own.get("layers") is not None:
+        return f"features.{feature}.layers", own["layers"], first
+    return "layers", config["layers"], first
+
+
+def feature_layers(
+    config: dict[str, Any], feature: str, n_layers: int, model: str = "this model"
+) -> list[int]:
+    """The layers of feature `feature`'s store for a model of depth `n_layers` (the store's
+    source layers L; probe shift scores `probe_layers(L)`)."""
+    key, spec, first = feature_layer_spec(config, feature)
+    return resolve_layers(spec, n_layers, key, model, first,
+                          lora_layers=config["finetune"]["lora_layers"])  # fmt: skip
+
+
+def probe_layers(layers: Sequence[int]) -> list[int]:
+    """Probe shift's probe layers P of its source layers L (sorted): a probe per p ∈ L with
+    p > min(L), i.e. all but the lowest (features/probe_shift.py)."""
+    return list(layers)[1:]
+
+
+def scored_layers(feature: str, layers: Sequence[int]) -> list[int]:
+    """The layers a store of `feature` holds scores for, from its source layers `layers`."""
+    return probe_layers(layers) if feature == "probe_shift" else list(layers)
 
 
 def lora_blocks(spec: int | Sequence[int] | None, n_layers: int) -> list[int] | None:

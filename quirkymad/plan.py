@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from quirkymad.errors import QuirkyError
-from quirkymad.layers import resolve_layers, transform_layers
+from quirkymad.layers import feature_layers, probe_layers, scored_layers, transform_layers
 from quirkymad.models import ModelFacts, model_facts
 from quirkymad.roles import MAD_ROLES
 from quirkymad.transforms.sizing import TransformFit, transform_fit
@@ -317,13 +317,8 @@ class _Run:
         return [f for f in self.config["features"] if f == "activations"]
 
     def feature_layers(self, feature: str, depth: int) -> list[int]:
-        """Layers of a feature's store: its own `layers`, else the global ones (activations
-        always read the global ones: rules/common.smk `extract_settings`)."""
-        own = None
-        if feature != "activations":
-            own = (self.config["features"].get(feature) or {}).get("layers")
-        return resolve_layers(own if own is not None else self.config["layers"], depth,
-                              lora_layers=self.config["finetune"]["lora_layers"])  # fmt: skip
+        """Layers of a feature's store (`quirkymad.layers.feature_layers`, as the rules)."""
+        return feature_layers(self.config, feature, depth)
 
 
 def _finetune_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize):
@@ -440,7 +435,8 @@ def _add_attribution_store(run: _Run, job: Job, feature: str, shape: ModelShape,
         values, extra, probes = len(fl) * shape.n_heads, mu + STORE_BYTES_PER_ARRAY, 0
     else:  # (probe layer, column) zero-padded to H·|L|; mask, column names, float64 probes
         cols = shape.n_heads * len(fl)
-        values, probes = (len(fl) - 1) * cols, len(fl) - 1
+        probes = len(probe_layers(fl))
+        values = probes * cols
         extra = mu + probes * (cols + shape.d_model * 8) + cols * 16
         extra += 7 * STORE_BYTES_PER_ARRAY
     kind = f"{feature.replace('_', '-')} stores"
@@ -516,7 +512,8 @@ def _feature_values(run: _Run, f: str, shape: ModelShape) -> tuple[int, int]:
     if f == "attribution_pcs":
         k = run.config["features"][f]["n_components"]
         return len(fl) * k * shape.n_heads, len(fl)
-    return (len(fl) - 1) * shape.n_heads * len(fl), len(fl) - 1  # probe shift, padded
+    scored = len(scored_layers(f, fl))  # probe shift: its probe layers, padded to H·|L| columns
+    return scored * shape.n_heads * len(fl), scored
 
 
 def _score_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> list[Job]:
@@ -546,7 +543,7 @@ def _sweep_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize
         fl = run.feature_layers(f, shape.n_layers)
         per_record = {"activations": len(fl) * shape.d_model,
                       "attribution": len(fl) * shape.n_heads}.get(
-            f, (len(fl) - 1) * shape.n_heads * len(fl))  # fmt: skip
+            f, len(probe_layers(fl)) * shape.n_heads * len(fl))  # fmt: skip
         draws = 1 if value == "all" else specs[axis].get("draws", 1)
         job = Job("scoring", "score_sweep_point", m, ds, disk={"scores": SCORE_FIXED_BYTES})
         run.cost.score_job(job, size.n_mad * per_record)

@@ -23,7 +23,7 @@ from quirkymad.config import (
 from quirkymad.errors import QuirkyError
 from quirkymad.figure_catalogue import FIGURE_CATALOGUE, Scores
 from quirkymad.finetune.settings import run_only_keys
-from quirkymad.layers import model_layers
+from quirkymad.layers import feature_layer_spec, model_layers
 from quirkymad.models import model_facts
 from quirkymad.plan import transform_fit_seconds
 from quirkymad.transforms.sizing import transform_fit
@@ -198,15 +198,14 @@ def attribution_settings(feature, wc):
     """Extraction settings of `attribution` / `probe_shift`: config `features.<feature>` (e.g.
     its own `layers`) over the global `extract` settings and `layers`."""
     own = dict(config["features"].get(feature) or {})
-    first = 0 if own.get("layer_index") == "cupbearer" else 1
+    _, layers, first = feature_layer_spec(config, feature)  # its own layers, else the run's
+    own.pop("layers", None)
     if own.get("layer_index") == "ours":  # the default; left out so that it reruns nothing
         del own["layer_index"]
     if own.get("probe_target") == "auto":  # the default (issue 31): likewise reruns nothing
         del own["probe_target"]
-    if "layers" in own:
-        own["layers"] = concrete_layers(config, own["layers"], wc.model, first)
     return {
-        "layers": concrete_layers(config, config["layers"], wc.model, first),
+        "layers": concrete_layers(config, layers, wc.model, first),
         "device": config["device"],
         "seed": replicate_seed(wc),
         **config["extract"],

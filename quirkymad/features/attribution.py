@@ -43,6 +43,7 @@ from quirkymad.batching import (
     tokenize,
 )
 from quirkymad.features.hooks import decoder_layers
+from quirkymad.layers import first_layer
 from quirkymad.prompts import answer_token_ids
 
 LAYER_DEFINITION = (
@@ -50,8 +51,8 @@ LAYER_DEFINITION = (
     "the activations store's layer ℓ); z = head slice of its self_attn.o_proj input"
 )
 
-# `features.<attribution|probe_shift>.layer_index`: how a layer label ℓ names a decoder block.
-LAYER_INDEX = ("ours", "cupbearer")
+# `features.<attribution|probe_shift>.layer_index`: how a layer label ℓ names a decoder block
+# (the indexings and their first labels: quirkymad/layers.py, `LAYER_INDEX`, `first_layer`).
 LAYER_DEFINITIONS = {
     "ours": LAYER_DEFINITION,
     "cupbearer": (
@@ -60,13 +61,6 @@ LAYER_DEFINITIONS = {
         "z = head slice of its self_attn.o_proj input"
     ),
 }
-
-
-def first_layer(layer_index: str) -> int:
-    """The lowest layer label of an indexing: 1 (ours, 1..n) or 0 (cupbearer, 0..n−1)."""
-    if layer_index not in LAYER_INDEX:
-        raise ValueError(f"layer_index {layer_index!r} not in {LAYER_INDEX}")
-    return 0 if layer_index == "cupbearer" else 1
 
 
 def block_layers(labels: Sequence[int], layer_index: str) -> list[int]:

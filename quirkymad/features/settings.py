@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from quirkymad.layers import LAYER_INDEX
 from quirkymad.run_settings import RUN
 
 
@@ -51,7 +52,7 @@ class AttributionSettings(ExtractSettings):
     """probe_shift: what the probes predict: "labels" (trusted records' labels, cupbearer),
     "model" (the model's own log-odds, [B1]) or "auto" (labels when both classes have ≥2
     trusted records, else model); resolved at job start, recorded in the store's attributes."""
-    layer_index: str = "ours"
+    layer_index: str = LAYER_INDEX[0]
     """How layer labels name decoder blocks: "ours" (ℓ = block ℓ−1, as the activations store)
     or "cupbearer" (ℓ = block ℓ, 0-based; features/attribution.py)."""
 
