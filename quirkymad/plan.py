@@ -28,11 +28,12 @@ from quirkymad.errors import QuirkyError
 from quirkymad.layers import feature_layers, probe_layers, scored_layers, transform_layers
 from quirkymad.models import ModelFacts, model_facts
 from quirkymad.roles import MAD_ROLES
+from quirkymad.sweeps import extra_roles
 from quirkymad.transforms.sizing import TransformFit, transform_fit
+from quirkymad.workflow.jobs import ATTRIBUTION_PASS, JobRow, JobTable, job_table
 
 GiB = 2**30
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
-LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj", "down_proj")
 STAGES = (
     "models",
     "datasets",
@@ -237,6 +238,7 @@ SCORE_BYTES_PER_VALUE = 8.0
 SCORE_FIXED_BYTES = 14_000.0
 ADAPTER_FIXED_BYTES = 10_000.0
 SMALL_OUTPUT_BYTES = {"tables": 200_000.0, "figures": 300_000.0, "diagnostics": 100_000.0}
+SEPARATION_BYTES = 20_000.0  # one model × dataset's separation tables
 
 
 def store_bytes(n_records: int, per_record_values: int, dtype_bytes: int, extra: float = 0):
@@ -298,34 +300,43 @@ def _gpu_memory(shape: ModelShape, kind: str, batch: int, g: GpuAssumptions, r: 
 
 @dataclass(frozen=True)
 class _Run:
-    """What every per-stage function needs: the config and the facts derived from it once."""
+    """What every row's cost needs: the config, its job table and the facts derived once."""
 
     config: dict[str, Any]
     options: PlanOptions
     cost: CostModel
-    transforms: dict[str, dict[str, Any]]
-    scores: list[tuple[str, str]]
-    """Scored (transform, detector) pairs, as rules/common.smk's SCORES."""
+    table: JobTable
+    shapes: dict[str, ModelShape]
+    sizes: dict[str, DatasetSize]
 
     @property
     def on_gpu(self) -> bool:
         return self.cost.on_gpu
 
-    @property
-    def t_features(self) -> list[str]:
-        """Features the transforms read (only the residual stream, as in rules/common.smk)."""
-        return [f for f in self.config["features"] if f == "activations"]
-
     def feature_layers(self, feature: str, depth: int) -> list[int]:
         """Layers of a feature's store (`quirkymad.layers.feature_layers`, as the rules)."""
         return feature_layers(self.config, feature, depth)
 
+    def swept(self, feature: str) -> int:
+        """Records the sweeps need beyond the MAD roles (issue 20): max_per_role per role."""
+        return len(extra_roles(self.config, feature)) * self.config["extract"]["max_per_role"]
 
-def _finetune_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize):
-    """`finetune_adapter` at its maximum epochs (early stopping ignored) and its loss curve."""
+
+def _prepare_model(run: _Run, row: JobRow, shape: ModelShape, size: None) -> Job:
+    return Job("models", "prepare_model", row.model, cpu_core_s=CPU_SMALL_JOB_S,
+               disk={"models": shape.params * shape.prepared_bytes_per_param})  # fmt: skip
+
+
+def _build_dataset(run: _Run, row: JobRow, shape: None, size: DatasetSize) -> Job:
+    return Job("datasets", "build_dataset", None, row.dataset, cpu_core_s=CPU_SMALL_JOB_S,
+               disk={"datasets": size.n_records * DATASET_BYTES_PER_RECORD})  # fmt: skip
+
+
+def _finetune(run: _Run, row: JobRow, shape: ModelShape, size: DatasetSize) -> Job:
+    """`finetune_adapter` at its maximum epochs (early stopping ignored)."""
     from quirkymad.config import finetune_settings
 
-    ft = finetune_settings(run.config, ds)
+    ft = finetune_settings(run.config, row.dataset)
     cap = ft.get("max_train_examples")
     n_train = min(size.n_train_balanced, cap) if cap else size.n_train_balanced
     n_val = min(size.n_val_balanced, ft["max_val_examples"])
@@ -334,57 +345,29 @@ def _finetune_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetS
     n_evals = (steps // every if every else int(math.log2(steps)) + 1) + 1  # + step 0
     examples = steps * ft["batch_size"]
     adapter = shape.lora_params(ft["lora_r"]) * 4 + ADAPTER_FIXED_BYTES
-    job = Job("finetune", "finetune_adapter", m, ds, disk={"adapters": adapter})
+    job = Job("finetune", "finetune_adapter", row.model, row.dataset, disk={"adapters": adapter})
     n, T = shape.params, run.options.tokens_per_example
     flops = 4 * n * T * examples + 2 * n * T * n_val * n_evals
     run.cost.model_job(job, "finetune_adapter", shape, examples, flops)
     if run.on_gpu:
         micro = ft.get("micro_batch_size") or ft["batch_size"]
         job.gpu_mem = _gpu_memory(shape, "train", micro, run.options.gpu, ft["lora_r"])
-    return [job, Job("finetune", "plot_loss_curve", m, ds, cpu_core_s=CPU_SMALL_JOB_S)]
+    return job
 
 
-def _extract_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize):
-    """The feature stores: activations (+ base-model activations for `train_on: base`),
-    attribution and probe shift."""
-    ex = run.config["extract"]
-    mad, trusted = size.n_mad, size.roles["trusted"]
-
-    def activations(rule: str, records: int) -> Job:
-        return _activation_job(run, rule, m, ds, shape, records)
-
-    # Records the sweeps need beyond the MAD roles (issue 20): at most max_per_role per role.
-    from quirkymad.sweeps import extra_roles
-
-    swept = {
-        f: len(extra_roles(run.config, f)) * ex["max_per_role"] for f in run.config["features"]
-    }
-    jobs = [activations("extract_activations", mad + swept.get("activations", 0))]
-    # Attribution and its variants come from one shared job (`extract_attribution`: one μ pass,
-    # one gradient pass), probe shift from its own (`extract_probe_shift`). The shared job is
-    # costed as its stores' separate calibrations added, an upper bound: the shared pass has
-    # not been re-measured.
-    shared = Job("extract", "extract_attribution", m, ds)
-    for feature in ("attribution", "attribution_pcs", "attribution_grad_norm"):
-        if feature in run.config["features"]:
-            _add_attribution_store(run, shared, feature, shape, size, swept)
-    if shared.disk:
-        jobs.append(shared)
-    if "probe_shift" in run.config["features"]:
-        probe = Job("extract", "extract_probe_shift", m, ds)
-        _add_attribution_store(run, probe, "probe_shift", shape, size, swept)
-        jobs.append(probe)
-    if run.t_features and any(s["train_on"] == "base" for s in run.transforms.values()):
-        jobs.append(activations("extract_base_activations", trusted))
-    return jobs
-
-
-def _activation_job(run: _Run, rule: str, m: str, ds: str, shape: ModelShape, records: int) -> Job:
-    """One forward-only activation store of `records` records (the run's activation layers)."""
+def _activations(run: _Run, row: JobRow, shape: ModelShape, size: DatasetSize) -> Job:
+    """A forward-only activation store of the run's activation layers: the MAD records (+ the
+    sweeps'), the trusted records of the base model (`train_on: base`), or the base model's
+    trusted and test records (the negative control, issue 28)."""
+    records = {
+        "extract_activations": size.n_mad + run.swept("activations"),
+        "extract_base_activations": size.roles["trusted"],
+        "extract_control_activations": size.roles["trusted"] + 2 * size.roles["test_normal"],
+    }[row.rule]
     ex = run.config["extract"]
     width = len(run.feature_layers("activations", shape.n_layers)) * shape.d_model
     disk = store_bytes(records, width, DTYPE_BYTES[ex["store_dtype"]])
-    job = Job("extract", rule, m, ds, disk={"activation stores": disk})
+    job = Job("extract", row.rule, row.model, row.dataset, disk={"activation stores": disk})
     flops = 2 * shape.params * run.options.tokens_per_example * records
     run.cost.model_job(job, "extract_activations", shape, records, flops)
     if run.on_gpu:
@@ -392,30 +375,20 @@ def _activation_job(run: _Run, rule: str, m: str, ds: str, shape: ModelShape, re
     return job
 
 
-def _control_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> list[Job]:
-    """The base-model negative control (issue 28, rules/controls.smk), once per model ×
-    dataset: the un-fine-tuned model's activations of the trusted records and the test mix,
-    and every raw detector scored on them (an upper bound: the easy untrusted records are
-    left out unless a detector fits on them)."""
-    from quirkymad.config import control_detectors
-
-    detectors = control_detectors(run.config)
-    if not detectors:
-        return []
-    records = size.roles["trusted"] + 2 * size.roles["test_normal"]
-    per_record, scored_layers = _feature_values(run, "activations", shape)
-    n_test = 2 * size.roles["test_normal"]
-    jobs = [_activation_job(run, "extract_control_activations", m, ds, shape, records)]
-    for _ in detectors:
-        scores = SCORE_FIXED_BYTES + n_test * (scored_layers + 1) * SCORE_BYTES_PER_VALUE
-        job = Job("scoring", "score_control", m, ds, disk={"scores": scores})
-        run.cost.score_job(job, records * per_record)
-        jobs.append(job)
-    return jobs
+def _attribution(run: _Run, row: JobRow, shape: ModelShape, size: DatasetSize) -> Job:
+    """`extract_attribution` (attribution and its variants from one shared μ and gradient
+    pass, costed as its stores' separate calibrations added: an upper bound, the shared pass
+    has not been re-measured) or `extract_probe_shift` (its own job)."""
+    job = Job("extract", row.rule, row.model, row.dataset)
+    wanted = ATTRIBUTION_PASS if row.rule == "extract_attribution" else ("probe_shift",)
+    for feature in wanted:
+        if feature in run.config["features"]:
+            _add_attribution_store(run, job, feature, shape, size)
+    return job
 
 
 def _add_attribution_store(run: _Run, job: Job, feature: str, shape: ModelShape,
-                           size: DatasetSize, swept: dict[str, int]) -> None:  # fmt: skip
+                           size: DatasetSize) -> None:  # fmt: skip
     """Add one attribution-type store's disk, CPU and GPU cost to the job writing it."""
     ex, g = run.config["extract"], run.options.gpu
     dtype, batch = DTYPE_BYTES[ex["store_dtype"]], ex["batch_size"]
@@ -440,7 +413,7 @@ def _add_attribution_store(run: _Run, job: Job, feature: str, shape: ModelShape,
         extra = mu + probes * (cols + shape.d_model * 8) + cols * 16
         extra += 7 * STORE_BYTES_PER_ARRAY
     kind = f"{feature.replace('_', '-')} stores"
-    recs = mad + swept.get(feature, 0)
+    recs = mad + run.swept(feature)
     part = Job(job.stage, job.rule, job.model, job.dataset)
     # μ pass + forward over all records + one-token backward per record and probe.
     flops = 2 * n * T * (recs + mean_cap) + 4 * n * recs * (1 + probes)
@@ -451,19 +424,17 @@ def _add_attribution_store(run: _Run, job: Job, feature: str, shape: ModelShape,
     job.gpu_mem = _gpu_memory(shape, "attribution", batch, g) if run.on_gpu else 0.0
 
 
-def _quirkiness_job(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> Job:
+def _quirkiness(run: _Run, row: JobRow, shape: ModelShape, size: DatasetSize) -> Job:
     """`evaluate_quirkiness`: hard test records per character (capped), own + opposing prompt."""
     cap = run.config["diagnostics"]["max_per_character"]
     prompts = 2 * 2 * min(size.hard_test_per_character, cap)
-    job = Job(
-        "diagnostics", "evaluate_quirkiness", m, ds, disk={"diagnostics": prompts * 50.0 + 20_000}
-    )
+    job = Job("diagnostics", "evaluate_quirkiness", row.model, row.dataset,
+              disk={"diagnostics": prompts * 50.0 + 20_000})  # fmt: skip
     flops = 2 * shape.params * run.options.tokens_per_example * prompts
     run.cost.model_job(job, "evaluate_quirkiness", shape, prompts, flops)
     if run.on_gpu:
-        job.gpu_mem = _gpu_memory(
-            shape, "forward", run.config["extract"]["batch_size"], run.options.gpu
-        )
+        job.gpu_mem = _gpu_memory(shape, "forward", run.config["extract"]["batch_size"],
+                                  run.options.gpu)  # fmt: skip
     return job
 
 
@@ -482,24 +453,21 @@ def transform_fit_seconds(fit: TransformFit, on_gpu: bool, steps: int,
     return CPU_SMALL_JOB_S + fit.train_flops / rate
 
 
-def _transform_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize):
-    """`fit_transform` per (transformed feature, transform): on the GPU when the run is on
-    CUDA (GPU seconds and memory), else CPU core-seconds (`transforms/sizing.py`)."""
-    jobs = []
-    for _ in run.t_features:
-        for t, spec in run.transforms.items():
-            tl = transform_layers(spec["layers"], shape.n_layers)
-            fit = transform_fit(t, spec, shape.d_model, len(tl), size.roles["trusted"],
-                                size.n_mad, run.on_gpu)  # fmt: skip
-            secs = transform_fit_seconds(fit, run.on_gpu, spec["steps"], run.options.gpu)
-            job = Job("transforms", "fit_transform", m, ds, gpu_mem=fit.gpu_bytes,
-                      disk={"transforms": fit.weight_bytes + 10_000})  # fmt: skip
-            if run.on_gpu:
-                job.gpu_s = secs
-            else:
-                job.cpu_core_s = secs
-            jobs.append(job)
-    return jobs
+def _transform(run: _Run, row: JobRow, shape: ModelShape, size: DatasetSize) -> Job:
+    """`fit_transform`: on the GPU when the run is on CUDA (GPU seconds and memory), else CPU
+    core-seconds (`transforms/sizing.py`)."""
+    spec = run.table.transforms[row.transform]
+    tl = transform_layers(spec["layers"], shape.n_layers)
+    fit = transform_fit(row.transform, spec, shape.d_model, len(tl), size.roles["trusted"],
+                        size.n_mad, run.on_gpu)  # fmt: skip
+    secs = transform_fit_seconds(fit, run.on_gpu, spec["steps"], run.options.gpu)
+    job = Job("transforms", "fit_transform", row.model, row.dataset, gpu_mem=fit.gpu_bytes,
+              disk={"transforms": fit.weight_bytes + 10_000})  # fmt: skip
+    if run.on_gpu:
+        job.gpu_s = secs
+    else:
+        job.cpu_core_s = secs
+    return job
 
 
 def _feature_values(run: _Run, f: str, shape: ModelShape) -> tuple[int, int]:
@@ -516,182 +484,132 @@ def _feature_values(run: _Run, f: str, shape: ModelShape) -> tuple[int, int]:
     return scored * shape.n_heads * len(fl), scored
 
 
-def _score_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> list[Job]:
-    """`score_detector` per (feature, transform, detector), on the CPU, scaled by the values
-    the detector reads (records × layers × width)."""
-    jobs = []
+def _score(run: _Run, row: JobRow, shape: ModelShape, size: DatasetSize) -> Job:
+    """`score_detector` and `score_control`, on the CPU, scaled by the values the detector
+    reads (records × layers × width); the control reads the base store's records (an upper
+    bound: the easy untrusted records are left out unless a detector fits on them)."""
+    per_record, layers = _feature_values(run, row.feature, shape)
     n_test = 2 * size.roles["test_normal"]
-    for f in run.config["features"]:
-        per_record, scored_layers = _feature_values(run, f, shape)
-        for t, _ in run.scores:
-            if t != "none" and f not in run.t_features:
-                continue
-            scores = SCORE_FIXED_BYTES + n_test * (scored_layers + 1) * SCORE_BYTES_PER_VALUE
-            job = Job("scoring", "score_detector", m, ds, disk={"scores": scores})
-            run.cost.score_job(job, size.n_mad * per_record)
-            jobs.append(job)
-    return jobs
+    records = size.n_mad if row.rule == "score_detector" else size.roles["trusted"] + n_test
+    scores = SCORE_FIXED_BYTES + n_test * (layers + 1) * SCORE_BYTES_PER_VALUE
+    job = Job("scoring", row.rule, row.model, row.dataset, disk={"scores": scores})
+    run.cost.score_job(job, records * per_record)
+    return job
 
 
-def _sweep_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize) -> list[Job]:
-    """`score_sweep_point` per sweep point (issue 20; quirkymad/sweeps.py): a scoring job per
-    draw of the point (an upper bound: its sets are subsets of the store's records)."""
-    from quirkymad.sweeps import sweep_points, sweep_specs
-
-    specs, jobs = sweep_specs(run.config), []
-    for axis, f, _, value in sweep_points(run.config):
-        fl = run.feature_layers(f, shape.n_layers)
-        per_record = {"activations": len(fl) * shape.d_model,
-                      "attribution": len(fl) * shape.n_heads}.get(
-            f, len(probe_layers(fl)) * shape.n_heads * len(fl))  # fmt: skip
-        draws = 1 if value == "all" else specs[axis].get("draws", 1)
-        job = Job("scoring", "score_sweep_point", m, ds, disk={"scores": SCORE_FIXED_BYTES})
-        run.cost.score_job(job, size.n_mad * per_record)
-        job.cpu_core_s *= draws
-        jobs.append(job)
-    return jobs
+def _sweep_point(run: _Run, row: JobRow, shape: ModelShape, size: DatasetSize) -> Job:
+    """`score_sweep_point` (issue 20; quirkymad/sweeps.py): a scoring job per draw of the
+    point (an upper bound: its sets are subsets of the store's records)."""
+    axis, value = row.key
+    draws = 1 if value == "all" else run.table.sweeps[axis].get("draws", 1)
+    job = Job("scoring", "score_sweep_point", row.model, row.dataset,
+              disk={"scores": SCORE_FIXED_BYTES})  # fmt: skip
+    run.cost.score_job(job, size.n_mad * _feature_values(run, row.feature, shape)[0])
+    job.cpu_core_s *= draws
+    return job
 
 
-def _combination_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize):
-    """`score_combination` per entry of `combinations:` (quirkymad/combinations.py), costed as
-    a scoring job over the values it reads: all layers of its stores (merge: on their shared
-    layers), times members × (1 + folds) fits for an ensemble."""
-    from quirkymad.config import combination_jobs
-
+def _combination(run: _Run, row: JobRow, shape: ModelShape, size: DatasetSize) -> Job:
+    """`score_combination` (quirkymad/combinations.py), costed as a scoring job over the values
+    it reads: all layers of its stores (merge: on their shared layers), times members ×
+    (1 + folds) fits for an ensemble."""
+    spec = run.table.combinations[row.key]
+    per_record, rows = 0, 1
+    for f in spec["features"]:
+        values, layers = _feature_values(run, f, shape)
+        per_record, rows = per_record + values, layers + 1
+    fits = 1
+    if spec["combination"] == "ensemble":
+        fits = len(spec["detectors"]) * (1 + run.config["combinations"]["ensemble"]["folds"])
+    n_rows = 1 if spec["combination"] == "concat" else rows
     n_test = 2 * size.roles["test_normal"]
-    jobs = []
-    for spec in combination_jobs(run.config):
-        per_record, rows = 0, 1
-        for f in spec["features"]:
-            values, scored_layers = _feature_values(run, f, shape)
-            per_record, rows = per_record + values, scored_layers + 1
-        fits = 1
-        if spec["combination"] == "ensemble":
-            folds = run.config["combinations"]["ensemble"]["folds"]
-            fits = len(spec["detectors"]) * (1 + folds)
-        n_rows = 1 if spec["combination"] == "concat" else rows
-        scores = SCORE_FIXED_BYTES + n_test * n_rows * SCORE_BYTES_PER_VALUE
-        job = Job("scoring", "score_combination", m, ds, disk={"scores": scores})
-        run.cost.score_job(job, size.n_mad * per_record * fits)
-        jobs.append(job)
-    return jobs
+    scores = SCORE_FIXED_BYTES + n_test * n_rows * SCORE_BYTES_PER_VALUE
+    job = Job("scoring", "score_combination", row.model, row.dataset, disk={"scores": scores})
+    run.cost.score_job(job, size.n_mad * per_record * fits)
+    return job
 
 
-def _analysis_jobs(config, shapes, sizes, scores) -> list[Job]:
-    """Explanations (one `explain_scores` per model × dataset × `explain.scores` entry, costed
-    as the scoring job it explains: bench/explain.py measured them equal, and one
-    `collect_explanations` per entry), the paired comparisons and the reference table."""
-    from quirkymad.config import explain_jobs, replicate_seeds
-    from quirkymad.stats.compare import select_pairs
-
-    scored = {f"{f}/{t}/{d}" for f in config["features"] for t, d in scores
-              if t == "none" or f == "activations"}  # fmt: skip
+def _explain(run: _Run, row: JobRow, shape: ModelShape, size: DatasetSize) -> Job:
+    """`explain_scores`, costed as the scoring job it explains (bench/explain.py: equal)."""
     per_job = CPU_CALIBRATION["score_detector"][0] / CPU_CALIBRATION["score_detector"][1]
-    jobs = []
-    for _ in explain_jobs(config):
-        for m in shapes:
-            for ds in [d for d in sizes for _ in replicate_seeds(config)]:
-                jobs.append(Job("analysis", "explain_scores", m, ds, disk={"tables": 500_000.0},
-                                cpu_core_s=per_job * CPU_CALIBRATION["cores"]))  # fmt: skip
-        jobs.append(_small("analysis", "collect_explanations", "tables"))
-    if select_pairs(config.get("comparisons") or {}, scored)[0]:
-        jobs.append(_small("analysis", "compare_scores", "tables"))
-    jobs.append(_small("analysis", "reference_comparison", "tables"))
-    return jobs
+    return Job("analysis", "explain_scores", row.model, row.dataset, disk={"tables": 500_000.0},
+               cpu_core_s=per_job * CPU_CALIBRATION["cores"])  # fmt: skip
 
 
-def _small(stage: str, rule: str, kind: str | None = None) -> Job:
-    return Job(
-        stage,
-        rule,
-        cpu_core_s=CPU_SMALL_JOB_S,
-        disk={kind: SMALL_OUTPUT_BYTES[kind]} if kind else {},
-    )
+def _small_job(stage: str, kind: str | None = None):
+    """A short CPU job with a fixed output size (per model × dataset, or run-wide)."""
+
+    def cost(run: _Run, row: JobRow, shape: Any, size: Any) -> Job:
+        if kind == "separation":  # counted with the tables
+            disk = {"tables": SEPARATION_BYTES}
+        else:
+            disk = {kind: SMALL_OUTPUT_BYTES[kind]} if kind else {}
+        return Job(stage, row.rule, row.model, row.dataset, cpu_core_s=CPU_SMALL_JOB_S, disk=disk)
+
+    return cost
+
+
+# What each rule's job costs; `plan_jobs` fails on a rule missing here (tests/test_plan.py).
+ROW_COSTS = {
+    "prepare_model": _prepare_model,
+    "build_dataset": _build_dataset,
+    "finetune_adapter": _finetune,
+    "plot_loss_curve": _small_job("finetune"),
+    "extract_activations": _activations,
+    "extract_base_activations": _activations,
+    "extract_control_activations": _activations,
+    "extract_attribution": _attribution,
+    "extract_probe_shift": _attribution,
+    "evaluate_quirkiness": _quirkiness,
+    "fit_transform": _transform,
+    "score_detector": _score,
+    "score_control": _score,
+    "score_sweep_point": _sweep_point,
+    "score_combination": _combination,
+    "analyze_separation": _small_job("analysis", "separation"),
+    "explain_scores": _explain,
+    "collect_quirkiness": _small_job("diagnostics", "tables"),
+    "collect_separation": _small_job("analysis", "tables"),
+    "collect_auroc_setting": _small_job("scoring", "tables"),
+    "collect_auroc_combinations": _small_job("scoring", "tables"),
+    "collect_auroc": _small_job("scoring", "tables"),
+    "summarize_auroc": _small_job("scoring", "tables"),
+    "collect_controls": _small_job("scoring", "tables"),
+    "summarize_seeds": _small_job("scoring", "tables"),
+    "collect_explanations": _small_job("analysis", "tables"),
+    "compare_scores": _small_job("analysis", "tables"),
+    "reference_comparison": _small_job("analysis", "tables"),
+    "collect_sweep": _small_job("scoring", "tables"),
+    "plot_figure": _small_job("figures", "figures"),
+    "all": lambda run, row, shape, size: Job("figures", "all"),
+}
 
 
 def plan_jobs(config: dict[str, Any], options: PlanOptions) -> tuple[list[Job], dict]:
-    """Every job of the workflow (the rules of rules/*.smk, as `snakemake -n` lists them) with
-    its cost, GPU memory and disk; plus facts for the header."""
-    from quirkymad.config import replicate_seeds, transform_specs
-
-    transforms = transform_specs(config)
-    scores = [("none", d) for d in config["detectors"]] + [
-        (t, d) for t, spec in transforms.items() for d in spec["detectors"]
-    ]
+    """Every job of the workflow (the job table's rows, `quirkymad/workflow/jobs.py`, which
+    are `snakemake -n`'s jobs) with its cost, GPU memory and disk; plus facts for the header."""
+    table = job_table(config)
     on_gpu = str(config["device"]).startswith("cuda")
-    run = _Run(config, options, CostModel(options, on_gpu), transforms, scores)
-    sizes = {ds: dataset_size(ds, config, options.results) for ds in config["datasets"]}
-    shapes = {m: model_shape(m, s) for m, s in config["models"].items()}
-    jobs = _input_jobs(shapes, sizes)
-    # Seeds as replicates (issue 18): the fine-tune and every job after it once per seed; the
-    # base model's activations (no adapter) once.
-    n_seeds = len(replicate_seeds(config))
-    for m, shape in shapes.items():
-        for ds, size in sizes.items():
-            jobs += _dataset_jobs(run, m, ds, shape, size, n_seeds)
-    jobs += _collect_jobs(config, shapes, sizes, scores, n_seeds)
+    run = _Run(
+        config, options, CostModel(options, on_gpu), table,
+        shapes={m: model_shape(m, s) for m, s in config["models"].items()},
+        sizes={ds: dataset_size(ds, config, options.results) for ds in config["datasets"]},
+    )  # fmt: skip
+    missing = sorted({r.rule for r in table.rows} - set(ROW_COSTS))
+    if missing:
+        raise QuirkyError(f"quirkymad plan: no cost for rule(s) {', '.join(missing)}")
+    jobs = [
+        ROW_COSTS[r.rule](run, r, run.shapes.get(r.model), run.sizes.get(r.dataset))
+        for r in table.rows
+    ]
     facts = {
         "device": str(config["device"]),
         "on_gpu": on_gpu,
-        "sizes": sizes,
-        "models": list(shapes),
-        "datasets": list(sizes),
+        "sizes": run.sizes,
+        "models": list(run.shapes),
+        "datasets": list(run.sizes),
     }
     return jobs, facts
-
-
-def _input_jobs(shapes: dict[str, ModelShape], sizes: dict[str, DatasetSize]) -> list[Job]:
-    """`prepare_model` per model and `build_dataset` per dataset."""
-    models = [Job("models", "prepare_model", m, cpu_core_s=CPU_SMALL_JOB_S,
-                  disk={"models": shape.params * shape.prepared_bytes_per_param})
-              for m, shape in shapes.items()]  # fmt: skip
-    datasets = [Job("datasets", "build_dataset", None, ds, cpu_core_s=CPU_SMALL_JOB_S,
-                    disk={"datasets": size.n_records * DATASET_BYTES_PER_RECORD})
-                for ds, size in sizes.items()]  # fmt: skip
-    return models + datasets
-
-
-def _dataset_jobs(run: _Run, m: str, ds: str, shape: ModelShape, size: DatasetSize,
-                  n_seeds: int) -> list[Job]:  # fmt: skip
-    """One model × dataset's jobs: sweeps and combinations for the run's own seed, and the
-    fine-tune and everything after it once per replicate seed (base activations once)."""
-    jobs = _sweep_jobs(run, m, ds, shape, size) + _combination_jobs(run, m, ds, shape, size)
-    jobs += _control_jobs(run, m, ds, shape, size)
-    for replicate in range(n_seeds):
-        jobs += _finetune_jobs(run, m, ds, shape, size)
-        jobs += [j for j in _extract_jobs(run, m, ds, shape, size)
-                 if not (replicate and j.rule == "extract_base_activations")]  # fmt: skip
-        jobs.append(_quirkiness_job(run, m, ds, shape, size))
-        jobs += _transform_jobs(run, m, ds, shape, size)
-        jobs += _score_jobs(run, m, ds, shape, size)
-        jobs.append(Job("analysis", "analyze_separation", m, ds, cpu_core_s=CPU_SMALL_JOB_S,
-                        disk={"tables": 20_000.0}))  # fmt: skip
-    return jobs
-
-
-def _collect_jobs(config: dict[str, Any], shapes, sizes, scores, n_seeds: int) -> list[Job]:
-    """The run-wide tables, analyses and figures (and the `all` target)."""
-    from quirkymad.config import OFFLINE_DETECTORS
-
-    jobs = [_small("diagnostics", "collect_quirkiness", "tables"),
-            _small("analysis", "collect_separation", "tables")]  # fmt: skip
-    if config["features"]:
-        for _ in sorted({"offline" if d in OFFLINE_DETECTORS else "online" for _, d in scores}):
-            jobs.append(_small("scoring", "collect_auroc_setting", "tables"))
-    if config.get("combinations"):  # combos (issue 19)
-        jobs.append(_small("scoring", "collect_auroc_combinations", "tables"))
-    jobs.append(_small("scoring", "collect_auroc", "tables"))
-    jobs.append(_small("scoring", "summarize_auroc", "tables"))
-    if config["controls"]["enabled"]:
-        jobs.append(_small("scoring", "collect_controls", "tables"))
-    if n_seeds > 1:
-        jobs.append(_small("scoring", "summarize_seeds", "tables"))
-    jobs += _analysis_jobs(config, shapes, sizes, scores)
-    sweeps = list(config.get("sweeps") or {})
-    jobs += [_small("scoring", "collect_sweep", "tables") for _ in sweeps]
-    figures = {*config["figures"], *(f"sweep_{axis}" for axis in sweeps)}
-    jobs += [_small("figures", "plot_figure", "figures") for _ in figures]
-    return [*jobs, Job("figures", "all")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -824,23 +742,32 @@ def render(
     return "\n".join(lines + ([""] + warn if warn else [])) + "\n"
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Parse and validate a config, with the schema's defaults filled (models not checked)."""
+def load_config(*paths: str | Path) -> dict[str, Any]:
+    """Parse and validate a config, with the schema's defaults filled (models not checked).
+    Several files are merged as Snakemake merges `--configfile a b` (later keys over earlier,
+    nested mappings key by key), e.g. `config.yaml config/seeds.yaml`."""
+    from snakemake.utils import update_config
+
     from quirkymad.config import check_config
 
-    try:
-        config = yaml.load(
-            Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+    config: dict[str, Any] = {}
+    for path in paths:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise QuirkyError(f"plan: cannot read {path}: {exc.strerror}") from None
+        update_config(
+            config,
+            yaml.load(text, Loader=getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader) or {},
         )
-    except OSError as exc:
-        raise QuirkyError(f"plan: cannot read {path}: {exc.strerror}") from None
-    check_config(config, source=str(path), check_models=False, set_defaults=True)
+    check_config(config, source=" + ".join(map(str, paths)), check_models=False, set_defaults=True)
     return config
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d, g = PlanOptions(), GpuAssumptions()
-    p.add_argument("--configfile", default="config.yaml", help="the config to plan")
+    p.add_argument("--configfile", nargs="+", default=["config.yaml"],
+                   help="the config to plan; several are merged as Snakemake merges them")  # fmt: skip
     p.add_argument(
         "--results",
         default=str(d.results),
@@ -866,14 +793,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out=None) -> int:
     out = out or sys.stdout
-    config = load_config(args.configfile)
+    config = load_config(*args.configfile)
     gpu = GpuAssumptions(
         peak_tflops=args.gpu_tflops, utilisation=args.gpu_utilisation, memory_gib=args.gpu_mem_gib
     )
     options = PlanOptions(args.tokens_per_example, gpu, Path(args.results))
     jobs, facts = plan_jobs(config, options)
     free = free_disk(options.results)
-    out.write(render(args.configfile, jobs, facts, options, free))
+    out.write(render(" + ".join(args.configfile), jobs, facts, options, free))
     return 0
 
 

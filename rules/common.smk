@@ -7,18 +7,12 @@ import sys
 from snakemake.exceptions import WorkflowError
 
 from quirkymad.config import (
-    control_detectors,
     EXPLAIN_DETECTORS,
-    OFFLINE_DETECTORS,
     TRANSFORM_WIRING_KEYS,
     check_config,
     concrete_layers,
-    explain_jobs,
     finetune_settings,
-    replicate_dir,
     replicate_seed as seed_of_replicate,
-    replicate_seeds,
-    transform_specs,
 )
 from quirkymad.errors import QuirkyError
 from quirkymad.figure_catalogue import FIGURE_CATALOGUE, Scores
@@ -27,6 +21,7 @@ from quirkymad.layers import feature_layer_spec, model_layers
 from quirkymad.models import model_facts
 from quirkymad.plan import transform_fit_seconds
 from quirkymad.transforms.sizing import transform_fit
+from quirkymad.workflow.jobs import ATTRIBUTION_PASS, job_table
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -43,29 +38,20 @@ try:
 except QuirkyError as exc:
     sys.exit(f"quirkymad: {exc}")
 
-MODELS = list(config["models"])
-DATASETS = list(config["datasets"])
-FEATURES = list(config["features"])
-DETECTORS = list(config["detectors"])
-TRANSFORM_CONFIG = transform_specs(config)
+# Every job of the run, once (quirkymad/workflow/jobs.py; issue 29): the target lists and the
+# collect jobs' inputs below are read off it, and `quirkymad plan` costs the same rows.
+JOBS = job_table(config)
+MODELS, DATASETS, FEATURES = JOBS.models, JOBS.datasets, JOBS.features
+TRANSFORM_CONFIG = JOBS.transforms
 TRANSFORMS = ["none", *TRANSFORM_CONFIG]
-# The scored (transform, detector) pairs: every plain detector on raw features, and each
-# transform's own detector list on its outputs.
-SCORES = [("none", d) for d in DETECTORS] + [
-    (t, d) for t, spec in TRANSFORM_CONFIG.items() for d in spec["detectors"]
-]
-# Transforms (flow, SAE) model the residual stream (spec §5): only the activations feature
-# goes through them; attribution and probe shift are scored raw.
-TRANSFORM_FEATURES = [f for f in FEATURES if f == "activations"]
+SCORES = JOBS.scores  # the scored (transform, detector) pairs
+TRANSFORM_FEATURES = JOBS.transform_features  # transforms read activations only (spec §5)
 
 # --- seeds as replicates (issue 18; docs/statistics.md "Seeds as replicates") ---
 # `seeds:` runs the fine-tune and everything after it once per seed; the datasets are built
 # once (with `seed`). A replicate's artifacts live under results/{model}/{replicate}{dataset}/,
 # where {replicate} is "" for the run's `seed` (today's paths) and "seed{n}/" for another seed.
-SEEDS = replicate_seeds(config)
-REPLICATES = [replicate_dir(s, config) for s in SEEDS]
-# Sweeps and combinations score the run's own seed only (not every replicate).
-PRIMARY_REPLICATE = "" if "" in REPLICATES else REPLICATES[0]
+SEEDS, REPLICATES = JOBS.seeds, JOBS.replicates
 
 
 def replicate_seed(wc):
@@ -261,27 +247,7 @@ def transform_settings(wc):
     }
 
 
-def score_dirs(setting=None, features=None, detectors=None, transforms=None):
-    """Scoring jobs' directories (each with scores.parquet and auroc.parquet), optionally only
-    those of one setting / features / detectors / transforms, so that a figure depends on
-    exactly the scores it shows."""
-    pairs = [
-        (t, d)
-        for t, d in SCORES
-        if (detectors is None or d in detectors)
-        and (transforms is None or t in transforms)
-        and (setting is None or (d in OFFLINE_DETECTORS) == (setting == "offline"))
-    ]
-    return [
-        f"results/{m}/{r}{ds}/scores/{f}/{t}/{d}"
-        for m in MODELS
-        for r in REPLICATES
-        for ds in DATASETS
-        for f in FEATURES
-        if features is None or f in features
-        for t, d in pairs
-        if t == "none" or f in TRANSFORM_FEATURES
-    ]
+score_dirs = JOBS.score_dirs
 
 
 def figure_inputs(wc):
@@ -303,17 +269,8 @@ def figure_caption(wc):
     return FIGURE_CATALOGUE[wc.figure].caption
 
 
-def adapter_jobs():
-    """Every fine-tune of the run: model, dataset, replicate seed and adapter directory, whose
-    `quirky` flag the AUROC collection joins in (quirkymad/acceptance.py; issue 28)."""
-    return [{"model": m, "dataset": ds, "seed": s,
-             "adapter": f"results/{m}/{replicate_dir(s, config)}{ds}/adapter"}
-            for m in MODELS for s in SEEDS for ds in DATASETS]  # fmt: skip
-
-
-def auroc_settings():
-    """The settings ("online", "offline") with at least one scoring job."""
-    return [s for s in ("online", "offline") if score_dirs(s)]
+adapter_jobs = JOBS.adapter_jobs  # the `quirky` flag of each fine-tune (issue 28)
+auroc_settings = JOBS.auroc_settings
 
 
 def intermediate_outputs():
@@ -372,7 +329,7 @@ def final_outputs():
 
 
 # --- explain (issue 21; rules/explain.smk) ---
-EXPLAIN = explain_jobs(config)
+EXPLAIN = JOBS.explain
 
 
 def explain_settings():
@@ -389,9 +346,7 @@ def explain_inputs(wc):
     }
 
 
-def explain_dirs(jobs):
-    return [f"results/{m}/{r}{ds}/explain/{f}/{t}/{d}" for m in MODELS for r in REPLICATES
-            for ds in DATASETS for f, t, d in jobs]  # fmt: skip
+explain_dirs = JOBS.explain_dirs
 
 
 def explain_outputs():
@@ -401,13 +356,9 @@ def explain_outputs():
 
 
 # --- stats (issue 18): paired comparisons (quirkymad/stats/compare.py) ---
-from quirkymad.stats.compare import select_pairs
-
 # Pairs of `comparisons:` whose two scores this run computes; the others are skipped, with
 # their reason written to logs/compare_scores.log (one default list serves every run).
-COMPARISONS, COMPARISONS_SKIPPED = select_pairs(
-    config["comparisons"], {d.split("/scores/", 1)[1] for d in score_dirs()}
-)
+COMPARISONS, COMPARISONS_SKIPPED = JOBS.comparisons, JOBS.comparisons_skipped
 if "comparisons_forest" in config["figures"] and not COMPARISONS:
     sys.exit(
         "quirkymad: config: figures.comparisons_forest: no pair of `comparisons:` is scored in this run"
@@ -415,17 +366,7 @@ if "comparisons_forest" in config["figures"] and not COMPARISONS:
     )
 
 
-def comparison_jobs():
-    """One entry per model × dataset × kept pair, with both scoring jobs' directories."""
-    return [
-        {"model": m, "dataset": ds, **({"seed": s} if len(SEEDS) > 1 else {}), "pair": pair, **spec,
-         "a_dir": f"results/{m}/{replicate_dir(s, config)}{ds}/scores/{spec['a']}",
-         "b_dir": f"results/{m}/{replicate_dir(s, config)}{ds}/scores/{spec['b']}"}  # fmt: skip
-        for m in MODELS
-        for s in SEEDS
-        for ds in DATASETS
-        for pair, spec in COMPARISONS.items()
-    ]
+comparison_jobs = JOBS.comparison_jobs
 
 
 def comparison_inputs():
@@ -433,10 +374,10 @@ def comparison_inputs():
 
 
 # --- sweeps (issue 20): axes of difficulty (quirkymad/sweeps.py, rules/sweeps.smk) ---
-from quirkymad.sweeps import check_pools, extra_roles, point_settings, sweep_points, sweep_specs
+from quirkymad.sweeps import check_pools, extra_roles, point_settings
 
-SWEEPS = sweep_specs(config)
-SWEEP_POINTS = sweep_points(config)  # (axis, feature, detector, value)
+SWEEPS = JOBS.sweeps
+SWEEP_POINTS = JOBS.sweep_points  # (axis, feature, detector, value)
 try:  # a value the built datasets' stores cannot serve stops here, before any job
     check_pools(config, "results")
 except QuirkyError as exc:
@@ -458,10 +399,7 @@ def attribution_job_settings(features):
     }
 
 
-def sweep_point_dirs(axis=None):
-    r = PRIMARY_REPLICATE
-    return [f"results/{m}/{r}{ds}/sweeps/{a}/{f}/{d}/{v}" for m in MODELS for ds in DATASETS
-            for a, f, d, v in SWEEP_POINTS if axis is None or a == axis]  # fmt: skip
+sweep_point_dirs = JOBS.sweep_point_dirs
 
 
 def sweep_point_params(wc):
@@ -476,17 +414,10 @@ def sweep_outputs():
     ]
 
 # --- combos helper (issue 19, item 2): layer and feature combinations (rules/combinations.smk) ---
-from quirkymad.config import combination_jobs
-
-COMBINATION_JOBS = {(j["combination"], j["feature_label"], j["detector_label"]): j
-                    for j in combination_jobs(config)}  # fmt: skip
+COMBINATION_JOBS = JOBS.combinations  # (combination, features label, score label) -> job
 
 
-def combination_dirs():
-    """Every combination scoring job's directory (scores.parquet, auroc.parquet)."""
-    r = PRIMARY_REPLICATE
-    return [f"results/{m}/{r}{ds}/combinations/{c}/{f}/{d}" for m in MODELS for ds in DATASETS
-            for c, f, d in COMBINATION_JOBS]  # fmt: skip
+combination_dirs = JOBS.combination_dirs
 
 
 def combination_job(wc):
@@ -523,8 +454,7 @@ from quirkymad.roles import EASY_UNTRUSTED_ROLES, TEST_ROLES
 CONTROLS = config["controls"]
 # The base-model negative control: every raw detector scored on activations (transforms are
 # fitted on the fine-tuned model's activations; attribution would need a gradient pass).
-CONTROL_FEATURES = ["activations"] if "activations" in FEATURES else []
-CONTROL_DETECTORS = control_detectors(config)
+CONTROL_FEATURES, CONTROL_DETECTORS = JOBS.control_features, JOBS.control_detectors
 
 
 def control_roles():
@@ -534,17 +464,7 @@ def control_roles():
     return ["trusted", *TEST_ROLES, *(EASY_UNTRUSTED_ROLES if easy else ())]
 
 
-def control_dir(model, dataset, feature, transform, detector):
-    """The base control's scoring directory of a main scoring job, or None if it has none."""
-    if transform != "none" or feature not in CONTROL_FEATURES or detector not in CONTROL_DETECTORS:
-        return None
-    return f"results/{model}/{dataset}/controls/base/scores/{feature}/none/{detector}"
-
-
-def control_jobs():
-    """One entry per main scoring job: its directory and its base control's (or None)."""
-    pattern = re.compile(r"results/([^/]+)/(?:seed\d+/)?([^/]+)/scores/([^/]+)/([^/]+)/([^/]+)")
-    return [{"scores": d, "base": control_dir(*pattern.fullmatch(d).groups())} for d in score_dirs()]
+control_jobs = JOBS.control_jobs
 
 
 def control_outputs():

@@ -28,8 +28,7 @@ rule extract_activations:
 # (issue 31): a probe that cannot be fitted fails that job alone, and the attribution stores,
 # their scores and the tables built on them still come out under --keep-going. Changing a
 # feature's settings reruns its own job (docs/lean_run.md; tests/test_workflow.py).
-_SHARED = ("attribution", "attribution_pcs", "attribution_grad_norm")
-ATTRIBUTION_FEATURES = [f for f in FEATURES if f in _SHARED]
+ATTRIBUTION_FEATURES = [f for f in FEATURES if f in ATTRIBUTION_PASS]
 
 if ATTRIBUTION_FEATURES:
 

@@ -58,6 +58,17 @@ def planned_jobs(workdir: Path, configfile: Path, *args: str) -> dict[str, int]:
     return _job_counts(_dry_run(workdir, configfile, *args))
 
 
+def planned_outputs(workdir: Path, configfile: Path, *args: str) -> list[tuple[str, set[str]]]:
+    """Jobs a dry run would execute: (rule, its outputs) each; `all` has none."""
+    jobs: list[tuple[str, set[str]]] = []
+    for line in _dry_run(workdir, configfile, *args).splitlines():
+        if head := re.fullmatch(r"\s*(?:local)?rule (\w+):", line):
+            jobs.append((head[1], set()))
+        elif (out := re.fullmatch(r"\s*output: (.*)", line)) and jobs:
+            jobs[-1][1].update(out[1].split(", "))
+    return jobs
+
+
 def planned_jobs_and_figures(
     workdir: Path, configfile: Path, *args: str
 ) -> tuple[dict[str, int], set[str]]:

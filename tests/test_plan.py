@@ -26,12 +26,8 @@ def _by_rule(rules) -> Counter:
     return out
 
 
-@pytest.mark.parametrize("configfile", [TINY, PAPER], ids=["tiny", "paper"])
-def test_job_counts_equal_the_dry_run(configfile, tmp_path, monkeypatch):
-    monkeypatch.setenv("QUIRKYMAD_SKIP_MODEL_CHECK", "1")  # paper weights are not here
-    dag = planned_jobs(tmp_path, configfile)
-    jobs, _ = plan.plan_jobs(plan.load_config(configfile), plan.PlanOptions(results=tmp_path))
-    assert _by_rule(Counter(j.rule for j in jobs)) == _by_rule(dag)
+# Job counts equal the dry run's: the plan costs the job table's rows one for one, and the
+# table's rows are the DAG's jobs (tests/test_job_table.py).
 
 
 def test_seeds_replicate_only_per_seed_jobs(tmp_path):
@@ -232,3 +228,31 @@ def test_transforms_are_planned_on_the_gpu_when_the_run_is_on_cuda():
     sae = transform_fit("sae", config["transforms"]["sae"], 4096, 2, 1875, 15500, on_gpu=True)
     assert max(j.gpu_mem for j in on) == pytest.approx(sae.gpu_bytes)
     assert sae.gpu_bytes < 10 * 2**30  # a 268M-parameter layer with Adam fits any data-centre GPU
+
+
+def test_an_overlay_is_planned_as_snakemake_merges_it(capsys):
+    """`--configfile config.yaml config/seeds.yaml`: the seeds overlay's keys over the default."""
+    seeds = yaml_load(REPO / "config" / "seeds.yaml")["seeds"]
+    config = plan.load_config(REPO / "config.yaml", REPO / "config" / "seeds.yaml")
+    assert (
+        config["seeds"] == seeds
+        and config["datasets"] == plan.load_config(REPO / "config.yaml")["datasets"]
+    )
+    args = ["--configfile", str(REPO / "config.yaml"), str(REPO / "config" / "seeds.yaml"),
+            "--results", "/nonexistent/r"]  # fmt: skip
+    assert plan.main(args) == 0
+    jobs, _ = plan.plan_jobs(config, plan.PlanOptions())
+    assert re.search(rf"^total\s+{len(jobs)}\s", capsys.readouterr().out, re.M)
+    assert sum(j.rule == "finetune_adapter" for j in jobs) == len(seeds) * len(config["datasets"])
+
+
+def test_a_rule_without_a_cost_is_one_line(monkeypatch):
+    monkeypatch.delitem(plan.ROW_COSTS, "plot_loss_curve")
+    with pytest.raises(plan.QuirkyError, match="no cost for rule.*plot_loss_curve"):
+        plan.plan_jobs(plan.load_config(TINY), plan.PlanOptions())
+
+
+def yaml_load(path):
+    import yaml
+
+    return yaml.safe_load(Path(path).read_text())

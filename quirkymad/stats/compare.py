@@ -39,23 +39,6 @@ from quirkymad.tables import SCORES_FILE
 log = logging.getLogger(__name__)
 
 
-def select_pairs(
-    comparisons: Mapping[str, Mapping[str, str]], configured: set[str]
-) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
-    """Split the `comparisons:` config into pairs whose two scores are both scored in this run
-    (`configured`: the run's `feature/transform/detector` names) and skipped ones, each with
-    its reason. Skipping, not rejecting, lets one default list serve runs with and without
-    transforms or QUE."""
-    kept, skipped = {}, {}
-    for pair, spec in comparisons.items():
-        missing = [spec[k] for k in ("a", "b") if spec[k] not in configured]
-        if missing:
-            skipped[pair] = f"not scored in this run: {', '.join(missing)}"
-        else:
-            kept[pair] = {"a": spec["a"], "b": spec["b"]}
-    return kept, skipped
-
-
 def paired_difference(
     is_anomalous: np.ndarray,
     name: np.ndarray,

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quirkymad.stats.compare import compare_jobs, comparisons_table, paired_difference, select_pairs
+from quirkymad.stats.compare import compare_jobs, comparisons_table, paired_difference
+from quirkymad.workflow.jobs import select_pairs
 
 
 def _mix(rng, n_names=12, per_name=30, offset_sd=0.5):
