@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from quirkymad.extract import (
+from quirkymad.features.extraction import (
     AttributionSettings,
     ExtractSettings,
     extract_activation_store,
     extract_attribution_stores,
 )
-from quirkymad.scoring import score_store
+from quirkymad.scoring.stage import score_store
 from quirkymad.stats.settings import ScoringSettings
 
 EMBEDDED = Path("results/models/smollm2-135m")

@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from quirkymad.core.roles import MAD_ROLES
+from quirkymad.core.store import write_store
 from quirkymad.explain.stage import ExplainSettings, explain_store
-from quirkymad.roles import MAD_ROLES
-from quirkymad.scoring import score_to_directory
+from quirkymad.scoring.stage import score_to_directory
 from quirkymad.stats.settings import ScoringSettings
-from quirkymad.store import write_store
 
 
 def synthetic_store(path: Path, per_role: int, n_layers: int, d: int, seed: int = 0) -> None:

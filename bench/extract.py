@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from quirkymad.batching import batches, encode
+from quirkymad.core.batching import batches, encode
+from quirkymad.core.prompts import answer_token_ids
 from quirkymad.features.activations import extract_activations
-from quirkymad.prompts import answer_token_ids
 
 EMBEDDED = Path("results/models/smollm2-135m")
 

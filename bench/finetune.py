@@ -31,12 +31,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from quirkymad.batching import encode
+from quirkymad.core.batching import encode
+from quirkymad.core.prompts import answer_token_ids
 from quirkymad.finetune.lora import answer_loss_sum
 from quirkymad.finetune.records import epoch_order, select_balanced, token_lengths
 from quirkymad.finetune.settings import LORA_TARGETS
 from quirkymad.finetune.step import accumulate_gradients
-from quirkymad.prompts import answer_token_ids
 
 
 def naive_loss(model, tok, prompts: list[str], targets: torch.Tensor, max_length: int):

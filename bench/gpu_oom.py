@@ -61,10 +61,10 @@ def main() -> None:
     import numpy as np
     import torch
 
+    from quirkymad.core.prompts import answer_token_ids
     from quirkymad.finetune.lora import answer_loss_sum
     from quirkymad.finetune.step import accumulate_gradients
     from quirkymad.models.tiny import build_tokenizer
-    from quirkymad.prompts import answer_token_ids
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch", type=int, default=32)

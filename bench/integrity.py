@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import quirkymad.integrity as integrity
-import quirkymad.store as store_mod
-from quirkymad.store import open_store, write_store
+import quirkymad.core.integrity as integrity
+import quirkymad.core.store as store_mod
+from quirkymad.core.store import open_store, write_store
 from quirkymad.verify import verify_tree
 
 
@@ -108,7 +108,7 @@ def default_tree(root: Path, args) -> Path:
 
 @contextmanager
 def integrity_dir(path: Path):
-    from quirkymad.atomic import atomic_path
+    from quirkymad.core.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.mkdir()

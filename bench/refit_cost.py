@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import stats_cost  # noqa: E402
 
-from quirkymad.scoring import score_store  # noqa: E402
+from quirkymad.scoring.stage import score_store  # noqa: E402
 from quirkymad.stats.settings import ScoringSettings  # noqa: E402
 
 DETECTORS = ["que", "likelihood_ratio", "gaussian_em"]

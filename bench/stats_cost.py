@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from quirkymad.roles import MAD_ROLES
-from quirkymad.scoring import score_store
+from quirkymad.core.roles import MAD_ROLES
+from quirkymad.core.store import write_store
+from quirkymad.scoring.stage import score_store
 from quirkymad.stats.settings import ScoringSettings
-from quirkymad.store import write_store
 
 N_PER_ROLE, N_LAYERS, N_NAMES = 200, 30, 12
 DETECTORS = ["mahalanobis", "diag_mahalanobis", "lof", "isolation_forest", "que"]
@@ -56,7 +56,7 @@ def cpu(fn) -> float:
 
 
 def old_loop_bootstrap(y: np.ndarray, s: np.ndarray, n_boot: int = 1000) -> None:
-    """The example-level bootstrap before issue 18 (quirkymad/metrics.py at 0812e90)."""
+    """The example-level bootstrap before issue 18 (quirkymad/stats/metrics.py at 0812e90)."""
     pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
     rng = np.random.default_rng(0)
     for _ in range(n_boot):

@@ -1,6 +1,6 @@
 """Zarr layouts for a feature array `(example, layer, d_model)`: write time, read time of one
 layer (what a detector reads) and of the whole array, and size on disk, for a few chunkings
-and compressors, measured in the same run (the numbers behind quirkymad/store.py's choice).
+and compressors, measured in the same run (the numbers behind quirkymad/core/store.py's choice).
 
 Data: an activation-like float32 array (a random low-rank signal plus noise per layer, no
 exact zeros), default SmolLM2-sized: 1000 examples × 30 layers × 576.

@@ -1,5 +1,5 @@
 """Command line: `quirkymad inspect PATH [--layer N]` describes a feature store;
-`quirkymad plan --configfile CONFIG` prints what a run will cost (quirkymad/plan.py);
+`quirkymad plan --configfile CONFIG` prints what a run will cost (quirkymad/workflow/plan.py);
 `quirkymad explain RECORD_ID --store DIR [--layer N]` prints one record's explanation;
 `quirkymad config [--configfile CONFIG]` prints the config as a run sees it, every default filled;
 `quirkymad compare-runs A B` says whether two results trees are identical (quirkymad/compare_runs.py);
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from quirkymad.errors import QuirkyError
+from quirkymad.core.errors import QuirkyError
 
 EXIT_NOT_A_STORE = 2
 
@@ -60,7 +60,7 @@ def layer_stats(values: np.ndarray, valid: np.ndarray | None = None) -> dict[str
 def inspect_store(path: str, layer: int | None = None, out=None) -> None:
     """Describe the store at `path` on `out` (stdout); QuirkyError if it is not a quirkymad
     store. NaNs count as 0 in the norms."""
-    from quirkymad.store import open_store
+    from quirkymad.core.store import open_store
 
     out = out or sys.stdout
     ds = open_store(path)
@@ -104,10 +104,10 @@ def inspect_store(path: str, layer: int | None = None, out=None) -> None:
 
 def _print_config(path: str, out=None) -> int:
     """Print `path` validated and completed: the defaults of the stages' settings dataclasses
-    (`quirkymad.config.settings_contracts`) and the schema's, in place. 1 on a bad config."""
+    (`quirkymad.workflow.config.settings_contracts`) and the schema's, in place. 1 on a bad config."""
     import yaml
 
-    from quirkymad.plan import load_config
+    from quirkymad.workflow.plan import load_config
 
     try:
         config = load_config(path)
@@ -126,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", type=int, help="only this layer's statistics, in more detail")
     # -- plan (issue 22) --
     p = sub.add_parser("plan", help="jobs, GPU/CPU hours, GPU memory and disk of a config")
-    from quirkymad.plan import add_arguments as plan_arguments
+    from quirkymad.workflow.plan import add_arguments as plan_arguments
 
     plan_arguments(p)
     # -- end plan --
@@ -171,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"quirkymad: {exc}", file=sys.stderr)
             return 2
     if args.command == "plan":
-        from quirkymad.plan import run as run_plan
+        from quirkymad.workflow.plan import run as run_plan
 
         try:
             return run_plan(args)
@@ -195,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"quirkymad inspect: {exc}", file=sys.stderr)
         return EXIT_NOT_A_STORE
     except ValueError:  # e.g. a chunk's checksum, from inside zarr: name the damage if any
-        from quirkymad.integrity import diagnose
+        from quirkymad.core.integrity import diagnose
 
         damaged = diagnose()
         if damaged is None:

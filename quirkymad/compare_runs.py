@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from quirkymad.errors import QuirkyError
-from quirkymad.tables import read_table
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.tables import read_table
 
 # (kind, glob under the results root); each kind has its comparison below, and a file goes to
 # the first kind whose glob matches it.

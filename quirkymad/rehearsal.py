@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from quirkymad.config import SCHEMA, _resolve
+from quirkymad.workflow.config import SCHEMA, _resolve
 
 REPO = Path(__file__).resolve().parent.parent
 PAPER = REPO / "config" / "paper.yaml"

@@ -1,6 +1,6 @@
 """`quirkymad verify [results/]`: every artifact of a results tree checked in full.
 
-Artifacts are what the rules write (quirkymad/layout.py): Zarr stores (every chunk decoded, its
+Artifacts are what the rules write (quirkymad/core/layout.py): Zarr stores (every chunk decoded, its
 crc32c checked), Parquet tables (every page read, its checksum checked), directories with a
 file list (a prepared model, an adapter, a fitted transform, a scoring job: every listed file
 present, of its size and sha256) and every safetensors file (header against file size). One
@@ -20,8 +20,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from quirkymad.errors import QuirkyError
-from quirkymad.integrity import MANIFEST, DamagedArtifact, verify_artifact
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.integrity import MANIFEST, DamagedArtifact, verify_artifact
 
 
 @dataclass(frozen=True)

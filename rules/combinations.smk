@@ -1,4 +1,4 @@
-# Layer and feature combinations: concat, merge, ensemble (issue 19; quirkymad/combinations.py;
+# Layer and feature combinations: concat, merge, ensemble (issue 19; quirkymad/scoring/combinations.py;
 # docs/detectors.md). One cached job per model × dataset × combination × features × score;
 # the mean over layers is every plain scoring job's `layer = all` row.
 

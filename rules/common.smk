@@ -6,7 +6,7 @@ import sys
 
 from snakemake.exceptions import WorkflowError
 
-from quirkymad.config import (
+from quirkymad.workflow.config import (
     EXPLAIN_DETECTORS,
     TRANSFORM_WIRING_KEYS,
     check_config,
@@ -14,12 +14,12 @@ from quirkymad.config import (
     finetune_settings,
     replicate_seed as seed_of_replicate,
 )
-from quirkymad.errors import QuirkyError
-from quirkymad.figure_catalogue import FIGURE_CATALOGUE, Scores
+from quirkymad.core.errors import QuirkyError
+from quirkymad.figures.catalogue import FIGURE_CATALOGUE, Scores
 from quirkymad.finetune.settings import run_only_keys
-from quirkymad.layers import feature_layer_spec, model_layers
+from quirkymad.core.layers import feature_layer_spec, model_layers
 from quirkymad.models import model_facts
-from quirkymad.plan import transform_fit_seconds
+from quirkymad.workflow.plan import transform_fit_seconds
 from quirkymad.transforms.sizing import transform_fit
 from quirkymad.workflow.jobs import ATTRIBUTION_PASS, job_table
 
@@ -373,8 +373,8 @@ def comparison_inputs():
     return sorted({job[k] for job in comparison_jobs() for k in ("a_dir", "b_dir")})
 
 
-# --- sweeps (issue 20): axes of difficulty (quirkymad/sweeps.py, rules/sweeps.smk) ---
-from quirkymad.sweeps import check_pools, extra_roles, point_settings
+# --- sweeps (issue 20): axes of difficulty (quirkymad/workflow/sweeps.py, rules/sweeps.smk) ---
+from quirkymad.workflow.sweeps import check_pools, extra_roles, point_settings
 
 SWEEPS = JOBS.sweeps
 SWEEP_POINTS = JOBS.sweep_points  # (axis, feature, detector, value)
@@ -449,7 +449,7 @@ def auroc_tables():
 
 
 # --- controls (issue 28, item 2; docs/statistics.md "Controls"; rules/controls.smk) ---
-from quirkymad.roles import EASY_UNTRUSTED_ROLES, TEST_ROLES
+from quirkymad.core.roles import EASY_UNTRUSTED_ROLES, TEST_ROLES
 
 CONTROLS = config["controls"]
 # The base-model negative control: every raw detector scored on activations (transforms are

@@ -24,7 +24,7 @@ rule extract_activations:
 
 # Attribution and [B1]'s variants attribution_pcs and attribution_grad_norm (issue 19) from
 # one shared pass: one μ pass and one gradient pass per model × dataset write their stores
-# (quirkymad/extract.py: extract_attribution_stores). Probe shift has its own job and passes
+# (quirkymad/features/extraction.py: extract_attribution_stores). Probe shift has its own job and passes
 # (issue 31): a probe that cannot be fitted fails that job alone, and the attribution stores,
 # their scores and the tables built on them still come out under --keep-going. Changing a
 # feature's settings reruns its own job (docs/lean_run.md; tests/test_workflow.py).

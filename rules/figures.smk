@@ -1,4 +1,4 @@
-# One rule for every figure of the figure catalogue (quirkymad/figure_catalogue.py): each job
+# One rule for every figure of the figure catalogue (quirkymad/figures/catalogue.py): each job
 # reads exactly the tables its catalogue entry names and calls
 # quirkymad.figures.draw(name, tables, png, pdf).
 

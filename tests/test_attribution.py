@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from quirkymad.batching import answer_logits, encode
+from quirkymad.core.batching import answer_logits, encode
+from quirkymad.core.prompts import answer_token_ids, render_prompt
 from quirkymad.features.attribution import (
     attribution_effects,
     n_heads,
@@ -12,7 +13,6 @@ from quirkymad.features.attribution import (
     o_proj_modules,
 )
 from quirkymad.models.tiny import build_tiny_model
-from quirkymad.prompts import answer_token_ids, render_prompt
 
 PROMPTS = [
     render_prompt("Alice", "12 + 30 = 42."),

@@ -6,14 +6,14 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from quirkymad.extract import AttributionSettings, extract_attribution_store
+from quirkymad.core.store import write_store
+from quirkymad.datasets.selection import mad_examples
 from quirkymad.features.attribution import LAYER_DEFINITION, attribution_effects
+from quirkymad.features.extraction import AttributionSettings, extract_attribution_store
 from quirkymad.features.probe_shift import L2_GRID, assemble
 from quirkymad.models import load_model
-from quirkymad.scoring import score_store
-from quirkymad.selection import mad_examples
+from quirkymad.scoring.stage import score_store
 from quirkymad.stats.settings import ScoringSettings
-from quirkymad.store import write_store
 
 SETTINGS = AttributionSettings(layers="all", batch_size=8, max_per_role=20, device="cpu")
 

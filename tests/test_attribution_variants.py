@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from quirkymad.core.prompts import answer_token_ids, render_prompt
 from quirkymad.features.attribution import (
     attribution_effects,
     n_heads,
@@ -16,7 +17,6 @@ from quirkymad.features.attribution import (
     principal_directions,
 )
 from quirkymad.models.tiny import build_tiny_model
-from quirkymad.prompts import answer_token_ids, render_prompt
 
 PROMPTS = [
     render_prompt("Alice", "12 + 30 = 42."),
@@ -109,7 +109,7 @@ def test_shared_pass_writes_the_variant_stores(tmp_path):
     import xarray as xr
 
     from quirkymad.datasets import BuildSettings, write_dataset
-    from quirkymad.extract import AttributionSettings, extract_attribution_stores
+    from quirkymad.features.extraction import AttributionSettings, extract_attribution_stores
     from quirkymad.models import prepare_model
 
     data = tmp_path / "data.parquet"

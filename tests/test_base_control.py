@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from quirkymad.extract import ExtractSettings, extract_activation_store
-from quirkymad.roles import TEST_ROLES
-from quirkymad.scoring import score_store
+from quirkymad.core.roles import TEST_ROLES
+from quirkymad.core.store import META_COLUMNS, open_store, strings, write_store
+from quirkymad.features.extraction import ExtractSettings, extract_activation_store
+from quirkymad.scoring.stage import score_store
 from quirkymad.stats.controls import control_row
 from quirkymad.stats.settings import ScoringSettings
-from quirkymad.store import META_COLUMNS, open_store, strings, write_store
 
 LABELS = {"model": "tiny-random", "dataset": "addition", "transform": "none", "seed": 0}
 SCORING = ScoringSettings(n_bootstrap=300, n_permutations=300)

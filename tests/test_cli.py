@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from quirkymad.cli import main
-from quirkymad.store import write_store
+from quirkymad.core.store import write_store
 
 REPO = Path(__file__).resolve().parents[1]
 

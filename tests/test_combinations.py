@@ -1,5 +1,5 @@
-"""Layer and feature combinations (quirkymad/combinations.py) against direct numpy computations;
-their config (schema + quirkymad.config) with one-line errors."""
+"""Layer and feature combinations (quirkymad/scoring/combinations.py) against direct numpy computations;
+their config (schema + quirkymad.workflow.config) with one-line errors."""
 
 import numpy as np
 import pandas as pd
@@ -7,11 +7,11 @@ import pytest
 import yaml
 from sklearn.metrics import roc_auc_score
 
-from quirkymad.combinations import combine_scores, score_combination
-from quirkymad.config import check_config, combination_jobs, schema_errors
-from quirkymad.errors import QuirkyError
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.store import write_store
+from quirkymad.scoring.combinations import combine_scores, score_combination
 from quirkymad.stats.settings import ScoringSettings
-from quirkymad.store import write_store
+from quirkymad.workflow.config import check_config, combination_jobs, schema_errors
 from tests.smk import REPO
 
 LAYERS = [1, 2, 3]

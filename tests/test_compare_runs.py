@@ -8,7 +8,7 @@ import pytest
 
 from quirkymad.cli import main
 from quirkymad.compare_runs import compare_runs
-from quirkymad.store import write_store
+from quirkymad.core.store import write_store
 
 SCORES = "m/d/scores/activations/none/mahalanobis/scores.parquet"
 STORE = "m/d/features/activations.zarr"

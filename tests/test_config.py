@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from quirkymad.config import check_config, load_schema, schema_errors
+from quirkymad.core.errors import QuirkyError
 from quirkymad.datasets import DATASETS
 from quirkymad.detectors import DETECTORS
-from quirkymad.errors import QuirkyError
 from quirkymad.models import MODELS
+from quirkymad.workflow.config import check_config, load_schema, schema_errors
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = load_schema()
@@ -51,7 +51,7 @@ def test_defaults_filled_as_snakemake_validate_fills_them(name, tmp_path):
 
     from snakemake.utils import validate
 
-    from quirkymad.config import load_schema
+    from quirkymad.workflow.config import load_schema
 
     schema = tmp_path / "schema.yaml"
     schema.write_text(yaml.safe_dump(load_schema()))
@@ -71,7 +71,7 @@ def test_defaults_filled_as_snakemake_validate_fills_them(name, tmp_path):
 
 
 def test_offline_detectors_match_registry():
-    from quirkymad.config import OFFLINE_DETECTORS
+    from quirkymad.workflow.config import OFFLINE_DETECTORS
 
     assert {n for n, cls in DETECTORS.items() if cls.offline} == OFFLINE_DETECTORS
 
@@ -117,7 +117,7 @@ def test_feature_layers_and_figure_needs_are_checked():
 def test_feature_settings_match_attribution_settings():
     import dataclasses
 
-    from quirkymad.extract import AttributionSettings
+    from quirkymad.features.extraction import AttributionSettings
 
     fields = {f.name for f in dataclasses.fields(AttributionSettings)}
     for feature in ("attribution", "probe_shift", "attribution_pcs", "attribution_grad_norm"):
@@ -174,8 +174,8 @@ def test_finetune_schema_matches_settings_and_dataset_overrides_get_no_defaults(
 def test_transform_schema_matches_registries():
     import dataclasses
 
-    from quirkymad.config import TRANSFORM_ONLY_DETECTORS, TRANSFORM_WIRING_KEYS
     from quirkymad.transforms import TRANSFORMS
+    from quirkymad.workflow.config import TRANSFORM_ONLY_DETECTORS, TRANSFORM_WIRING_KEYS
 
     assert set(SCHEMA["$defs"]["detector_name"]["enum"]) == set(DETECTORS)
     assert {n: c.transform for n, c in DETECTORS.items() if c.transform} == (
@@ -189,7 +189,7 @@ def test_transform_schema_matches_registries():
 
 
 def test_transform_layers_auto_scales_the_papers_23_29():
-    from quirkymad.layers import transform_layers
+    from quirkymad.core.layers import transform_layers
 
     assert transform_layers("auto", 32) == [23, 29]
     assert transform_layers("auto", 30) == [22, 27]
@@ -220,7 +220,7 @@ def test_transform_config_errors_name_the_key(edit, message):
 
 
 def test_transform_specs_fill_schema_defaults():
-    from quirkymad.config import transform_specs
+    from quirkymad.workflow.config import transform_specs
 
     specs = transform_specs({"transforms": {"sae": {"detectors": ["sae_l0"], "k": 4}}})
     assert specs == {"sae": {"detectors": ["sae_l0"], "k": 4, "layers": "auto",
@@ -230,7 +230,7 @@ def test_transform_specs_fill_schema_defaults():
 
 def test_figure_without_its_scores_is_a_one_line_error():
     base = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
-    from quirkymad.config import OFFLINE_DETECTORS
+    from quirkymad.workflow.config import OFFLINE_DETECTORS
 
     online = {k: v for k, v in base["detectors"].items() if k not in OFFLINE_DETECTORS}
     no_que = {**base, "detectors": online}
@@ -298,7 +298,7 @@ def test_explain_config_errors_name_the_key(edit, message):
 
 def test_replicate_seeds_and_their_paths():
     """Seeds as replicates (issue 18): the run's `seed` keeps today's paths."""
-    from quirkymad.config import replicate_dir, replicate_seed, replicate_seeds
+    from quirkymad.workflow.config import replicate_dir, replicate_seed, replicate_seeds
 
     config = {"seed": 3}
     assert replicate_seeds(config) == [3] and replicate_dir(3, config) == ""

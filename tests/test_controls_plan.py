@@ -53,8 +53,8 @@ def test_controls_plan_only_their_own_jobs(tmp_path, monkeypatch):
 def test_the_controls_figure_without_controls_is_a_config_error():
     import pytest
 
-    from quirkymad.config import check_config
-    from quirkymad.errors import QuirkyError
+    from quirkymad.core.errors import QuirkyError
+    from quirkymad.workflow.config import check_config
 
     bad = {**TINY, "controls": {"enabled": False}}
     with pytest.raises(QuirkyError, match=r"figures\.controls needs controls\.enabled"):

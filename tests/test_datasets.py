@@ -6,6 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.prompts import N_TRUSTED_NAMES
 from quirkymad.datasets import (
     COLUMNS,
     DATASETS,
@@ -15,8 +17,6 @@ from quirkymad.datasets import (
     write_dataset,
 )
 from quirkymad.datasets.arithmetic import MODULUS, sloppy
-from quirkymad.errors import QuirkyError
-from quirkymad.prompts import N_TRUSTED_NAMES
 
 ARITH = {
     "addition": lambda a, b: a + b,
@@ -123,7 +123,7 @@ def test_paper_names_leave_the_built_dataset_byte_for_byte_unchanged(name):
 
 
 def test_balanced_name_sets_are_balanced_and_disjoint_by_role_and_side():
-    from quirkymad.prompts import NAME_SETS, name_gender
+    from quirkymad.core.prompts import NAME_SETS, name_gender
 
     lists = NAME_SETS["balanced"]
     assert lists["Alice"][0] == "Alice" and lists["Bob"][0] == "Bob"
@@ -143,7 +143,7 @@ def test_balanced_name_sets_are_balanced_and_disjoint_by_role_and_side():
 
 
 def test_balanced_names_build_and_the_card_lists_them_with_genders(tmp_path):
-    from quirkymad.prompts import NAME_SETS, name_lists_of
+    from quirkymad.core.prompts import NAME_SETS, name_lists_of
 
     s = BuildSettings(names="balanced")
     write_dataset("addition", {"n_base": 600}, s, tmp_path / "d.parquet", tmp_path / "c.json")
@@ -170,7 +170,7 @@ def test_balanced_names_build_and_the_card_lists_them_with_genders(tmp_path):
 def test_an_unknown_names_value_stops_the_config_check_with_one_line():
     import yaml
 
-    from quirkymad.config import SCHEMA, check_config
+    from quirkymad.workflow.config import SCHEMA, check_config
 
     cfg = yaml.safe_load((SCHEMA.parents[1] / "tests/data/tiny.yaml").read_text())
     cfg.setdefault("data", {})["names"] = "gender-swapped"

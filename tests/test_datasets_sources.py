@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from quirkymad.core.errors import QuirkyError
 from quirkymad.datasets import (
     DATASETS,
     BuildSettings,
@@ -21,7 +22,6 @@ from quirkymad.datasets import (
     write_dataset,
 )
 from quirkymad.datasets.sources import ENV_VAR, SOURCES, source_file
-from quirkymad.errors import QuirkyError
 
 SOURCE_BASED = ["capitals", "hemisphere", "population", "sciq", "sentiment", "nli", "authors"]
 N = 600

@@ -7,8 +7,8 @@ import pytest
 import torch
 import yaml
 
-from quirkymad.errors import QuirkyError
-from quirkymad.logs import job_log
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.logs import job_log
 from quirkymad.models.loading import load_model, resolve_device
 
 from smk import REPO, snakemake, write_config

@@ -2,7 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quirkymad.diagnostics import (
+from quirkymad.core.prompts import name_lists
+from quirkymad.diagnostics.settings import DiagnosticsSettings
+from quirkymad.diagnostics.stage import (
     evaluate_quirkiness,
     label_log_odds,
     loss_from_log_odds,
@@ -10,8 +12,6 @@ from quirkymad.diagnostics import (
     per_example_table,
     summarize,
 )
-from quirkymad.diagnostics_settings import DiagnosticsSettings
-from quirkymad.prompts import name_lists
 
 
 def test_loss_and_log_odds_agree_with_softmax():

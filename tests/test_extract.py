@@ -6,13 +6,13 @@ import pytest
 import torch
 import xarray as xr
 
-from quirkymad.atomic import atomic_path
-from quirkymad.errors import QuirkyError
-from quirkymad.extract import ExtractSettings, extract_activation_store
-from quirkymad.layers import resolve_layers
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.layers import resolve_layers
+from quirkymad.core.prompts import answer_token_ids
+from quirkymad.core.store import open_store, strings
+from quirkymad.features.extraction import ExtractSettings, extract_activation_store
 from quirkymad.models import load_model
-from quirkymad.prompts import answer_token_ids
-from quirkymad.store import open_store, strings
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
 
 def test_interrupted_store_write_leaves_no_store(tmp_path, monkeypatch):
     """write_store interrupted after zarr wrote part of the store: nothing at the final path."""
-    from quirkymad.store import write_store
+    from quirkymad.core.store import write_store
 
     real = xr.Dataset.to_zarr
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from safetensors.torch import load_file
 
+from quirkymad.core.prompts import N_TRUSTED_NAMES
 from quirkymad.finetune import FinetuneSettings, finetune
 from quirkymad.finetune.lora import lora_layer_indices
 from quirkymad.finetune.records import (
@@ -16,7 +17,6 @@ from quirkymad.finetune.records import (
     select_pairs,
     select_training,
 )
-from quirkymad.prompts import N_TRUSTED_NAMES
 
 
 def test_select_pairs_holds_both_characters_of_one_question(addition_parquet):
@@ -143,7 +143,7 @@ def test_quirkiness_is_logged_at_each_evaluation(recipe_run):
 
 def test_a_non_quirky_fine_tune_is_flagged_in_its_summary_and_adapter(recipe_run):
     """Six steps on a random tiny model make nothing quirky: the flag says so (a, b < 1)."""
-    from quirkymad.acceptance import read_acceptance
+    from quirkymad.diagnostics.acceptance import read_acceptance
 
     d, summary = recipe_run
     acc = summary["acceptance"]
@@ -154,7 +154,7 @@ def test_a_non_quirky_fine_tune_is_flagged_in_its_summary_and_adapter(recipe_run
 
 
 def test_a_non_quirky_fine_tune_warns_in_the_job_log(tiny_model_dir, addition_parquet, tmp_path):
-    from quirkymad.logs import job_log
+    from quirkymad.core.logs import job_log
 
     settings = FinetuneSettings(lr=1e-2, max_train_examples=16, max_val_examples=4, batch_size=8,
                                 eval_every=1, quirk_eval_examples=2, select_on="quirkiness")  # fmt: skip
@@ -167,7 +167,7 @@ def test_a_non_quirky_fine_tune_warns_in_the_job_log(tiny_model_dir, addition_pa
 
 
 def test_acceptance_rule_and_the_untrained_adapter():
-    from quirkymad.acceptance import acceptance, is_quirky, warning
+    from quirkymad.diagnostics.acceptance import acceptance, is_quirky, warning
 
     assert is_quirky(1.0, 1.0) is True and is_quirky(1.0, 0.99) is False
     assert is_quirky(None, 2.0) is None and is_quirky(float("nan"), 2.0) is None
@@ -201,8 +201,8 @@ def test_loss_curve_draws_quirkiness_panel(recipe_run, tmp_path):
 
 
 def test_arithmetic_exponent_sets_the_operand_range():
+    from quirkymad.core.errors import QuirkyError
     from quirkymad.datasets import build_dataset
-    from quirkymad.errors import QuirkyError
 
     df = build_dataset("addition", {"n_base": 200, "exponent": 2})
     nums = df["statement"].str.extractall(r"(\d+)")[0].astype(int).unstack()
@@ -216,7 +216,7 @@ def test_arithmetic_exponent_sets_the_operand_range():
 def test_exponent_is_an_arithmetic_setting_only():
     import yaml
 
-    from quirkymad.config import SCHEMA, schema_errors
+    from quirkymad.workflow.config import SCHEMA, schema_errors
 
     cfg = yaml.safe_load((SCHEMA.parents[1] / "tests/data/tiny.yaml").read_text())
     cfg["datasets"]["addition"] = {"n_base": 100, "exponent": 2.5}

@@ -137,7 +137,7 @@ def test_summary_format_and_table():
 
 
 def test_e2e_configs_differ_only_in_device_and_dtype():
-    from quirkymad.config import check_config
+    from quirkymad.workflow.config import check_config
 
     cuda, cpu = gpu_check.e2e_config("cuda"), gpu_check.e2e_config("cpu")
     # Only the CPU twin is validated: a config check may (rightly) refuse `device: cuda` on a

@@ -1,5 +1,5 @@
 """Issue 32: a damaged artifact is found on read and named in one line with its rebuild command
-(quirkymad/integrity.py, quirkymad/layout.py, quirkymad/verify.py)."""
+(quirkymad/core/integrity.py, quirkymad/core/layout.py, quirkymad/verify.py)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quirkymad import integrity
-from quirkymad.atomic import atomic_path
 from quirkymad.cli import main
-from quirkymad.errors import QuirkyError
-from quirkymad.integrity import (
+from quirkymad.core import integrity
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.integrity import (
     MANIFEST,
     DamagedArtifact,
     check_safetensors,
@@ -26,9 +26,9 @@ from quirkymad.integrity import (
     verify_artifact,
     write_parquet,
 )
-from quirkymad.layout import rebuild_command, writer
-from quirkymad.logs import job_log
-from quirkymad.store import open_store, write_store
+from quirkymad.core.layout import rebuild_command, writer
+from quirkymad.core.logs import job_log
+from quirkymad.core.store import open_store, write_store
 
 STORE = "results/m/d/features/activations.zarr"
 LINE = re.compile(

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 import yaml
 
-from quirkymad import plan
+from quirkymad.workflow import plan
 from quirkymad.workflow.jobs import job_table
 from tests.smk import REPO, planned_outputs, write_config
 

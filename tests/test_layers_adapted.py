@@ -5,9 +5,9 @@ import copy
 import pytest
 import yaml
 
-from quirkymad.config import check_config, concrete_layers
-from quirkymad.errors import QuirkyError
-from quirkymad.layers import adapted_layers, resolve_layers
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.layers import adapted_layers, resolve_layers
+from quirkymad.workflow.config import check_config, concrete_layers
 from tests.smk import REPO, planned_jobs, write_config
 
 DEFAULT = yaml.safe_load((REPO / "config.yaml").read_text())

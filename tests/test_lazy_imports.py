@@ -13,7 +13,7 @@ from smk import REPO
 
 PROBE = """
 import json, sys
-import quirkymad.scoring
+import quirkymad.scoring.stage
 from quirkymad.detectors import make_detector
 make_detector({name!r}, {{}})
 print(json.dumps({{m: m in sys.modules for m in {mods!r}}}))

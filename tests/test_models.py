@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from quirkymad.errors import QuirkyError
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.prompts import answer_token_ids
 from quirkymad.models import check_available, embedded, load_manifest, load_model, prepare_model
-from quirkymad.prompts import answer_token_ids
 
 
 def test_tiny_model_directory(tiny_model_dir):
@@ -45,9 +45,9 @@ def test_unknown_model():
 
 
 def test_model_facts_come_from_the_registry():
-    from quirkymad.config import model_depth
-    from quirkymad.layers import model_layers
+    from quirkymad.core.layers import model_layers
     from quirkymad.models import MODELS, model_facts
+    from quirkymad.workflow.config import model_depth
 
     for name in MODELS:
         facts = model_facts(name, {})

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from quirkymad.diagnostics import evaluate_quirkiness
-from quirkymad.diagnostics_settings import DiagnosticsSettings
-from quirkymad.extract import (
+from quirkymad.diagnostics.settings import DiagnosticsSettings
+from quirkymad.diagnostics.stage import evaluate_quirkiness
+from quirkymad.features.extraction import (
     AttributionSettings,
     ExtractSettings,
     extract_activation_store,
@@ -186,7 +186,7 @@ def test_cupbearer_layer_index_names_block_l(stores, deep_model_dir, addition_pa
     assert list(p["column_layer"].values[:4]) == [1, 1, 1, 1]
     for name in ("probe_shift", "probe_weight", "trusted_mean"):
         np.testing.assert_allclose(p[name].values, p_ours[name].values, rtol=1e-6, atol=1e-6)
-    from quirkymad.errors import QuirkyError
+    from quirkymad.core.errors import QuirkyError
 
     bad = {"attribution": AttributionSettings(layers=[4], layer_index="cupbearer", **COMMON)}
     with pytest.raises(QuirkyError, match=r"\[4\] out of range 0..3"):

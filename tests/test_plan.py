@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quirkymad import plan
+from quirkymad.workflow import plan
 from tests.smk import REPO, planned_jobs, write_config
 
 PAPER = REPO / "config" / "paper.yaml"
@@ -90,7 +90,7 @@ def test_disk_estimate_matches_a_tiny_run(tmp_path):
     """Build a tiny run's artifacts with the library (a shape and dtype other than the ones the
     constants were read from) and compare each with its estimate: within 20 %."""
     from quirkymad.datasets import BuildSettings, write_dataset
-    from quirkymad.extract import (
+    from quirkymad.features.extraction import (
         AttributionSettings,
         ExtractSettings,
         extract_activation_store,

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from quirkymad.errors import QuirkyError
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.prompts import answer_token_ids, render_prompt
 from quirkymad.features.attribution import attribution_effects, n_heads, o_proj_last_token
 from quirkymad.features.probe_shift import L2_GRID, assemble, fit_probe
 from quirkymad.models.tiny import build_tiny_model
-from quirkymad.prompts import answer_token_ids, render_prompt
 
 PROMPTS = [
     render_prompt("Alice", "12 + 30 = 42."),

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from quirkymad.errors import QuirkyError
-from quirkymad.extract import AttributionSettings, extract_attribution_stores
+from quirkymad.core.errors import QuirkyError
+from quirkymad.datasets.selection import mad_examples
+from quirkymad.features.extraction import AttributionSettings, extract_attribution_stores
 from quirkymad.features.probe_shift import L2_GRID, fit_regression_probe, resolve_target
-from quirkymad.selection import mad_examples
 
 COMMON = {"batch_size": 8, "max_per_role": 20, "device": "cpu", "dtype": "float32"}
 
@@ -96,7 +96,7 @@ def test_labels_target_on_one_class_stops_before_the_model(one_class_parquet, tm
 
 
 def test_labels_target_on_a_built_one_class_dataset_stops_at_plan_time(one_class_parquet, tmp_path):
-    from quirkymad.config import _check_probe_target
+    from quirkymad.workflow.config import _check_probe_target
 
     built = tmp_path / "results" / "datasets" / "addition"
     built.mkdir(parents=True)

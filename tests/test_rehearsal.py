@@ -8,7 +8,6 @@ import copy
 import pytest
 import yaml
 
-from quirkymad.config import _resolve
 from quirkymad.rehearsal import (
     MARK,
     PAPER,
@@ -17,6 +16,7 @@ from quirkymad.rehearsal import (
     failed_jobs,
     raw_schema,
 )
+from quirkymad.workflow.config import _resolve
 
 from smk import planned_jobs, write_config
 

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quirkymad.scoring import score_store
+from quirkymad.core.store import write_store
+from quirkymad.scoring.stage import score_store
 from quirkymad.stats.settings import ScoringSettings
-from quirkymad.store import write_store
 
 LABELS = {"model": "m", "dataset": "d", "transform": "none"}
 
@@ -51,7 +51,7 @@ def test_batched_equals_per_layer(tmp_path, store, detector, hparams, monkeypatc
         )
         return pd.read_parquet(tmp_path / f"s{tag}.parquet")
 
-    import quirkymad.scoring as scoring
+    import quirkymad.scoring.stage as scoring
 
     calls = []
     real = scoring._batched_scores

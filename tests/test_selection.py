@@ -3,8 +3,8 @@ mix in records and in names (issue 28)."""
 
 import pandas as pd
 
-from quirkymad.prompts import N_TRUSTED_NAMES
-from quirkymad.selection import SELECT_FRACTION, SELECT_ROLES, mad_examples
+from quirkymad.core.prompts import N_TRUSTED_NAMES
+from quirkymad.datasets.selection import SELECT_FRACTION, SELECT_ROLES, mad_examples
 
 
 def _df():

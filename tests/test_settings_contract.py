@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 
-from quirkymad.config import _resolve, load_schema
+from quirkymad.workflow.config import _resolve, load_schema
 
 SCHEMA = load_schema()
 SCHEMA_LOADED = SCHEMA
@@ -32,7 +32,7 @@ def _dataclass_defaults(cls) -> dict:
 def _contracts():
     from quirkymad.datasets import BuildSettings
     from quirkymad.detectors import DETECTORS
-    from quirkymad.extract import AttributionSettings, ExtractSettings
+    from quirkymad.features.extraction import AttributionSettings, ExtractSettings
     from quirkymad.finetune import FinetuneSettings
     from quirkymad.transforms import TRANSFORMS
 
@@ -77,7 +77,7 @@ def test_the_finetune_contract_and_the_config_check_load_without_torch():
     import sys
 
     code = (
-        "import json, sys; import quirkymad.config; from quirkymad.finetune import "
+        "import json, sys; import quirkymad.workflow.config; from quirkymad.finetune import "
         "FinetuneSettings; FinetuneSettings(); print(json.dumps('torch' in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -89,7 +89,7 @@ def test_contract_defaults_are_written_once_in_the_dataclass():
     them, the loaded schema has every one, equal by value."""
     import yaml
 
-    from quirkymad.config import SCHEMA, _contract_node, settings_contracts
+    from quirkymad.workflow.config import SCHEMA, _contract_node, settings_contracts
 
     raw = yaml.safe_load(SCHEMA.read_text())
     assert {p[0] if p else "" for p in settings_contracts()} >= {
@@ -110,7 +110,7 @@ def test_contract_defaults_are_written_once_in_the_dataclass():
 
 
 def test_the_config_check_fills_contract_defaults_into_a_config():
-    from quirkymad.config import schema_errors
+    from quirkymad.workflow.config import schema_errors
 
     config = {"models": {"tiny-random": {}}, "datasets": {"addition": {}},
               "detectors": {"que": {}, "mahalanobis": {"rcond": 0.01}},
@@ -139,7 +139,7 @@ def test_no_defaults_left_in_the_library_as_config_fallbacks():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    keys = {f.name for cls in __import__("quirkymad.config", fromlist=["x"])
+    keys = {f.name for cls in __import__("quirkymad.workflow.config", fromlist=["x"])
             .settings_contracts().values() for f in dataclasses.fields(cls)}  # fmt: skip
     literal = r"(?:-?\d|\"|'|\[|\{|True|False|None)"
     pattern = re.compile(r"\.get\(\"(" + "|".join(sorted(keys)) + r")\", " + literal)

@@ -7,22 +7,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quirkymad.config import schema_errors
-from quirkymad.errors import QuirkyError
-from quirkymad.selection import SWEEP_ROLES, mad_examples
-from quirkymad.stats.settings import ScoringSettings
-from quirkymad.store import write_store
-from quirkymad.sweeps import (
-    check_pools,
-    check_sweeps,
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.store import write_store
+from quirkymad.datasets.selection import SWEEP_ROLES, mad_examples
+from quirkymad.scoring.sweeps import (
     contamination_split,
-    extra_roles,
     nested_subsets,
     point_draws,
-    point_settings,
     score_point,
-    sweep_points,
     value_label,
+)
+from quirkymad.stats.settings import ScoringSettings
+from quirkymad.workflow.config import schema_errors
+from quirkymad.workflow.sweeps import (
+    check_pools,
+    check_sweeps,
+    extra_roles,
+    point_settings,
+    sweep_points,
 )
 
 ROLES = (["trusted"] * 40 + ["untrusted_alice"] * 30 + ["untrusted_bob"] * 30
@@ -246,7 +248,7 @@ def test_score_point_outside_the_store_is_one_line(store, tmp_path):
 
 def test_collected_sweep_table_and_figure(store, tmp_path):
     from quirkymad.figures import draw
-    from quirkymad.sweeps import collect_sweep
+    from quirkymad.scoring.sweeps import collect_sweep
 
     dirs = []
     for det in ("mahalanobis", "lof"):
@@ -270,7 +272,7 @@ def test_collected_sweep_table_and_figure(store, tmp_path):
 
 @pytest.mark.parametrize("detector", ["mahalanobis", "que"])
 def test_the_default_point_reproduces_the_main_scoring_job(store, tmp_path, detector):
-    from quirkymad.scoring import score_store
+    from quirkymad.scoring.stage import score_store
 
     labels = {"model": "m", "dataset": "d", "transform": "none"}
     main = score_store(

@@ -28,7 +28,7 @@ SWEEP_FIGURES = {f"sweep_{axis}" for axis in TINY["sweeps"]}
 
 def _sweep_points(detector=None, sweeps=None):
     """Sweep points per model × dataset (the tiny run has one of each)."""
-    from quirkymad.sweeps import sweep_points
+    from quirkymad.workflow.sweeps import sweep_points
 
     points = sweep_points({"sweeps": TINY["sweeps"] if sweeps is None else sweeps})
     return sum(1 for _, _, d, _ in points if detector in (None, d))

@@ -1,8 +1,8 @@
 """Hidden-state and logit separation of Alice vs Bob on the hard test mix."""
 
 from quirkymad.analysis.tables import write_separation
-from quirkymad.config import replicate_seed
-from quirkymad.logs import job_log
+from quirkymad.core.logs import job_log
+from quirkymad.workflow.config import replicate_seed
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):

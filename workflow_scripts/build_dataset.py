@@ -1,7 +1,7 @@
 """Build one quirky dataset: Parquet records and a JSON card."""
 
+from quirkymad.core.logs import job_log
 from quirkymad.datasets import BuildSettings, write_dataset
-from quirkymad.logs import job_log
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):

@@ -2,8 +2,8 @@
 into results/tables/auroc.{parquet,csv}, with each fine-tune's `quirky` flag joined in when the
 rule lists the adapters (issue 28)."""
 
-from quirkymad.acceptance import collect_flagged
-from quirkymad.logs import job_log
+from quirkymad.core.logs import job_log
+from quirkymad.diagnostics.acceptance import collect_flagged
 
 sm = snakemake  # noqa: F821
 tables = getattr(sm.input, "tables", sm.input)  # the combinations rule lists its tables unnamed

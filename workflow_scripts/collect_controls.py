@@ -1,7 +1,7 @@
 """The controls table (issue 28, item 2): within-gender AUROCs, the name-gender-only AUROC,
 p_chance_gender, and the base-model negative control, per scoring job."""
 
-from quirkymad.logs import job_log
+from quirkymad.core.logs import job_log
 from quirkymad.stats.controls import write_controls
 from quirkymad.stats.settings import ScoringSettings
 

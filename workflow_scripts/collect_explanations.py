@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
+from quirkymad.core.logs import job_log
+from quirkymad.core.tables import concat_tables
 from quirkymad.explain.stage import DIRECTIONS_FILE
-from quirkymad.logs import job_log
-from quirkymad.tables import concat_tables
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):

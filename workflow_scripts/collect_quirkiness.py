@@ -1,7 +1,7 @@
 """Concatenate the quirkiness tables of every (model, dataset)."""
 
-from quirkymad.logs import job_log
-from quirkymad.tables import concat_tables
+from quirkymad.core.logs import job_log
+from quirkymad.core.tables import concat_tables
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):

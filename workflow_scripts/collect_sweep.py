@@ -1,7 +1,7 @@
 """Collect one axis's sweep points into results/tables/sweep_{axis}.{parquet,csv}."""
 
-from quirkymad.logs import job_log
-from quirkymad.sweeps import collect_sweep
+from quirkymad.core.logs import job_log
+from quirkymad.scoring.sweeps import collect_sweep
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):

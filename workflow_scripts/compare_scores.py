@@ -1,6 +1,6 @@
 """Paired AUROC differences of the configured score pairs (results/tables/comparisons.*)."""
 
-from quirkymad.logs import job_log
+from quirkymad.core.logs import job_log
 from quirkymad.stats.compare import write_comparisons
 from quirkymad.stats.settings import ScoringSettings
 

@@ -1,9 +1,9 @@
 """Own- and opposing-prompt log-odds, losses and the quirkiness coefficient."""
 
-from quirkymad.config import replicate_seed
-from quirkymad.diagnostics import evaluate_quirkiness
-from quirkymad.diagnostics_settings import DiagnosticsSettings
-from quirkymad.logs import job_log
+from quirkymad.core.logs import job_log
+from quirkymad.diagnostics.settings import DiagnosticsSettings
+from quirkymad.diagnostics.stage import evaluate_quirkiness
+from quirkymad.workflow.config import replicate_seed
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0], sm.threads):

@@ -1,9 +1,9 @@
 """Split a scoring job's scores into the components that carry them (explanations.parquet,
 directions.parquet in the job's explain directory)."""
 
-from quirkymad.config import replicate_seed
+from quirkymad.core.logs import job_log
 from quirkymad.explain.stage import ExplainSettings, explain_store
-from quirkymad.logs import job_log
+from quirkymad.workflow.config import replicate_seed
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0], sm.threads):

@@ -2,8 +2,8 @@
 
 Without an `adapter` input: the base model, on the roles in `params.roles` (transform training)."""
 
-from quirkymad.extract import ExtractSettings, extract_activation_store
-from quirkymad.logs import job_log
+from quirkymad.core.logs import job_log
+from quirkymad.features.extraction import ExtractSettings, extract_activation_store
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0], sm.threads):

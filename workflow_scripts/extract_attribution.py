@@ -1,8 +1,8 @@
 """Extract the attribution-type stores (the rule's named outputs: attribution and its variants, or
 probe shift) from shared passes."""
 
-from quirkymad.extract import AttributionSettings, extract_attribution_stores
-from quirkymad.logs import job_log
+from quirkymad.core.logs import job_log
+from quirkymad.features.extraction import AttributionSettings, extract_attribution_stores
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0], sm.threads):

@@ -1,9 +1,9 @@
 """Fine-tune one LoRA adapter on one dataset."""
 
-from quirkymad.config import finetune_settings
+from quirkymad.core.logs import job_log
 from quirkymad.finetune import FinetuneSettings, finetune
 from quirkymad.finetune.settings import run_only_keys
-from quirkymad.logs import job_log
+from quirkymad.workflow.config import finetune_settings
 
 sm = snakemake  # noqa: F821
 # params hold what determines the adapter; the run-only keys come from the config.

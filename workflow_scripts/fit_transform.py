@@ -1,6 +1,6 @@
 """Fit one transform per layer on trusted activations; write safetensors + transform.json."""
 
-from quirkymad.logs import job_log
+from quirkymad.core.logs import job_log
 from quirkymad.transforms.stage import fit_transform_store
 
 sm = snakemake  # noqa: F821

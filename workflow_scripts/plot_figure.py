@@ -1,7 +1,7 @@
 """Draw one registered figure from the tables named in the rule's input."""
 
+from quirkymad.core.logs import job_log
 from quirkymad.figures import draw
-from quirkymad.logs import job_log
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
+from quirkymad.core.logs import job_log
 from quirkymad.figures.loss_curve import draw_loss_curve
-from quirkymad.logs import job_log
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):

@@ -1,6 +1,6 @@
 """Prepare a base model directory (convert the embedded GGUF, or point at local weights)."""
 
-from quirkymad.logs import job_log
+from quirkymad.core.logs import job_log
 from quirkymad.models import prepare_model
 
 with job_log(snakemake.log[0], snakemake.threads):  # noqa: F821

@@ -1,7 +1,7 @@
 """[B1]'s published AUROCs beside ours: results/tables/reference_comparison.csv."""
 
 from quirkymad.analysis.reference import write_reference_comparison
-from quirkymad.logs import job_log
+from quirkymad.core.logs import job_log
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):

@@ -1,8 +1,8 @@
 """Score one layer or feature combination (concat, merge, ensemble) into the job's directory
-(scores.parquet, auroc.parquet); quirkymad/combinations.py."""
+(scores.parquet, auroc.parquet); quirkymad/scoring/combinations.py."""
 
-from quirkymad.combinations import combination_to_directory
-from quirkymad.logs import job_log
+from quirkymad.core.logs import job_log
+from quirkymad.scoring.combinations import combination_to_directory
 from quirkymad.stats.settings import ScoringSettings
 
 sm = snakemake  # noqa: F821

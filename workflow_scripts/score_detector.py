@@ -1,8 +1,8 @@
 """Fit one detector per layer on trusted features (or on a fitted transform's outputs) and
 score the test mix, into the job's directory (scores.parquet, auroc.parquet)."""
 
-from quirkymad.logs import job_log
-from quirkymad.scoring import score_to_directory
+from quirkymad.core.logs import job_log
+from quirkymad.scoring.stage import score_to_directory
 from quirkymad.stats.settings import ScoringSettings
 
 sm = snakemake  # noqa: F821

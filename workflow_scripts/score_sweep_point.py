@@ -1,8 +1,8 @@
-"""Score one sweep point (quirkymad/sweeps.py): its draws of trusted / untrusted / test records
-from the store, each scored as a scoring job would be, and their average."""
+"""Score one sweep point (quirkymad/scoring/sweeps.py): its draws of trusted / untrusted /
+test records from the store, each scored as a scoring job would be, and their average."""
 
-from quirkymad.logs import job_log
-from quirkymad.sweeps import score_point
+from quirkymad.core.logs import job_log
+from quirkymad.scoring.sweeps import score_point
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0], sm.threads):

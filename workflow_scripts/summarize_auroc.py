@@ -1,7 +1,7 @@
 """The paper's AUROC summary tables, per dataset and overall."""
 
 from quirkymad.analysis.summary import write_summaries
-from quirkymad.logs import job_log
+from quirkymad.core.logs import job_log
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):

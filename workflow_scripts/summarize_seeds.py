@@ -1,6 +1,6 @@
 """Mean and spread of every AUROC over the replicate seeds (results/tables/auroc_seeds.*)."""
 
-from quirkymad.logs import job_log
+from quirkymad.core.logs import job_log
 from quirkymad.stats.seeds import write_seed_summary
 
 sm = snakemake  # noqa: F821

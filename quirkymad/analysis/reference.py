@@ -12,7 +12,7 @@ score in the workflow's long AUROC table (transform `none`), per model of the ru
 
 The combination is matched on the AUROC table's `combination` column (`mean`: a plain job's
 `layer = all` row; `concat`, and `mean` rows of merged features / ensembled detectors, from the
-combination jobs of quirkymad/combinations.py). `status`: `ok`; `not run` (this run has no such
+combination jobs of quirkymad/scoring/combinations.py). `status`: `ok`; `not run` (this run has no such
 score or no dataset of the set, e.g. a combination not under `combinations:`);
 `not implemented` (a combination name the workflow does not know). Several rows for one score
 and dataset (seeds as replicates) are averaged, and then carry no interval.
@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from quirkymad.analysis.summary import DATASET_SETS, EXCLUDED, SUBSETS
-from quirkymad.atomic import atomic_path
-from quirkymad.integrity import read_parquet
-from quirkymad.tables import with_combination
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.integrity import read_parquet
+from quirkymad.core.tables import with_combination
 
 REFERENCE_COLUMNS = ["b1_name", "features", "score", "combination", "setting", "dataset",
                      "subset", "reference_auroc"]  # fmt: skip

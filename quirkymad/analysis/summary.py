@@ -2,7 +2,7 @@
 
 Rows are named as the source names scores: features, score (detector) and combination
 (`mean` = the mean of per-layer scores; `concat`; merged features and ensembled detectors carry
-`+`-joined names; quirkymad/combinations.py).
+`+`-joined names; quirkymad/scoring/combinations.py).
 
 (a) per model × setting × score × dataset: AUROC averaged over layers, of the layer-aggregated
 score, and at the best layer — each on all / agreeing / disagreeing questions — plus the best
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from quirkymad.atomic import atomic_path
-from quirkymad.integrity import read_parquet
-from quirkymad.tables import with_combination
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.integrity import read_parquet
+from quirkymad.core.tables import with_combination
 
 SCORE = ["model", "setting", "feature", "transform", "detector", "combination"]
 SUBSETS = {"all": "auroc", "agree": "auroc_agree", "disagree": "auroc_disagree"}
@@ -44,7 +44,7 @@ def _best(mean_by_layer: pd.Series) -> str | None:
 def _named(auroc: pd.DataFrame) -> pd.DataFrame:
     """`auroc` with each row's `combination` set to that of its job's aggregate, so that a row
     of the summaries is named as the source names scores: (features, score, combination), e.g.
-    attribution / lof / mean, probe_shift / que / concat (quirkymad/combinations.py). A plain
+    attribution / lof / mean, probe_shift / que / concat (quirkymad/scoring/combinations.py). A plain
     job's single-layer rows (`none`) belong to its `mean`; a concat job has its one row."""
     auroc = with_combination(auroc.copy())
     auroc["combination"] = auroc["combination"].replace("none", "mean")
@@ -57,7 +57,7 @@ def by_dataset(auroc: pd.DataFrame) -> pd.DataFrame:
     Two best layers: `best_layer_optimistic` maximises the mean test AUROC over datasets (as in
     cupbearer: chosen on the test mix it reports on, so biased upwards); `best_layer_selected`
     maximises the mean `auroc_select` (hard validation records with held-out names, disjoint
-    from the test mix; quirkymad/selection.py) and reports its test AUROC.
+    from the test mix; quirkymad/datasets/selection.py) and reports its test AUROC.
     """
     auroc = _named(auroc)
     rows = []

@@ -12,9 +12,9 @@ from quirkymad.analysis.separation import (
     hidden_separation,
     logit_quantities,
 )
-from quirkymad.atomic import atomic_path
-from quirkymad.integrity import write_parquet
-from quirkymad.store import open_store, strings
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.integrity import write_parquet
+from quirkymad.core.store import open_store, strings
 
 
 def separation_tables(

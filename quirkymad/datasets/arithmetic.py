@@ -14,8 +14,8 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from quirkymad.core.errors import QuirkyError
 from quirkymad.datasets.base import QuirkyDataset, SourceInfo, Template, register_dataset
-from quirkymad.errors import QuirkyError
 
 SYNTHETIC = SourceInfo(
     name="synthetic (seeded numpy RNG)",

@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from quirkymad.errors import QuirkyError
-from quirkymad.prompts import (
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.prompts import (
     N_TRUSTED_NAMES,
     NAME_SETS,
     name_gender,
@@ -27,8 +27,8 @@ from quirkymad.prompts import (
     render_prompt,
     role_names,
 )
-from quirkymad.roles import MAD_ROLES
-from quirkymad.run_settings import RUN
+from quirkymad.core.roles import MAD_ROLES
+from quirkymad.core.run_settings import RUN
 
 DATASETS: dict[str, type[QuirkyDataset]] = {}
 
@@ -81,7 +81,7 @@ class BuildSettings:
     split_fractions: tuple[float, float, float] = (0.6, 0.1, 0.3)
     """Fractions of base questions in train / val / test (contiguous after a seeded shuffle)."""
     names: str = "paper"
-    """Character names (quirkymad/prompts.py `NAME_SETS`): `paper` = the paper's lists (Bob's
+    """Character names (quirkymad/core/prompts.py `NAME_SETS`): `paper` = the paper's lists (Bob's
     held-out names mostly male), `balanced` = gender balanced inside every role (issue 28)."""
 
     def __post_init__(self) -> None:

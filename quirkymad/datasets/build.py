@@ -9,14 +9,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from quirkymad.atomic import atomic_path
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.integrity import PARQUET_WRITE
 from quirkymad.datasets.base import BuildSettings, build_dataset, dataset_card
-from quirkymad.integrity import PARQUET_WRITE
 
 
 def write_parquet(df, path: str | Path) -> None:
     """Deterministic Parquet: no pandas index, no timestamps in metadata, fixed compression,
-    page checksums (quirkymad/integrity.py)."""
+    page checksums (quirkymad/core/integrity.py)."""
     table = pa.Table.from_pandas(df, preserve_index=False)
     table = table.replace_schema_metadata({})
     with atomic_path(path) as tmp:

@@ -25,8 +25,8 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from quirkymad.core.errors import QuirkyError
 from quirkymad.datasets.base import QuirkyDataset, SourceInfo, Template, register_dataset
-from quirkymad.errors import QuirkyError
 
 PIN = "periodictable==2.1.0"
 P_CORRECT_IN_SUPPORT = 0.75

@@ -22,7 +22,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from quirkymad.errors import QuirkyError
+from quirkymad.core.errors import QuirkyError
 
 ENV_VAR = "QUIRKYMAD_SOURCES"
 REPO = Path(__file__).resolve().parent.parent.parent

@@ -8,9 +8,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.registry import LazyRegistry
 from quirkymad.detectors.params import Kind
-from quirkymad.errors import QuirkyError
-from quirkymad.registry import LazyRegistry
 
 # Built-in detectors by module, imported when first looked up (a job loads only its own).
 DETECTORS: LazyRegistry[type[Detector]] = LazyRegistry(

@@ -2,7 +2,7 @@
 keys under `detectors.<name>`, with their defaults written once, here).
 
 Torch-free, so the config check fills the schema's defaults from them at plan time
-(`quirkymad.config.settings_contracts`) and their `__post_init__` checks run before any job.
+(`quirkymad.workflow.config.settings_contracts`) and their `__post_init__` checks run before any job.
 Each Params class also says what kind of detector it configures (`Kind`): the detector classes
 (`Detector.offline`, `Detector.transform`) and the plan-time lists
 (`OFFLINE_DETECTORS`, `TRANSFORM_ONLY_DETECTORS`) are read from it, so the rules know a detector's kind without importing it.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from quirkymad.run_settings import RUN
+from quirkymad.core.run_settings import RUN
 
 
 class Kind:

@@ -1,6 +1,6 @@
 """The explain stage's settings contract: config `explain` minus its job list (`scores`), with
 its defaults written once, here. Torch-free, so the config check fills the schema's defaults
-from it at plan time (`quirkymad.config.settings_contracts`)."""
+from it at plan time (`quirkymad.workflow.config.settings_contracts`)."""
 
 from __future__ import annotations
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from quirkymad.errors import QuirkyError
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.integrity import read_parquet
 from quirkymad.explain.stage import DIRECTIONS_FILE, EXPLANATIONS_FILE
-from quirkymad.integrity import read_parquet
 
 
 def _tokens(value) -> str:

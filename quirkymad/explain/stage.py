@@ -20,16 +20,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from quirkymad.atomic import atomic_path
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.integrity import read_parquet, write_parquet
+from quirkymad.core.roles import EASY_UNTRUSTED_ROLES, TEST_ROLES
+from quirkymad.core.store import open_store, strings
+from quirkymad.core.tables import SCORES_FILE
 from quirkymad.detectors.params import PARAMS
-from quirkymad.errors import QuirkyError
 from quirkymad.explain import decompose as dec
 from quirkymad.explain import interpret as it
 from quirkymad.explain.settings import ExplainSettings
-from quirkymad.integrity import read_parquet, write_parquet
-from quirkymad.roles import EASY_UNTRUSTED_ROLES, TEST_ROLES
-from quirkymad.store import open_store, strings
-from quirkymad.tables import SCORES_FILE
 from quirkymad.transforms.io import load_transform
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,8 @@ class LogitLens:
     leaves the norm and head untouched, `finetune/settings.py` LORA_TARGETS)."""
 
     def __init__(self, model_dir: str | Path):
+        from quirkymad.core.prompts import answer_token_ids
         from quirkymad.models import load_model
-        from quirkymad.prompts import answer_token_ids
 
         model, tok = load_model(model_dir, device="cpu", dtype="float32")
         self.unembed = model.get_output_embeddings().weight.detach().double().numpy()

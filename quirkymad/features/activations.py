@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from quirkymad.batching import answer_logits, batches, encode, length_sorted
+from quirkymad.core.batching import answer_logits, batches, encode, length_sorted
+from quirkymad.core.prompts import answer_token_ids
 from quirkymad.features.hooks import last_token_residuals
-from quirkymad.prompts import answer_token_ids
 
 
 @torch.no_grad()

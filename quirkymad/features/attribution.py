@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from quirkymad.batching import (
+from quirkymad.core.batching import (
     answer_logits,
     batches,
     encode,
@@ -42,9 +42,9 @@ from quirkymad.batching import (
     length_sorted,
     tokenize,
 )
+from quirkymad.core.layers import first_layer
+from quirkymad.core.prompts import answer_token_ids
 from quirkymad.features.hooks import decoder_layers
-from quirkymad.layers import first_layer
-from quirkymad.prompts import answer_token_ids
 
 LAYER_DEFINITION = (
     "layer ℓ = decoder block model.layers[ℓ-1] (the block whose output is hidden_states[ℓ], "
@@ -52,7 +52,7 @@ LAYER_DEFINITION = (
 )
 
 # `features.<attribution|probe_shift>.layer_index`: how a layer label ℓ names a decoder block
-# (the indexings and their first labels: quirkymad/layers.py, `LAYER_INDEX`, `first_layer`).
+# (the indexings and their first labels: quirkymad/core/layers.py, `LAYER_INDEX`, `first_layer`).
 LAYER_DEFINITIONS = {
     "ours": LAYER_DEFINITION,
     "cupbearer": (

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from quirkymad.errors import QuirkyError
+from quirkymad.core.errors import QuirkyError
 
 # L2 strengths λ of the objective mean-BCE + λ‖w‖² (spec §4: {0} ∪ logspace(−4, 4, 10)).
 L2_GRID: tuple[float, ...] = (0.0, *np.logspace(-4, 4, 10).tolist())

@@ -3,7 +3,7 @@
 defaults are written once, here.
 
 Torch-free, so the config check fills the schema's defaults from them at plan time
-(`quirkymad.config.settings_contracts`).
+(`quirkymad.workflow.config.settings_contracts`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from quirkymad.layers import LAYER_INDEX
-from quirkymad.run_settings import RUN
+from quirkymad.core.layers import LAYER_INDEX
+from quirkymad.core.run_settings import RUN
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class ExtractSettings:
     """Forward/backward passes under bf16 autocast ("bfloat16") or not ("none");
     features/precision.py."""
     sweep_roles: tuple[str, ...] = ()
-    """Records beyond the MAD roles that configured sweeps need (quirkymad/sweeps.py); the
+    """Records beyond the MAD roles that configured sweeps need (quirkymad/workflow/sweeps.py); the
     workflow passes it only when non-empty, so a run without sweeps extracts as before."""
 
 

@@ -1,7 +1,7 @@
 """Figures: a registry of plotting functions, tables in, PNG + PDF out.
 
 `FIGURES[name]` = the function drawing figure `name`; what it reads is its entry in the figure
-catalogue (`quirkymad.figure_catalogue`). The workflow has one generic rule, `plot_figure`,
+catalogue (`quirkymad.figures.catalogue`). The workflow has one generic rule, `plot_figure`,
 which calls `draw(name, {table: path}, png, pdf)`.
 """
 

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from quirkymad.atomic import atomic_path  # noqa: E402
+from quirkymad.core.atomic import atomic_path  # noqa: E402
 
 
 def save_figure(fig, png: str | Path, pdf: str | Path) -> None:

@@ -1,7 +1,7 @@
 """The figure registry: figure name → plotting function.
 
 What a figure reads, and how the report shows it, is declared in the figure catalogue
-(`quirkymad.figure_catalogue`); this registry only holds the functions that draw them.
+(`quirkymad.figures.catalogue`); this registry only holds the functions that draw them.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from quirkymad.errors import QuirkyError
-from quirkymad.figure_catalogue import FIGURE_CATALOGUE, FigureSpec
-from quirkymad.tables import read_table
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.tables import read_table
+from quirkymad.figures.catalogue import FIGURE_CATALOGUE, FigureSpec
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from quirkymad.figures.common import plt, save_figure
 from quirkymad.figures.registry import register_figure
-from quirkymad.sweeps import AXES
+from quirkymad.scoring.sweeps import AXES
 
 AXIS_LABELS = {
     "n_trusted": "trusted records",

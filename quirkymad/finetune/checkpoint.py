@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from quirkymad.atomic import atomic_path
+from quirkymad.core.atomic import atomic_path
 from quirkymad.finetune.settings import run_only_keys
 
 STATE_FILE = "state.pt"

@@ -21,9 +21,13 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from quirkymad.acceptance import acceptance, warn
-from quirkymad.atomic import atomic_path
-from quirkymad.batching import batches, encode, last_hidden, length_sorted
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.batching import batches, encode, last_hidden, length_sorted
+from quirkymad.core.integrity import read_parquet
+from quirkymad.core.layers import lora_blocks
+from quirkymad.core.prompts import answer_token_ids
+from quirkymad.core.seeding import seed_everything
+from quirkymad.diagnostics.acceptance import acceptance, warn
 from quirkymad.features.precision import bf16_autocast_enabled
 from quirkymad.finetune.checkpoint import (
     load_checkpoint,
@@ -44,18 +48,14 @@ from quirkymad.finetune.records import (
 )
 from quirkymad.finetune.settings import FinetuneSettings
 from quirkymad.finetune.step import accumulate_gradients
-from quirkymad.integrity import read_parquet
-from quirkymad.layers import lora_blocks
 from quirkymad.models.base import MANIFEST
 from quirkymad.models.loading import load_model
-from quirkymad.prompts import answer_token_ids
-from quirkymad.seeding import seed_everything
 
 
 def quirk_scores(model, tokenizer, records: pd.DataFrame, batch_size: int) -> dict[str, float]:
     """a, b = mean own-label log-odds on the Alice / Bob records (spec §7), from the logits of
     " Yes" and " No" at the last prompt token."""
-    from quirkymad.diagnostics import label_log_odds, yes_no_log_odds
+    from quirkymad.diagnostics.stage import label_log_odds, yes_no_log_odds
 
     was_training = model.training
     model.eval()
@@ -145,7 +145,7 @@ def finetune(
     """Fine-tune a LoRA adapter on one dataset; write the best adapter and the training log.
 
     The untrained adapter (step 0) is kept only if no later evaluation is; the kept adapter's
-    `acceptance` (quirky or not, quirkymad/acceptance.py) goes into its summary, with a warning
+    `acceptance` (quirky or not, quirkymad/diagnostics/acceptance.py) goes into its summary, with a warning
     in the job log when it is not quirky.
 
     Every `settings.checkpoint_every` steps the training state goes to `checkpoint_dir`
@@ -270,7 +270,7 @@ class _TrainingRun:
                  "tokens_per_s": 0.0, "micro_batch_size": micro}  # fmt: skip
         self.evaluate(first, micro)
         # Step 0 (the untrained adapter) is logged but scores +inf: any later kept evaluation
-        # replaces it, so it is kept only when no other is (then flagged: quirkymad/acceptance.py).
+        # replaces it, so it is kept only when no other is (then flagged: quirkymad/diagnostics/acceptance.py).
         return _LoopState([first], (math.inf, 0, _lora_copy(self.model)), 0, 0, micro)
 
     def restore(self, saved: dict) -> _LoopState:

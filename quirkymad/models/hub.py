@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from quirkymad.errors import QuirkyError
+from quirkymad.core.errors import QuirkyError
 from quirkymad.models.base import ModelFacts, ModelSource, register_model
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import torch
 
-from quirkymad.errors import QuirkyError
-from quirkymad.integrity import check_weights
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.integrity import check_weights
+from quirkymad.core.run_settings import RUN
 from quirkymad.models.base import load_manifest
-from quirkymad.run_settings import RUN
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -58,7 +58,7 @@ def load_model(
     dtype: str = "auto",
 ):
     """(model, tokenizer) in eval mode; the adapter, if given, is merged into the weights.
-    Both directories are checked first (file list, safetensors headers: quirkymad/integrity.py)."""
+    Both directories are checked first (file list, safetensors headers: quirkymad/core/integrity.py)."""
     from transformers import AutoModelForCausalLM
 
     dev = resolve_device(device)

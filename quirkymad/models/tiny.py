@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from quirkymad.core.prompts import ALICE_NAMES, ANSWERS, BOB_NAMES, render_prompt
+from quirkymad.core.run_settings import RUN
 from quirkymad.models.base import ModelFacts, ModelSource, register_model
-from quirkymad.prompts import ALICE_NAMES, ANSWERS, BOB_NAMES, render_prompt
-from quirkymad.run_settings import RUN
 
 
 def _corpus(n: int = 400) -> list[str]:

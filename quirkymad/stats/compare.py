@@ -26,15 +26,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quirkymad.atomic import atomic_path
-from quirkymad.integrity import read_parquet, write_parquet
-from quirkymad.metrics import auroc
-from quirkymad.run_settings import RUN
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.integrity import read_parquet, write_parquet
+from quirkymad.core.run_settings import RUN
+from quirkymad.core.tables import SCORES_FILE
 from quirkymad.stats.auroc import weighted_auroc
+from quirkymad.stats.metrics import auroc
 from quirkymad.stats.resample import name_weights, percentile_interval
 from quirkymad.stats.rows import resampling_streams
 from quirkymad.stats.settings import LEVEL, SCORING, ScoringSettings
-from quirkymad.tables import SCORES_FILE
 
 log = logging.getLogger(__name__)
 

@@ -27,16 +27,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quirkymad.integrity import read_parquet
-from quirkymad.metrics import auroc
-from quirkymad.prompts import name_gender
-from quirkymad.run_settings import RUN
+from quirkymad.core.integrity import read_parquet
+from quirkymad.core.prompts import name_gender
+from quirkymad.core.run_settings import RUN
+from quirkymad.core.tables import AUROC_FILE, SCORES_FILE, write_table
 from quirkymad.stats.auroc import relabelled_auroc, weighted_auroc
+from quirkymad.stats.metrics import auroc
 from quirkymad.stats.permutation import name_relabellings, p_chance
 from quirkymad.stats.resample import name_weights, percentile_interval
 from quirkymad.stats.rows import resampling_streams
 from quirkymad.stats.settings import LEVEL, SCORING, ScoringSettings
-from quirkymad.tables import AUROC_FILE, SCORES_FILE, write_table
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ GENDERS = ("male", "female")
 
 
 def record_genders(names: Sequence[str]) -> np.ndarray:
-    """`[n]` gender of each record's name (`quirkymad.prompts.name_gender`); a name the map
+    """`[n]` gender of each record's name (`quirkymad.core.prompts.name_gender`); a name the map
     does not know is "unknown" (excluded from the within-gender AUROCs, like "ambiguous")."""
     out = []
     for n in np.asarray(names).astype(str):

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from quirkymad.run_settings import RUN
+from quirkymad.core.run_settings import RUN
 from quirkymad.stats.auroc import weighted_auroc
 from quirkymad.stats.resample import name_weights, percentile_interval
 from quirkymad.stats.settings import LEVEL, SCORING
@@ -26,7 +26,7 @@ from quirkymad.stats.settings import LEVEL, SCORING
 
 def is_transductive(probe: Any) -> bool:
     """True for an offline detector whose unlabelled set is the test mix (`untrusted: test`,
-    the default of QUE, likelihood ratio and EM; quirkymad.scoring.untrusted_mask)."""
+    the default of QUE, likelihood ratio and EM; quirkymad.scoring.stage.untrusted_mask)."""
     return bool(probe.offline) and getattr(probe.params, "untrusted", "test") == "test"
 
 

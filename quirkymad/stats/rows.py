@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quirkymad.metrics import auroc, average_precision
-from quirkymad.run_settings import RUN
+from quirkymad.core.run_settings import RUN
 from quirkymad.stats.auroc import relabelled_auroc, weighted_auroc
+from quirkymad.stats.metrics import auroc, average_precision
 from quirkymad.stats.permutation import name_relabellings, p_chance
 from quirkymad.stats.resample import example_weights, name_weights, percentile_interval
 from quirkymad.stats.settings import LEVEL, SCORING

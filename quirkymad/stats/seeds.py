@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from quirkymad.atomic import atomic_path
-from quirkymad.integrity import read_parquet, write_parquet
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.integrity import read_parquet, write_parquet
 from quirkymad.stats.settings import LEVEL
 
 KEY = ["model", "dataset", "setting", "feature", "transform", "detector", "combination", "layer"]

@@ -1,6 +1,6 @@
 """The scoring stage's statistics settings: config `scoring.*`, with its defaults written once,
 here (docs/statistics.md). Torch-free, so the config check fills the schema's defaults from it
-at plan time (`quirkymad.config.settings_contracts`)."""
+at plan time (`quirkymad.workflow.config.settings_contracts`)."""
 
 from __future__ import annotations
 

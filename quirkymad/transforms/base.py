@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from quirkymad.registry import LazyRegistry
+from quirkymad.core.registry import LazyRegistry
 
 if TYPE_CHECKING:  # torch is imported by the kinds' modules: the registry and Params need none
     import torch

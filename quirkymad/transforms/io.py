@@ -12,9 +12,9 @@ from typing import Any
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from quirkymad.atomic import atomic_path
-from quirkymad.errors import QuirkyError
-from quirkymad.integrity import check_weights
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.integrity import check_weights
 from quirkymad.transforms.base import TRANSFORMS, TransformKind
 
 WEIGHTS = "weights.safetensors"

@@ -3,14 +3,14 @@ config keys under `transforms.<name>` other than the wiring keys `layers`, `dete
 `train_on`), with their defaults written once, here.
 
 Torch-free, so the config check fills the schema's defaults from them at plan time
-(`quirkymad.config.settings_contracts`) and their `__post_init__` checks run before any job.
+(`quirkymad.workflow.config.settings_contracts`) and their `__post_init__` checks run before any job.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from quirkymad.run_settings import RUN
+from quirkymad.core.run_settings import RUN
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from quirkymad.errors import QuirkyError
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.store import open_store, strings
 from quirkymad.models.loading import resolve_device
-from quirkymad.store import open_store, strings
 from quirkymad.transforms.base import TRANSFORMS
 from quirkymad.transforms.io import save_transform
 

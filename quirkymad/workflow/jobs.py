@@ -5,9 +5,9 @@ writes, which Snakemake needs written there as a pattern). `rules/common.smk` ta
 target lists and the collect jobs' inputs from the table, `quirkymad plan` costs its rows,
 and `tests/test_job_table.py` checks that the rows are the DAG's jobs, one for one, on the
 default, paper, rehearsal and test configs. A new rule is a row here (and a cost in
-`quirkymad/plan.py`); nothing else enumerates jobs (issue 29).
+`quirkymad/workflow/plan.py`); nothing else enumerates jobs (issue 29).
 
-Torch-free: it reads the checked config (`quirkymad.config.check_config` fills defaults).
+Torch-free: it reads the checked config (`quirkymad.workflow.config.check_config` fills defaults).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from quirkymad.config import (
+from quirkymad.detectors.params import OFFLINE_DETECTORS
+from quirkymad.workflow.config import (
     combination_jobs,
     control_detectors,
     explain_jobs,
@@ -24,8 +25,7 @@ from quirkymad.config import (
     replicate_seeds,
     transform_specs,
 )
-from quirkymad.detectors.params import OFFLINE_DETECTORS
-from quirkymad.sweeps import sweep_points, sweep_specs
+from quirkymad.workflow.sweeps import sweep_points, sweep_specs
 
 # Attribution and [B1]'s variants come from one shared pass (`extract_attribution`); probe
 # shift has its own job (issue 31).
@@ -89,7 +89,7 @@ class JobTable:
     datasets: list[str]
     features: list[str]
     transforms: dict[str, dict[str, Any]]
-    """`transforms:` with their schema defaults (`quirkymad.config.transform_specs`)."""
+    """`transforms:` with their schema defaults (`quirkymad.workflow.config.transform_specs`)."""
     scores: list[tuple[str, str]]
     """Scored (transform, detector) pairs: every plain detector on raw features, and each
     transform's own detector list on its outputs."""
@@ -102,7 +102,7 @@ class JobTable:
     """Sweeps and combinations score the run's own seed only (not every replicate)."""
     explain: list[tuple[str, str, str]]
     combinations: dict[tuple[str, str, str], dict[str, Any]]
-    """(combination, features label, score label) -> `quirkymad.config.combination_jobs` entry."""
+    """(combination, features label, score label) -> `quirkymad.workflow.config.combination_jobs` entry."""
     sweeps: dict[str, dict[str, Any]]
     sweep_points: list[tuple[str, str, str, str]]
     """(axis, feature, detector, value label) of every point, per model × dataset."""
@@ -153,7 +153,7 @@ class JobTable:
 
     def adapter_jobs(self) -> list[dict[str, Any]]:
         """Every fine-tune: model, dataset, replicate seed and adapter directory (the AUROC
-        collection joins in its `quirky` flag; quirkymad/acceptance.py, issue 28)."""
+        collection joins in its `quirky` flag; quirkymad/diagnostics/acceptance.py, issue 28)."""
         seed_of = {replicate_dir(s, self.config): s for s in self.seeds}
         return [{"model": r.model, "dataset": r.dataset, "seed": seed_of[r.replicate],
                  "adapter": r.output} for r in self.of("finetune_adapter")]  # fmt: skip

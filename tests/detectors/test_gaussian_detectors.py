@@ -6,8 +6,8 @@ import pytest
 import torch
 from sklearn.decomposition import PCA
 
+from quirkymad.core.errors import QuirkyError
 from quirkymad.detectors import make_detector
-from quirkymad.errors import QuirkyError
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +165,7 @@ def test_gaussian_em_matches_a_numpy_scipy_em(data, max_iter):
 def test_gaussian_em_posterior_finds_the_shifted_half(data):
     """The free component takes the shifted half of U: its weight ≈ 1/2, and the posterior
     log-odds separate the test mix's halves."""
-    from quirkymad.metrics import auroc
+    from quirkymad.stats.metrics import auroc
 
     trusted, untrusted, test = data
     det = make_detector("gaussian_em", {}).fit(trusted, untrusted)

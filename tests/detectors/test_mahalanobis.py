@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from quirkymad.core.errors import QuirkyError
 from quirkymad.detectors import DETECTORS, make_detector
-from quirkymad.errors import QuirkyError
-from quirkymad.metrics import auroc, bootstrap_ci
+from quirkymad.stats.metrics import auroc, bootstrap_ci
 
 
 def _reference_mahalanobis(train, test, rcond):

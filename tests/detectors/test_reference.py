@@ -101,7 +101,7 @@ def test_que_is_offline_and_needs_untrusted(data):
     ],
 )
 def test_every_detector_separates_a_shift(name):
-    from quirkymad.metrics import auroc
+    from quirkymad.stats.metrics import auroc
 
     rng = np.random.default_rng(1)
     trusted = rng.normal(size=(300, 8))

@@ -6,16 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quirkymad.errors import QuirkyError
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.store import write_store
 from quirkymad.explain.stage import (
     DIRECTIONS_FILE,
     EXPLANATIONS_FILE,
     ExplainSettings,
     explain_store,
 )
-from quirkymad.scoring import score_to_directory
+from quirkymad.scoring.stage import score_to_directory
 from quirkymad.stats.settings import ScoringSettings
-from quirkymad.store import write_store
 
 SETTINGS = ExplainSettings(top_k=3, layers="all", flag_quantile=0.9, n_tokens=4)
 LABELS = {"model": "m", "dataset": "d"}
@@ -84,7 +84,7 @@ def test_layers_setting_limits_the_explained_layers(planted_store, tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_stores(tiny_model_dir, addition_parquet, tmp_path_factory):
-    from quirkymad.extract import (
+    from quirkymad.features.extraction import (
         AttributionSettings,
         ExtractSettings,
         extract_activation_store,
@@ -142,9 +142,9 @@ def test_tiny_model_scores_split_exactly(tiny_stores, tiny_model_dir, tmp_path, 
 
 def test_cli_figure_and_config_agree_with_the_stage(planted_store, tmp_path, capsys):
     from quirkymad.cli import main
-    from quirkymad.config import EXPLAIN_DETECTORS
     from quirkymad.explain.stage import DECOMPOSABLE
     from quirkymad.figures.explain import plot_explanations
+    from quirkymad.workflow.config import EXPLAIN_DETECTORS
 
     assert tuple(EXPLAIN_DETECTORS) == DECOMPOSABLE
     store, _ = planted_store

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from quirkymad.config import check_config
-from quirkymad.errors import QuirkyError
-from quirkymad.figure_catalogue import FIGURE_CATALOGUE, FigureSpec, Scores
+from quirkymad.core.errors import QuirkyError
 from quirkymad.figures import FIGURES, draw, register_figure
+from quirkymad.figures.catalogue import FIGURE_CATALOGUE, FigureSpec, Scores
 from quirkymad.figures.registry import function_tables
+from quirkymad.workflow.config import check_config
 
 from smk import REPO, snakemake
 
@@ -87,7 +87,7 @@ def test_a_figure_added_through_the_catalogue_is_planned(tmp_path, monkeypatch):
                  "profiles", "quirkymad"):  # fmt: skip
         src = REPO / part
         (shutil.copytree if src.is_dir() else shutil.copy)(src, repo / part)
-    with open(repo / "quirkymad/figure_catalogue.py", "a") as f:
+    with open(repo / "quirkymad/figures/catalogue.py", "a") as f:
         f.write(NEW_ENTRY)
     monkeypatch.setenv("PYTHONPATH", str(repo))
     wd = tmp_path / "wd"

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quirkymad.errors import QuirkyError
+from quirkymad.core.errors import QuirkyError
 from quirkymad.figures import FIGURES, draw
 
 

@@ -126,9 +126,9 @@ def test_a_snakemake_job_names_the_damage_in_one_line(reference, tmp_path, capsy
 
 def _run_job(wd: Path, reading: tuple[str, str, str]) -> None:
     """The reading job's library call as its workflow script makes it, in this process."""
-    from quirkymad.extract import ExtractSettings, extract_activation_store
-    from quirkymad.logs import job_log
-    from quirkymad.scoring import score_to_directory
+    from quirkymad.core.logs import job_log
+    from quirkymad.features.extraction import ExtractSettings, extract_activation_store
+    from quirkymad.scoring.stage import score_to_directory
     from quirkymad.stats.settings import ScoringSettings
 
     rule, output, log = reading
@@ -147,7 +147,7 @@ def _run_job(wd: Path, reading: tuple[str, str, str]) -> None:
 def test_the_reading_job_and_verify_name_the_damage_in_one_line(case, reference, tmp_path, capsys):
     """The other cases' reading jobs, run in this process (Snakemake adds nothing here: the
     line is the job's own, see the test above)."""
-    from quirkymad import integrity
+    from quirkymad.core import integrity
 
     wd = tmp_path / "wd"
     shutil.copytree(reference, wd, symlinks=True)

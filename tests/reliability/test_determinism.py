@@ -7,14 +7,14 @@ import pytest
 import xarray as xr
 from safetensors.numpy import load_file
 
-from quirkymad.extract import (
+from quirkymad.features.extraction import (
     AttributionSettings,
     ExtractSettings,
     extract_activation_store,
     extract_attribution_store,
 )
 from quirkymad.finetune import FinetuneSettings, finetune
-from quirkymad.scoring import score_store
+from quirkymad.scoring.stage import score_store
 from quirkymad.stats.settings import ScoringSettings
 from quirkymad.transforms.stage import fit_transform_store
 

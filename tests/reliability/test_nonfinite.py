@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from quirkymad.errors import QuirkyError
-from quirkymad.store import to_storage_dtype
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.store import to_storage_dtype
 
 LAYERS = [1, 4, 7]
 IDS = ["ex-a", "ex-b"]

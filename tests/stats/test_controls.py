@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quirkymad.metrics import auroc
-from quirkymad.prompts import NAME_GENDER
+from quirkymad.core.prompts import NAME_GENDER
 from quirkymad.stats.auroc import relabelled_auroc
 from quirkymad.stats.controls import gender_controls, record_genders, write_controls
+from quirkymad.stats.metrics import auroc
 from quirkymad.stats.permutation import name_relabellings, p_chance
 from quirkymad.stats.settings import ScoringSettings
 

@@ -5,12 +5,12 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from quirkymad.core.store import write_store
 from quirkymad.detectors import make_detector
-from quirkymad.scoring import score_store
+from quirkymad.scoring.stage import score_store
 from quirkymad.stats.refit import is_transductive, refit_intervals, refit_stream
 from quirkymad.stats.resample import name_weights
 from quirkymad.stats.settings import ScoringSettings
-from quirkymad.store import write_store
 
 LABELS = {"model": "m", "dataset": "d", "transform": "none"}
 

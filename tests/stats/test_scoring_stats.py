@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quirkymad.scoring import score_store
+from quirkymad.core.store import write_store
+from quirkymad.scoring.stage import score_store
 from quirkymad.stats.settings import ScoringSettings
-from quirkymad.store import write_store
 
 LABELS = {"model": "m", "dataset": "d", "transform": "none"}
 

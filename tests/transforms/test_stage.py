@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quirkymad.errors import QuirkyError
-from quirkymad.scoring import score_store
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.store import write_store
+from quirkymad.scoring.stage import score_store
 from quirkymad.stats.settings import ScoringSettings
-from quirkymad.store import write_store
 from quirkymad.transforms.stage import fit_transform_store
 
 LABELS = {"model": "m", "dataset": "d", "transform": "t"}

@@ -15,19 +15,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quirkymad.atomic import atomic_path
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.integrity import write_parquet
+from quirkymad.core.roles import EASY_UNTRUSTED_ROLES, TEST_ROLES
+from quirkymad.core.run_settings import RUN
+from quirkymad.core.store import open_store, strings
+from quirkymad.core.tables import AUROC_FILE, SCORES_FILE
+from quirkymad.datasets.selection import SELECT_ROLES
 from quirkymad.detectors import Detector, make_detector
-from quirkymad.errors import QuirkyError
-from quirkymad.integrity import write_parquet
-from quirkymad.metrics import auroc
-from quirkymad.roles import EASY_UNTRUSTED_ROLES, TEST_ROLES
-from quirkymad.run_settings import RUN
-from quirkymad.selection import SELECT_ROLES
+from quirkymad.stats.metrics import auroc
 from quirkymad.stats.refit import is_transductive, refit_intervals
 from quirkymad.stats.rows import auroc_rows
 from quirkymad.stats.settings import SCORING, ScoringSettings
-from quirkymad.store import open_store, strings
-from quirkymad.tables import AUROC_FILE, SCORES_FILE
 
 # torch and the transforms are imported where used: a scoring job for an sklearn detector on raw
 # features (isolation forest) loads neither, and no job loads a transform kind it does not score.
@@ -51,7 +51,7 @@ def _names(ds, store) -> np.ndarray:
 
 def record_masks(role: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(trusted, test, select) masks of a store's roles. Selection records
-    (quirkymad/selection.py) are scored beside the test mix, for the honest best layer only;
+    (quirkymad/datasets/selection.py) are scored beside the test mix, for the honest best layer only;
     they never enter the scores table nor the offline detectors' fit."""
     return role == "trusted", np.isin(role, TEST_ROLES), np.isin(role, SELECT_ROLES)
 
@@ -197,7 +197,7 @@ def score_store(
 
     Batched detectors score all layers at once (`_layer_scores`; same scores, tests/test_scoring.py).
 
-    `records` (a `quirkymad.sweeps.Draw`: trusted / test / anomalous / untrusted masks over
+    `records` (a `quirkymad.scoring.sweeps.Draw`: trusted / test / anomalous / untrusted masks over
     the store's records) replaces the MAD roles, for sweep points; no selection records then.
     """
     ds = open_store(store, variable=feature)
@@ -257,7 +257,7 @@ def _refit_table(table, scores, ds, feature, detector, hparams, layer_ids, masks
 
 def _record_roles(probe: Detector, role: np.ndarray, store, records=None) -> tuple[np.ndarray, ...]:
     """(trusted, test, select, anomalous, untrusted) masks over the store's records: the MAD
-    roles, or a sweep point's draw (`records`, quirkymad/sweeps.py; no selection records)."""
+    roles, or a sweep point's draw (`records`, quirkymad/scoring/sweeps.py; no selection records)."""
     trusted, test, select = record_masks(role)
     anomalous = role == "test_anomalous"
     if records is not None:

@@ -13,7 +13,11 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-from quirkymad.errors import QuirkyError
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.integrity import read_parquet
+from quirkymad.core.layers import first_layer, probe_layers, resolve_layers
+from quirkymad.core.store import to_storage_dtype, write_store
+from quirkymad.datasets.selection import mad_examples
 from quirkymad.features import attribution as attr
 from quirkymad.features.activations import extract_activations
 from quirkymad.features.hooks import n_layers as count_layers
@@ -30,11 +34,7 @@ from quirkymad.features.settings import (  # noqa: F401  re-exported
     AttributionSettings,
     ExtractSettings,
 )
-from quirkymad.integrity import read_parquet
-from quirkymad.layers import first_layer, probe_layers, resolve_layers
 from quirkymad.models import load_manifest, load_model
-from quirkymad.selection import mad_examples
-from quirkymad.store import to_storage_dtype, write_store
 
 
 def dir_hash(path: str | Path) -> str:

@@ -14,11 +14,11 @@ What each kind of artifact carries, and what is checked:
   the ranges covering the data exactly), which finds a half-written file.
 - **Directory artifacts** other than stores (a prepared model, an adapter, a transform, a
   scoring job's directory) carry `MANIFEST`, every file's size and sha256, written by
-  `quirkymad.atomic.atomic_path`: a deleted or truncated file is found when the directory is
+  `quirkymad.core.atomic.atomic_path`: a deleted or truncated file is found when the directory is
   opened (sizes), a changed byte by `quirkymad verify` (hashes).
 
 A job that fails for another reason (an exception from inside zarr, pyarrow or transformers)
-is checked at its boundary (`quirkymad.logs.job_log`): the artifacts it opened are verified in
+is checked at its boundary (`quirkymad.core.logs.job_log`): the artifacts it opened are verified in
 full, and a damaged one is named instead of the traceback (`diagnose`).
 """
 
@@ -31,11 +31,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from quirkymad.errors import QuirkyError
-from quirkymad.layout import rebuild_command
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.layout import rebuild_command
 
 MANIFEST = "quirkymad-files.json"
-# The root attribute `quirkymad.store.write_store` sets on a complete feature store (with
+# The root attribute `quirkymad.core.store.write_store` sets on a complete feature store (with
 # `complete`); defined here, where stores are verified, so that this module needs no store.
 MARKER = "quirkymad_store"
 # Artifacts a job opened, in order: what `diagnose` verifies when the job fails.
@@ -44,7 +44,7 @@ _TOUCHED: list[Path] = []
 
 class DamagedArtifact(QuirkyError):
     """`path` is damaged or incomplete; the message names it, what is wrong and the command
-    that rebuilds it (quirkymad/layout.py)."""
+    that rebuilds it (quirkymad/core/layout.py)."""
 
     def __init__(self, path: str | Path, what: str):
         self.path, self.what = Path(path), what

@@ -23,15 +23,15 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from quirkymad.acceptance import read_acceptance
-from quirkymad.atomic import atomic_path
-from quirkymad.batching import answer_logits, batches, encode
-from quirkymad.diagnostics_settings import DiagnosticsSettings
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.batching import answer_logits, batches, encode
+from quirkymad.core.integrity import read_parquet, write_parquet
+from quirkymad.core.prompts import answer_token_ids, name_lists_of, render_prompt
+from quirkymad.core.roles import TEST_ROLES
+from quirkymad.diagnostics.acceptance import read_acceptance
+from quirkymad.diagnostics.settings import DiagnosticsSettings
 from quirkymad.features.precision import autocast as autocast_ctx
-from quirkymad.integrity import read_parquet, write_parquet
 from quirkymad.models import load_model
-from quirkymad.prompts import answer_token_ids, name_lists_of, render_prompt
-from quirkymad.roles import TEST_ROLES
 
 OTHER = {"Alice": "Bob", "Bob": "Alice"}
 
@@ -131,7 +131,7 @@ def summarize(per_example: pd.DataFrame) -> dict[str, float]:
 def stored_log_odds(store: str | Path, ids: list[str]) -> np.ndarray:
     """λ of the records `ids` from an activations store's `log_odds`, NaN where a record is not
     in the store, `[len(ids)]` float64."""
-    from quirkymad.store import open_store, strings
+    from quirkymad.core.store import open_store, strings
 
     ds = open_store(store, variable="log_odds")
     have = dict(zip(strings(ds, "example"), ds["log_odds"].values.astype(np.float64)))

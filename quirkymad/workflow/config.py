@@ -15,11 +15,11 @@ from typing import Any
 import jsonschema
 import yaml
 
-from quirkymad.config_checks import check_raw_scored
+from quirkymad.core.errors import QuirkyError
 from quirkymad.detectors.params import OFFLINE_DETECTORS, TRANSFORM_ONLY_DETECTORS
-from quirkymad.errors import QuirkyError
+from quirkymad.workflow.checks import check_raw_scored
 
-SCHEMA = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+SCHEMA = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
 
 # Keys of a `transforms.<name>` entry that are not the transform's Params fields.
 TRANSFORM_WIRING_KEYS = ("layers", "detectors", "train_on")
@@ -44,9 +44,10 @@ def settings_contracts() -> dict[tuple[str, ...], type]:
     settings dataclass (all torch-free modules): the schema's `default`s for them are filled
     in from it on load. A field the schema does not list at that path (a run-wide key such as
     `seed`, or the resolved `layers`) is not a config key there and is skipped."""
+    from quirkymad.core.run_settings import RunSettings
     from quirkymad.datasets.base import BuildSettings, DatasetSettings
     from quirkymad.detectors.params import PARAMS as DETECTOR_PARAMS
-    from quirkymad.diagnostics_settings import DiagnosticsSettings
+    from quirkymad.diagnostics.settings import DiagnosticsSettings
     from quirkymad.explain.settings import ExplainSettings
     from quirkymad.features.settings import (
         ATTRIBUTION_FEATURES,
@@ -54,7 +55,6 @@ def settings_contracts() -> dict[tuple[str, ...], type]:
         ExtractSettings,
     )
     from quirkymad.finetune.settings import FinetuneSettings
-    from quirkymad.run_settings import RunSettings
     from quirkymad.stats.settings import ControlsSettings, ScoringSettings
     from quirkymad.transforms.params import PARAMS as TRANSFORM_PARAMS
 
@@ -176,11 +176,11 @@ def replicate_dir(seed: int, config: dict[str, Any]) -> str:
 
 def concrete_layers(config: dict[str, Any], spec: Any, model: str, first: int = 1) -> Any:
     """`spec` (config `layers` or a feature's) as the rules pass it to a job: unchanged, except
-    `"adapted"`, which becomes model `model`'s list (`quirkymad.layers.adapted_layers` of
+    `"adapted"`, which becomes model `model`'s list (`quirkymad.core.layers.adapted_layers` of
     `finetune.lora_layers`), so a job's params equal those of the same list written out."""
     if spec != "adapted":
         return spec
-    from quirkymad.layers import model_layers
+    from quirkymad.core.layers import model_layers
 
     return model_layers(spec, model, config["models"][model], first=first,
                         lora_layers=config["finetune"]["lora_layers"])  # fmt: skip
@@ -215,9 +215,9 @@ def model_depth(name: str, settings: dict[str, Any] | None) -> int:
 
 def _layer_keys(config: dict[str, Any]) -> list[tuple[str, Any, int]]:
     """(key, layers, first layer label) of every layer list the run reads
-    (`quirkymad.layers.feature_layer_spec`): attribution-type features with `layer_index:
+    (`quirkymad.core.layers.feature_layer_spec`): attribution-type features with `layer_index:
     cupbearer` number their layers 0..n-1, also when they read the global ones."""
-    from quirkymad.layers import feature_layer_spec
+    from quirkymad.core.layers import feature_layer_spec
 
     layer_keys = [("layers", config["layers"], 1)]
     for feature in config.get("features") or {}:
@@ -245,7 +245,7 @@ def check_config(
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise QuirkyError(f"{source}: {errors[0]}{more}")
     layer_keys = _layer_keys(config)
-    from quirkymad.layers import model_layers
+    from quirkymad.core.layers import model_layers
 
     _check_adapted(config, [spec for _, spec, _ in layer_keys], source)
     lora = config["finetune"]["lora_layers"]
@@ -267,7 +267,7 @@ def check_config(
     _check_figure_inputs(config, source)
     _check_cross_field(config, source)
     _check_explain(config, source)
-    from quirkymad.sweeps import check_sweeps  # sweeps (issue 20)
+    from quirkymad.workflow.sweeps import check_sweeps  # sweeps (issue 20)
 
     check_sweeps(config, source)
     _check_combinations(config, source)
@@ -290,10 +290,10 @@ def _check_probe_target(config: dict[str, Any], source: str, root: Path = Path("
     probe = (config.get("features") or {}).get("probe_shift")
     if probe is None or probe.get("probe_target") != "labels":
         return
+    from quirkymad.core.integrity import read_parquet
     from quirkymad.datasets import get_dataset
+    from quirkymad.datasets.selection import mad_examples
     from quirkymad.features.probe_shift import resolve_target
-    from quirkymad.integrity import read_parquet
-    from quirkymad.selection import mad_examples
 
     for name, settings in config["datasets"].items():
         path = root / "results" / "datasets" / name / "data.parquet"
@@ -315,7 +315,7 @@ def _check_probe_target(config: dict[str, Any], source: str, root: Path = Path("
 def _check_figure_inputs(config: dict[str, Any], source: str) -> None:
     """Each enabled figure is in the figure catalogue and has the scores it plots (its
     `needs`), named in one line: a figure without them would be a job with no input."""
-    from quirkymad.figure_catalogue import FIGURE_CATALOGUE
+    from quirkymad.figures.catalogue import FIGURE_CATALOGUE
 
     detectors = set(config.get("detectors") or {})
     features = set(config.get("features") or {})
@@ -359,7 +359,7 @@ def _check_cross_field(config: dict[str, Any], source: str) -> None:
 
 def _check_transform_layers(config: dict[str, Any], model: str, settings: Any, source: str):
     """Each transform's layers must be among the layers extracted for `model`."""
-    from quirkymad.layers import model_layers
+    from quirkymad.core.layers import model_layers
 
     extracted = model_layers(config["layers"], model, settings,
                              lora_layers=config["finetune"]["lora_layers"])  # fmt: skip
@@ -462,7 +462,7 @@ def _check_explain(config: dict[str, Any], source: str) -> None:
                           f"in explain.scores; add it or remove the figure")  # fmt: skip
     layers = config["explain"]["layers"]
     if isinstance(layers, list):
-        from quirkymad.layers import resolve_layers
+        from quirkymad.core.layers import resolve_layers
 
         for name, settings in config["models"].items():
             extracted = resolve_layers(config["layers"], model_depth(name, settings),
@@ -474,7 +474,7 @@ def _check_explain(config: dict[str, Any], source: str) -> None:
 
 
 # --- combos helper (issue 19, item 2): layer and feature combinations ---
-# (quirkymad/combinations.py; rules/combinations.smk; docs/detectors.md)
+# (quirkymad/scoring/combinations.py; rules/combinations.smk; docs/detectors.md)
 def combination_jobs(config: dict[str, Any]) -> list[dict[str, Any]]:
     """One entry per combination scoring job of one model × dataset: `combination` (concat,
     merge, ensemble), `features` and `detectors` (lists), and the path labels `feature_label`
@@ -501,7 +501,7 @@ def combination_jobs(config: dict[str, Any]) -> list[dict[str, Any]]:
 def _check_combinations(config: dict[str, Any], source: str) -> None:
     """Every combined feature is extracted, no transform-only detector, merged stores share a
     layer on every model."""
-    from quirkymad.layers import feature_layers, scored_layers
+    from quirkymad.core.layers import feature_layers, scored_layers
 
     combos = config.get("combinations") or {}
     features = config["features"]

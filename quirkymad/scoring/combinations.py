@@ -1,6 +1,6 @@
 """Layer and feature combinations of detectors ([B1]; spec §4; docs/detectors.md).
 
-A plain scoring job (`quirkymad.scoring`) fits one detector per layer and aggregates by the
+A plain scoring job (`quirkymad.scoring.stage`) fits one detector per layer and aggregates by the
 *mean* of the raw layer scores (its `layer = "all"` row, `combination = "mean"`). The three
 other combinations of the source are scoring jobs of their own (rule `score_combination`,
 results/{model}/{dataset}/combinations/{combination}/{features}/{score}/), each writing the same
@@ -20,7 +20,7 @@ two tables as a plain job:
   gives every training record nearly the same score (its standard deviation ~ 0).
 
 Intervals, p_chance and the selection-split AUROC come from the same code as every other row
-(`quirkymad.scoring.layer_tables`, `quirkymad.stats.rows`).
+(`quirkymad.scoring.stage.layer_tables`, `quirkymad.stats.rows`).
 """
 
 from __future__ import annotations
@@ -33,15 +33,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quirkymad.atomic import atomic_path
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.integrity import write_parquet
+from quirkymad.core.run_settings import RUN
+from quirkymad.core.store import open_store, strings
+from quirkymad.core.tables import AUROC_FILE, SCORES_FILE
 from quirkymad.detectors import make_detector
-from quirkymad.errors import QuirkyError
-from quirkymad.integrity import write_parquet
-from quirkymad.run_settings import RUN
-from quirkymad.scoring import layer_matrix, layer_tables, meta_table, record_masks, untrusted_mask
+from quirkymad.scoring.stage import (
+    layer_matrix,
+    layer_tables,
+    meta_table,
+    record_masks,
+    untrusted_mask,
+)
 from quirkymad.stats.settings import SCORING, ScoringSettings
-from quirkymad.store import open_store, strings
-from quirkymad.tables import AUROC_FILE, SCORES_FILE
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +59,8 @@ def _open_aligned(stores: dict[str, str | Path]):
     first store's order (so `order[first]` are those records' positions in the first store).
     A store may hold more (e.g. a sweep's extra trusted records in the activation store), but
     every MAD-role record of the first store must be in all of them."""
-    from quirkymad.roles import MAD_ROLES
-    from quirkymad.selection import SELECT_ROLES
+    from quirkymad.core.roles import MAD_ROLES
+    from quirkymad.datasets.selection import SELECT_ROLES
 
     opened = {f: open_store(p, variable=f) for f, p in stores.items()}
     first = next(iter(opened.values()))
@@ -194,7 +200,7 @@ def score_combination(
 ) -> pd.DataFrame:
     """Score one combination job (module docstring) of the stores `{feature: path}` with
     `detectors` (`{name: hyperparameters}` in `hparams`); write its scores and AUROC tables
-    (as `quirkymad.scoring.score_store`) and return the AUROC table. `labels`: model, dataset."""
+    (as `quirkymad.scoring.stage.score_store`) and return the AUROC table. `labels`: model, dataset."""
     opened, order = _open_aligned(stores)
     first = next(iter(opened))
     ds0 = opened[first]

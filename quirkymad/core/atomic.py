@@ -31,7 +31,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     Works for files and directories alike. On an exception the temporary is removed and
     `path` is left as it was. A directory other than a Zarr store (which describes its own
-    files) gets a file list with sizes and hashes (`quirkymad.integrity.MANIFEST`), so that a
+    files) gets a file list with sizes and hashes (`quirkymad.core.integrity.MANIFEST`), so that a
     file later deleted or cut short inside it is found.
     """
     final = Path(path)
@@ -46,7 +46,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         _remove(tmp)
         raise
     if tmp.is_dir() and final.suffix != ".zarr":
-        from quirkymad.integrity import write_manifest
+        from quirkymad.core.integrity import write_manifest
 
         write_manifest(tmp)
     if final.is_dir() and not final.is_symlink():

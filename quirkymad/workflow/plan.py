@@ -24,13 +24,13 @@ from typing import Any
 
 import yaml
 
-from quirkymad.errors import QuirkyError
-from quirkymad.layers import feature_layers, probe_layers, scored_layers, transform_layers
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.layers import feature_layers, probe_layers, scored_layers, transform_layers
+from quirkymad.core.roles import MAD_ROLES
 from quirkymad.models import ModelFacts, model_facts
-from quirkymad.roles import MAD_ROLES
-from quirkymad.sweeps import extra_roles
 from quirkymad.transforms.sizing import TransformFit, transform_fit
 from quirkymad.workflow.jobs import ATTRIBUTION_PASS, JobRow, JobTable, job_table
+from quirkymad.workflow.sweeps import extra_roles
 
 GiB = 2**30
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -147,7 +147,7 @@ def _cap_roles(raw: dict[str, int], cap: int) -> dict[str, int]:
 def estimate_dataset(n_base: int, data: dict[str, Any], max_per_role: int) -> DatasetSize:
     """Expected role sizes of `n_base` questions (datasets/base.py `assign_roles`): names are
     uniform over 16 per character, 4 of them trusted; split and bucket as configured."""
-    from quirkymad.prompts import ALICE_NAMES, N_TRUSTED_NAMES
+    from quirkymad.core.prompts import ALICE_NAMES, N_TRUSTED_NAMES
 
     train, val, test = data["split_fractions"]
     easy, hard = data["easy_quantile"], 1 - data["hard_quantile"]
@@ -175,7 +175,7 @@ def count_dataset(parquet: Path, max_per_role: int) -> DatasetSize:
     """Role and split sizes counted in a built dataset (reads four columns)."""
     import pandas as pd
 
-    from quirkymad.prompts import N_TRUSTED_NAMES
+    from quirkymad.core.prompts import N_TRUSTED_NAMES
 
     df = pd.read_parquet(
         parquet, columns=["split", "character", "label", "role", "bucket", "name_index"]
@@ -314,7 +314,7 @@ class _Run:
         return self.cost.on_gpu
 
     def feature_layers(self, feature: str, depth: int) -> list[int]:
-        """Layers of a feature's store (`quirkymad.layers.feature_layers`, as the rules)."""
+        """Layers of a feature's store (`quirkymad.core.layers.feature_layers`, as the rules)."""
         return feature_layers(self.config, feature, depth)
 
     def swept(self, feature: str) -> int:
@@ -334,7 +334,7 @@ def _build_dataset(run: _Run, row: JobRow, shape: None, size: DatasetSize) -> Jo
 
 def _finetune(run: _Run, row: JobRow, shape: ModelShape, size: DatasetSize) -> Job:
     """`finetune_adapter` at its maximum epochs (early stopping ignored)."""
-    from quirkymad.config import finetune_settings
+    from quirkymad.workflow.config import finetune_settings
 
     ft = finetune_settings(run.config, row.dataset)
     cap = ft.get("max_train_examples")
@@ -498,7 +498,7 @@ def _score(run: _Run, row: JobRow, shape: ModelShape, size: DatasetSize) -> Job:
 
 
 def _sweep_point(run: _Run, row: JobRow, shape: ModelShape, size: DatasetSize) -> Job:
-    """`score_sweep_point` (issue 20; quirkymad/sweeps.py): a scoring job per draw of the
+    """`score_sweep_point` (issue 20; quirkymad/scoring/sweeps.py): a scoring job per draw of the
     point (an upper bound: its sets are subsets of the store's records)."""
     axis, value = row.key
     draws = 1 if value == "all" else run.table.sweeps[axis].get("draws", 1)
@@ -510,7 +510,7 @@ def _sweep_point(run: _Run, row: JobRow, shape: ModelShape, size: DatasetSize) -
 
 
 def _combination(run: _Run, row: JobRow, shape: ModelShape, size: DatasetSize) -> Job:
-    """`score_combination` (quirkymad/combinations.py), costed as a scoring job over the values
+    """`score_combination` (quirkymad/scoring/combinations.py), costed as a scoring job over the values
     it reads: all layers of its stores (merge: on their shared layers), times members ×
     (1 + folds) fits for an ensemble."""
     spec = run.table.combinations[row.key]
@@ -748,7 +748,7 @@ def load_config(*paths: str | Path) -> dict[str, Any]:
     nested mappings key by key), e.g. `config.yaml config/seeds.yaml`."""
     from snakemake.utils import update_config
 
-    from quirkymad.config import check_config
+    from quirkymad.workflow.config import check_config
 
     config: dict[str, Any] = {}
     for path in paths:

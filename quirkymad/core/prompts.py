@@ -26,7 +26,7 @@ N_TRUSTED_NAMES = 4
 # held-out 6 + 6), common unambiguous first names, disjoint between the sides and from the
 # paper's lists; Alice and Bob stay (they are the characters). Held-out index i has the same
 # gender on both sides (F, M, F, M, ...), so an opposing prompt (Alice's i-th name <-> Bob's
-# i-th, quirkymad/diagnostics.py) changes the character, not the name's gender.
+# i-th, quirkymad/diagnostics/stage.py) changes the character, not the name's gender.
 BALANCED_ALICE_NAMES: tuple[str, ...] = (
     "Alice", "Peter", "Emma", "Thomas",
     "Grace", "Daniel", "Laura", "Edward", "Rachel", "Oscar", "Julia", "Victor",
@@ -66,7 +66,9 @@ def name_gender(name: str) -> str:
     try:
         return NAME_GENDER[name]
     except KeyError:
-        raise KeyError(f"name {name!r} has no gender in quirkymad.prompts.NAME_GENDER") from None
+        raise KeyError(
+            f"name {name!r} has no gender in quirkymad.core.prompts.NAME_GENDER"
+        ) from None
 
 
 # Config `data.names`: each side's 16 names by name_index.
@@ -93,7 +95,7 @@ def name_lists_of(records) -> dict[str, tuple[str, ...]]:
     for lists in NAME_SETS.values():
         if all(lists[c][i] == n for c, i, n in seen.itertuples(index=False)):
             return lists
-    raise ValueError("the records' names match no name set of quirkymad.prompts.NAME_SETS")
+    raise ValueError("the records' names match no name set of quirkymad.core.prompts.NAME_SETS")
 
 
 def role_names(names: str) -> dict[str, dict[str, list[str]]]:

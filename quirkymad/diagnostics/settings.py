@@ -1,17 +1,17 @@
 """The quirkiness diagnostics' settings contract: config `diagnostics.*` plus the run's device
 and the extraction's autocast, with defaults written once, here. Torch-free, so the config
-check fills the schema's defaults from it at plan time (`quirkymad.config.settings_contracts`)."""
+check fills the schema's defaults from it at plan time (`quirkymad.workflow.config.settings_contracts`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from quirkymad.run_settings import RUN
+from quirkymad.core.run_settings import RUN
 
 
 @dataclass(frozen=True)
 class DiagnosticsSettings:
-    """How `quirkymad.diagnostics.evaluate_quirkiness` scores the hard test records."""
+    """How `quirkymad.diagnostics.stage.evaluate_quirkiness` scores the hard test records."""
 
     max_per_character: int = 400
     """Hard test records per character (Alice, Bob) scored on own and opposing prompts."""

@@ -1,16 +1,16 @@
-"""Axes of difficulty (issue 20; docs/sweeps.md): sweeps over the MAD setting that rescore the
-extracted stores, one scoring job per sweep point.
+"""Axes of difficulty at run time (issue 20; docs/sweeps.md): one scoring job per sweep point.
 
 A sweep names an axis (`AXES`), its values, and the features × detectors it scores. Each point
 (model, dataset, axis, feature, detector, value) is one job that picks its trusted, untrusted
 and test records from the store's `role` and `bucket` coordinates (`point_draws`), scores them
-with `quirkymad.scoring.score_store` (one call per draw) and averages the draws' AUROC tables
-(`average_draws`). Sweeps never fine-tune or extract again: the records a sweep needs beyond the
-MAD roles (trusted records of medium / hard difficulty, test records of easy / medium
-difficulty) are extracted with the store when a sweep needs them (`extra_roles`;
-`quirkymad.selection.sweep_roles`).
+with `quirkymad.scoring.stage.score_store` (one call per draw) and averages the draws' AUROC
+tables (`average_draws`). Sweeps never fine-tune or extract again: the records a sweep needs
+beyond the MAD roles (trusted records of medium / hard difficulty, test records of easy /
+medium difficulty) are extracted with the store when a sweep needs them
+(`quirkymad.workflow.sweeps.extra_roles`; `quirkymad.datasets.selection.sweep_roles`).
 
-No heavy imports at module level: Snakemake reads this module when it plans the DAG.
+What the config asks for (the points, their settings, the checks at plan time) is
+`quirkymad/workflow/sweeps.py`; this module holds what a point is and how it is scored.
 """
 
 from __future__ import annotations
@@ -21,30 +21,28 @@ from typing import Any
 
 import numpy as np
 
-from quirkymad.config_checks import check_raw_scored
-from quirkymad.errors import QuirkyError
-from quirkymad.features.settings import ExtractSettings
-from quirkymad.integrity import read_parquet, write_parquet
-from quirkymad.roles import EASY_UNTRUSTED_ROLES, TEST_ROLES
-from quirkymad.run_settings import RUN
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.integrity import write_parquet
+from quirkymad.core.roles import EASY_UNTRUSTED_ROLES, TEST_ROLES
 from quirkymad.stats.settings import ScoringSettings
 
 AXES = ("n_trusted", "untrusted", "contamination", "trusted_difficulty", "test_difficulty")
-DEFAULT_FEATURES = ("activations",)
-DEFAULT_DETECTORS = ("mahalanobis", "lof", "que")
-DEFAULT_DRAWS = 5
 # Axes whose points draw records at random (averaged over `draws`), and those with a `size`.
 DRAWN_AXES = ("n_trusted", "contamination", "trusted_difficulty")
 SIZED_AXES = ("contamination", "trusted_difficulty")
 
-# Store roles of each difficulty band (selection.py: SWEEP_ROLES). The easy trusted band is the
+# Store roles of each difficulty band (quirkymad/datasets/selection.py: SWEEP_ROLES). The easy trusted band is the
 # MAD role `trusted`; the hard test band is the test mix.
 TRUSTED_BANDS = {"easy": ("trusted",), "medium": ("trusted_medium",), "hard": ("trusted_hard",)}
+
+
 TEST_BANDS = {
     "easy": ("test_normal_easy", "test_anomalous_easy"),
     "medium": ("test_normal_medium", "test_anomalous_medium"),
     "hard": TEST_ROLES,
 }
+
+
 # Extra roles extracted when an axis is swept (every band of the axis, whatever its values, so
 # that adding a value never re-extracts).
 AXIS_ROLES = {
@@ -62,130 +60,6 @@ def value_label(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
-
-
-def sweep_specs(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """`config["sweeps"]` with every omitted key filled (features, detectors, draws, size)."""
-    out = {}
-    for axis, spec in (config.get("sweeps") or {}).items():
-        spec = dict(spec or {})
-        spec.setdefault("features", list(DEFAULT_FEATURES))
-        spec.setdefault("detectors", list(DEFAULT_DETECTORS))
-        if axis in DRAWN_AXES:
-            spec.setdefault("draws", DEFAULT_DRAWS)
-        if axis in SIZED_AXES:
-            spec.setdefault("size", None)
-        out[axis] = spec
-    return out
-
-
-def sweep_points(config: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(axis, feature, detector, value label) of every point, per model × dataset."""
-    return [
-        (axis, f, d, value_label(v))
-        for axis, spec in sweep_specs(config).items()
-        for f in spec["features"]
-        for d in spec["detectors"]
-        for v in spec["values"]
-    ]
-
-
-def extra_roles(config: Mapping[str, Any], feature: str) -> list[str]:
-    """Roles beyond the MAD ones that the store of `feature` must hold for the sweeps."""
-    return sorted(
-        {
-            r
-            for axis, spec in sweep_specs(config).items()
-            if feature in spec["features"]
-            for r in AXIS_ROLES.get(axis, ())
-        }
-    )
-
-
-def point_settings(config: Mapping[str, Any], axis: str, value: str) -> dict[str, Any]:
-    """What determines one point's result besides its store and detector hyperparameters:
-    the value, the axis's draws / size, the seed and the interval settings (its params, so
-    that changing any of them reruns exactly the points it affects)."""
-    spec = sweep_specs(config)[axis]
-    raw = {value_label(v): v for v in spec["values"]}[value]
-    out: dict[str, Any] = {"axis": axis, "value": raw, "seed": config.get("seed", RUN.seed)}
-    for key in ("draws", "size"):
-        if key in spec and not (key == "draws" and raw == "all" and axis == "n_trusted"):
-            out[key] = spec[key]  # (the whole trusted pool is one draw, whatever `draws`)
-    scoring = ScoringSettings(**(config.get("scoring") or {}))
-    return out | {"n_bootstrap": scoring.n_bootstrap, "name_bootstrap": scoring.name_bootstrap}
-
-
-# --- config checks (quirkymad.config calls `check_sweeps`) -------------------------------------
-
-
-def check_sweeps(config: Mapping[str, Any], source: str = "config") -> None:
-    """Checks the schema does not express: features are extracted, detectors are registered,
-    value labels are distinct, and no value asks for more records than a store can hold
-    (`extract.max_per_role`). Counts in built datasets: `check_pools`."""
-    cap = ExtractSettings(**(config.get("extract") or {})).max_per_role
-    for axis, spec in sweep_specs(config).items():
-        key = f"{source}: sweeps.{axis}"
-        check_raw_scored(spec["features"], spec["detectors"], config["features"], key)
-        labels = [value_label(v) for v in spec["values"]]
-        if len(set(labels)) < len(labels):
-            raise QuirkyError(f"{key}.values: {spec['values']} repeats a value")
-        if axis == "n_trusted":
-            big = [v for v in spec["values"] if v != "all" and v > cap]
-            if big:
-                raise QuirkyError(f"{key}.values: {big[0]} > the trusted records a store holds"
-                                  f" (at most extract.max_per_role = {cap})")  # fmt: skip
-        if axis == "contamination" and spec["size"] is not None and spec["size"] > 2 * cap:
-            raise QuirkyError(f"{key}.size: {spec['size']} > the easy untrusted records a store"
-                              f" holds (at most 2 × extract.max_per_role = {2 * cap})")  # fmt: skip
-        if axis == "trusted_difficulty" and spec["size"] is not None and spec["size"] > cap:
-            raise QuirkyError(f"{key}.size: {spec['size']} > the trusted records of a band a"
-                              f" store holds (at most extract.max_per_role = {cap})")  # fmt: skip
-    for name in config.get("figures") or {}:
-        if name.startswith("sweep_") and name.removeprefix("sweep_") not in sweep_specs(config):
-            raise QuirkyError(f"{source}: figures.{name}: drawn by `sweeps.{name[6:]}`; "
-                              f"configure that sweep instead")  # fmt: skip
-
-
-def role_counts(parquet, config: Mapping[str, Any], feature: str) -> dict[str, int]:
-    """Records per role of the store of `feature` that a built dataset gives (the same
-    selection as extraction: `quirkymad.selection.mad_examples`)."""
-    from quirkymad.selection import mad_examples
-
-    cols = ["id", "split", "bucket", "name_index", "character", "role"]
-    df = mad_examples(
-        read_parquet(parquet, columns=cols),
-        config["extract"]["max_per_role"],
-        extra_roles=extra_roles(config, feature),
-    )
-    return {str(k): int(v) for k, v in df["role"].value_counts().items()}
-
-
-def check_pools(config: Mapping[str, Any], results: str = "results", source: str = "config"):
-    """Every point of every sweep against the records its store will hold, for each dataset
-    already built (`results/datasets/{dataset}/data.parquet`); one line naming the key and
-    the store's counts. Datasets not built yet are checked by the job (`point_draws`)."""
-    from pathlib import Path
-
-    specs = sweep_specs(config)
-    for ds in config["datasets"]:
-        parquet = Path(results) / "datasets" / ds / "data.parquet"
-        if not specs or not parquet.is_file():
-            continue
-        for f in {f for spec in specs.values() for f in spec["features"]}:
-            counts = role_counts(parquet, config, f)
-            for axis, spec in specs.items():
-                if f not in spec["features"]:
-                    continue
-                for v in spec["values"]:
-                    try:
-                        point_sizes(counts, axis, v, spec.get("size"))
-                    except QuirkyError as exc:
-                        raise QuirkyError(f"{source}: sweeps.{axis}.values: {value_label(v)}: "
-                                          f"{exc} (dataset {ds})") from None  # fmt: skip
-
-
-# --- record selection ------------------------------------------------------------------------
 
 
 def _n(counts: Mapping[str, int], roles) -> int:
@@ -314,11 +188,11 @@ def point_draws(role: np.ndarray, axis: str, value: Any, settings: Mapping[str, 
     raise AssertionError(axis)
 
 
-# --- scoring and tables ------------------------------------------------------------------------
-
 # Columns that name a point's rows (one group per layer).
 LABELS = ("axis", "value", "model", "dataset", "transform", "feature", "detector", "setting",
           "layer")  # fmt: skip
+
+
 # Columns averaged over a point's draws (the rest of a row is the same for every draw).
 AVERAGED = ("auroc", "ci_low_name", "ci_high_name", "ci_low_example", "ci_high_example",
             "average_precision", "auroc_agree", "auroc_disagree")  # fmt: skip
@@ -356,10 +230,10 @@ def score_point(
 
     import pandas as pd
 
-    from quirkymad.atomic import atomic_path
-    from quirkymad.scoring import score_store
-    from quirkymad.store import open_store, strings
-    from quirkymad.tables import AUROC_FILE
+    from quirkymad.core.atomic import atomic_path
+    from quirkymad.core.store import open_store, strings
+    from quirkymad.core.tables import AUROC_FILE
+    from quirkymad.scoring.stage import score_store
 
     axis, value = settings["axis"], settings["value"]
     scoring = ScoringSettings(n_bootstrap=settings["n_bootstrap"], n_permutations=n_perm,
@@ -397,8 +271,8 @@ def collect_sweep(point_dirs, out_parquet, out_csv, order: list[str]):
     """Concatenate the points' averaged tables of one axis, values in config order."""
     import pandas as pd
 
-    from quirkymad.atomic import atomic_path
-    from quirkymad.tables import read_table
+    from quirkymad.core.atomic import atomic_path
+    from quirkymad.core.tables import read_table
 
     df = pd.concat([read_table(p) for p in point_dirs], ignore_index=True)
     df["value_order"] = df["value"].map({v: i for i, v in enumerate(order)})

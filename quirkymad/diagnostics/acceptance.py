@@ -107,9 +107,9 @@ def collect_flagged(
     out_csv: str | Path | None = None,
     adapters: Sequence[dict[str, Any]] = (),
 ) -> pd.DataFrame:
-    """`quirkymad.tables.concat_tables` of `paths`, with the `quirky` column of each row's
+    """`quirkymad.core.tables.concat_tables` of `paths`, with the `quirky` column of each row's
     fine-tune joined in (when `adapters` are given): the AUROC collection steps."""
-    from quirkymad.tables import read_table, write_table
+    from quirkymad.core.tables import read_table, write_table
 
     df = pd.concat([read_table(p) for p in paths], ignore_index=True)
     if adapters:

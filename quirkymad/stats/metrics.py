@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from quirkymad.run_settings import RUN
+from quirkymad.core.run_settings import RUN
 from quirkymad.stats.auroc import weighted_auroc
 from quirkymad.stats.resample import example_weights, percentile_interval
 from quirkymad.stats.settings import LEVEL, SCORING

@@ -9,8 +9,8 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
-from quirkymad.errors import QuirkyError
-from quirkymad.integrity import diagnose
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.integrity import diagnose
 
 
 @contextlib.contextmanager
@@ -20,8 +20,8 @@ def job_log(path: str | Path | None, threads: int | None = None) -> Iterator[Non
     `device: cuda` on a machine without CUDA) ends the job with one line `quirkymad: ...` on
     stderr, its traceback going to the log only. So does any other exception raised while an
     artifact the job read is damaged: the line then names that artifact and the command that
-    rebuilds it (quirkymad/integrity.py `diagnose`)."""
-    from quirkymad.seeding import set_threads
+    rebuilds it (quirkymad/core/integrity.py `diagnose`)."""
+    from quirkymad.core.seeding import set_threads
 
     set_threads(threads)
     if not path:

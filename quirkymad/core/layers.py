@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from quirkymad.errors import QuirkyError
+from quirkymad.core.errors import QuirkyError
 
 # `layers: adapted` needs the fine-tune's `finetune.lora_layers`; callers without it pass this.
 NO_LORA = object()
@@ -104,7 +104,7 @@ def resolve_layers(
     if spec == "adapted":
         if lora_layers is NO_LORA:
             raise QuirkyError(f"{key}: 'adapted' needs finetune.lora_layers to be resolved "
-                              "(quirkymad.config.concrete_layers)")  # fmt: skip
+                              "(quirkymad.workflow.config.concrete_layers)")  # fmt: skip
         try:
             return adapted_layers(n_layers, lora_layers, first)
         except ValueError as exc:

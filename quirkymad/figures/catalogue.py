@@ -1,7 +1,7 @@
 """The figure catalogue: the one place a figure is declared.
 
 For each figure: where it comes from, the tables it reads (and so the scores it needs), its
-report category and its caption. The config check (`quirkymad.config`), the workflow's one
+report category and its caption. The config check (`quirkymad.workflow.config`), the workflow's one
 generic `plot_figure` rule (rules/figures.smk, inputs from rules/common.smk), the report and
 the docs' figure table all read it. Adding a figure = one entry here + one plotting function
 registered with `quirkymad.figures.register_figure(name)` whose keyword arguments are the

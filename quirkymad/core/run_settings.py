@@ -1,6 +1,6 @@
 """Run-wide settings: config `seed`, `device` and `layers`, with their defaults written once,
 here. Every stage's settings dataclass that carries one of them takes its default from `RUN`,
-and the config check fills the schema's defaults from it (`quirkymad.config.settings_contracts`).
+and the config check fills the schema's defaults from it (`quirkymad.workflow.config.settings_contracts`).
 Torch-free: Snakemake reads it when it plans the DAG."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ here, and imported by the dataset build, the record selection, scoring, diagnost
 the planner and the rules. No imports: any module, torch-free ones included, may read it.
 
 Records of no MAD role have role "" (`datasets.base.ROLES`); the selection split's and the
-sweeps' extra roles are `quirkymad.selection`'s `SELECT_ROLES` and `SWEEP_ROLES`.
+sweeps' extra roles are `quirkymad.datasets.selection`'s `SELECT_ROLES` and `SWEEP_ROLES`.
 """
 
 from __future__ import annotations
@@ -13,4 +13,4 @@ EASY_UNTRUSTED_ROLES = ("untrusted_alice", "untrusted_bob")
 TEST_ROLES = ("test_normal", "test_anomalous")
 """The test mix: held-out names on hard questions; Alice = normal, Bob = anomalous."""
 MAD_ROLES = ("trusted", *EASY_UNTRUSTED_ROLES, *TEST_ROLES)
-"""Every MAD role, in the order a store holds them (`quirkymad.selection.mad_examples`)."""
+"""Every MAD role, in the order a store holds them (`quirkymad.datasets.selection.mad_examples`)."""

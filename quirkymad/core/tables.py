@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from quirkymad.atomic import atomic_path
-from quirkymad.integrity import read_parquet, write_parquet
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.integrity import read_parquet, write_parquet
 
 # The two tables of one scoring job, in its output directory
 # (results/{model}/{dataset}/scores/{feature}/{transform}/{detector}/).
@@ -23,7 +23,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 def with_combination(df: pd.DataFrame) -> pd.DataFrame:
-    """An AUROC table with its `combination` column (quirkymad/combinations.py): rows written
+    """An AUROC table with its `combination` column (quirkymad/scoring/combinations.py): rows written
     before it existed (no column, or missing values after a concatenation) get "none" on layer
     rows and "mean" on the `all` row, what a plain scoring job writes now."""
     if not {"layer", "auroc"} <= set(df.columns):

@@ -1,13 +1,13 @@
-"""Config checks that more than one section's check needs: `combinations:` (quirkymad.config)
-and `sweeps:` (quirkymad.sweeps). Below both modules, so neither imports the other for it.
+"""Config checks that more than one section's check needs: `combinations:` (quirkymad.workflow.config)
+and `sweeps:` (quirkymad.workflow.sweeps). Below both modules, so neither imports the other for it.
 Torch-free: it runs when Snakemake builds the DAG."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
+from quirkymad.core.errors import QuirkyError
 from quirkymad.detectors.params import TRANSFORM_ONLY_DETECTORS
-from quirkymad.errors import QuirkyError
 
 
 def check_raw_scored(

@@ -12,7 +12,7 @@ Each feature array is chunked one layer per chunk (detectors read one layer, all
 and stored uncompressed: activations are dense and noisy, so zstd saved ~7 % for a slower
 write (2–3× in `shared/spec/zarr.md`; 1.25× in `bench/zarr_layout.py` here). Metadata arrays
 use zarr's default codec (zstd). Every array ends its codecs with a crc32c checksum and every
-chunk is written, so a damaged chunk fails its read (quirkymad/integrity.py).
+chunk is written, so a damaged chunk fails its read (quirkymad/core/integrity.py).
 Strings are variable-length UTF-8 (a specified Zarr v3 type; fixed-width unicode is not).
 Metadata is consolidated so a plain `xarray.open_zarr(path)` opens the store in one read and
 without a warning; zarr notes that consolidation is not (yet) part of the v3 spec, which we
@@ -31,9 +31,9 @@ import pandas as pd
 import xarray as xr
 
 from quirkymad import __version__
-from quirkymad.atomic import atomic_path
-from quirkymad.errors import QuirkyError
-from quirkymad.integrity import (
+from quirkymad.core.atomic import atomic_path
+from quirkymad.core.errors import QuirkyError
+from quirkymad.core.integrity import (
     MARKER,
     DamagedArtifact,
     check_store_files,

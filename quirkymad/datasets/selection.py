@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from quirkymad.prompts import N_TRUSTED_NAMES
-from quirkymad.roles import MAD_ROLES, TEST_ROLES
+from quirkymad.core.prompts import N_TRUSTED_NAMES
+from quirkymad.core.roles import MAD_ROLES, TEST_ROLES
 
 # Hard validation records with the trusted-role names (1-4): the test mix's roles on a split
 # and names disjoint from it (issue 28: not the test names), scored only to choose a "best
@@ -35,7 +35,7 @@ def selection_roles(df: pd.DataFrame) -> pd.Series:
     return role
 
 
-# Records only sweeps use (quirkymad/sweeps.py, docs/sweeps.md), extracted only when a
+# Records only sweeps use (quirkymad/workflow/sweeps.py, docs/sweeps.md), extracted only when a
 # configured sweep needs them: trusted-like records (easy -> `trusted`) of the other difficulty
 # bands, and test-mix-like records (hard -> the test mix) of the other bands.
 SWEEP_ROLES = (
