@@ -57,7 +57,7 @@ def parse_sets(items: list[str]) -> dict:
 
 def validation_quirkiness(model_dir, adapter, records: pd.DataFrame, batch_size: int) -> dict:
     """a, b, Q on `records` with the merged adapter, in float32 (as the diagnostics stage)."""
-    from quirkymad.diagnostics.stage import label_log_odds, yes_no_log_odds
+    from quirkymad.core.log_odds import label_log_odds, yes_no_log_odds
     from quirkymad.models import load_model
 
     model, tok = load_model(model_dir, adapter, device="cpu")
@@ -75,9 +75,9 @@ def test_mix_report(model_dir, adapter, data, out_dir: Path, max_per_role: int) 
     """REPORTING ONLY (never used to pick a recipe): on the hard test mix with held-out names,
     the activations x Mahalanobis AUROC (per layer and layer-aggregated, as the workflow's
     scoring stage computes it) and a, b, Q on its disagreeing records (own prompts)."""
+    from quirkymad.core.log_odds import label_log_odds
     from quirkymad.core.roles import TEST_ROLES
     from quirkymad.core.store import open_store, strings
-    from quirkymad.diagnostics.stage import label_log_odds
     from quirkymad.features.extraction import ExtractSettings, extract_activation_store
     from quirkymad.scoring.stage import score_store
 

@@ -12,12 +12,13 @@ from quirkymad.workflow.config import (
     check_config,
     concrete_layers,
     finetune_settings,
+    model_layers,
     replicate_seed as seed_of_replicate,
 )
 from quirkymad.core.errors import QuirkyError
 from quirkymad.figures.catalogue import FIGURE_CATALOGUE, Scores
 from quirkymad.finetune.settings import run_only_keys
-from quirkymad.core.layers import feature_layer_spec, model_layers
+from quirkymad.core.layers import feature_layer_spec
 from quirkymad.models import model_facts
 from quirkymad.workflow.plan import transform_fit_seconds
 from quirkymad.transforms.sizing import transform_fit

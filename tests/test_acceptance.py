@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from quirkymad.diagnostics.acceptance import collect_flagged, quirky_flags, with_quirky
+from quirkymad.finetune.acceptance import collect_flagged, quirky_flags, with_quirky
 
 
 def _adapter(path, step, a, b):

@@ -2,11 +2,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from quirkymad.core.log_odds import label_log_odds
 from quirkymad.core.prompts import name_lists
 from quirkymad.diagnostics.settings import DiagnosticsSettings
 from quirkymad.diagnostics.stage import (
     evaluate_quirkiness,
-    label_log_odds,
     loss_from_log_odds,
     opposing_prompts,
     per_example_table,

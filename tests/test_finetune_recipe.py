@@ -143,7 +143,7 @@ def test_quirkiness_is_logged_at_each_evaluation(recipe_run):
 
 def test_a_non_quirky_fine_tune_is_flagged_in_its_summary_and_adapter(recipe_run):
     """Six steps on a random tiny model make nothing quirky: the flag says so (a, b < 1)."""
-    from quirkymad.diagnostics.acceptance import read_acceptance
+    from quirkymad.finetune.acceptance import read_acceptance
 
     d, summary = recipe_run
     acc = summary["acceptance"]
@@ -167,7 +167,7 @@ def test_a_non_quirky_fine_tune_warns_in_the_job_log(tiny_model_dir, addition_pa
 
 
 def test_acceptance_rule_and_the_untrained_adapter():
-    from quirkymad.diagnostics.acceptance import acceptance, is_quirky, warning
+    from quirkymad.finetune.acceptance import acceptance, is_quirky, warning
 
     assert is_quirky(1.0, 1.0) is True and is_quirky(1.0, 0.99) is False
     assert is_quirky(None, 2.0) is None and is_quirky(float("nan"), 2.0) is None

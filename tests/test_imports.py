@@ -1,4 +1,6 @@
-"""No import circles inside `quirkymad` (issue 29): the module graph is a DAG.
+"""No import circles inside `quirkymad` (issue 29): the module graph is a DAG; and no stage
+imports a later one: every module sits in a layer (`LAYERS`, by its top-level subpackage) and
+imports only its own layer and lower ones.
 
 Read from the source with `ast`, not by importing: every `import quirkymad.…` and
 `from quirkymad.… import …` counts, at module level and inside functions alike (a lazy import
@@ -84,6 +86,43 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str]:
     return []
 
 
+# The layers, lowest first (docs/architecture.md). A module's layer is that of its top-level
+# subpackage (or, for the top-level command modules, its own name); it may import modules of
+# its own layer and of lower ones, never of a higher one. Names in one tuple are peers.
+LAYERS: list[tuple[str, ...]] = [
+    ("core",),  # plumbing; with the root package (`quirkymad/__init__.py`: the version)
+    ("models", "datasets"),
+    ("finetune",),
+    ("features",),
+    ("diagnostics", "transforms"),
+    ("detectors",),
+    ("stats",),  # below scoring: scoring computes its AUROCs and intervals with it
+    ("scoring",),
+    ("analysis", "explain"),
+    ("figures",),
+    ("workflow",),  # plan time: config, job table, planner; reads every stage's settings
+    ("cli", "compare_runs", "verify", "rehearsal", "__main__"),  # the commands
+]
+LAYER_OF = {name: i for i, names in enumerate(LAYERS) for name in names}
+
+
+def layer_of(module: str) -> int | None:
+    """The layer index of a package module (None: in no layer)."""
+    if module == PACKAGE:
+        return LAYER_OF["core"]
+    return LAYER_OF.get(module.split(".")[1])
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Every import of a module in a higher layer than the importer's, as "a -> b"."""
+    return [
+        f"{m} -> {t}"
+        for m in sorted(graph)
+        for t in sorted(graph[m])
+        if layer_of(m) is not None and layer_of(t) is not None and layer_of(t) > layer_of(m)
+    ]
+
+
 def test_the_check_finds_a_circle_through_a_lazy_import(tmp_path):
     pkg = tmp_path / PACKAGE
     (pkg / "sub").mkdir(parents=True)
@@ -108,3 +147,34 @@ def test_quirkymad_has_no_import_circle():
     assert "quirkymad.detectors.base" in graph["quirkymad.detectors"]
     cycle = find_cycle(graph)
     assert cycle == [], "import circle: " + " -> ".join(cycle)
+
+
+def test_the_layer_check_finds_an_upward_import_also_a_lazy_one(tmp_path):
+    pkg = tmp_path / PACKAGE
+    for sub in ("core", "finetune", "features"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "core" / "util.py").write_text("X = 1\n")
+    (pkg / "features" / "helper.py").write_text("from quirkymad.core.util import X\n")
+    (pkg / "finetune" / "lora.py").write_text("from quirkymad.core import util\n")
+    assert upward_imports(import_graph(tmp_path)) == []
+    (pkg / "finetune" / "lora.py").write_text(
+        "def f():\n    from quirkymad.features.helper import X\n"
+    )
+    assert upward_imports(import_graph(tmp_path)) == [
+        "quirkymad.finetune.lora -> quirkymad.features.helper"
+    ]
+
+
+def test_every_module_has_a_layer():
+    tops = {m.split(".")[1] for m in module_names() if m != PACKAGE}
+    assert tops == set(LAYER_OF), (
+        f"not in LAYERS: {sorted(tops - set(LAYER_OF))}; "
+        f"in LAYERS but gone: {sorted(set(LAYER_OF) - tops)}"
+    )
+
+
+def test_no_stage_imports_a_later_stage():
+    up = upward_imports(import_graph())
+    assert up == [], "upward import(s), against LAYERS (docs/architecture.md): " + "; ".join(up)

@@ -45,9 +45,8 @@ def test_unknown_model():
 
 
 def test_model_facts_come_from_the_registry():
-    from quirkymad.core.layers import model_layers
     from quirkymad.models import MODELS, model_facts
-    from quirkymad.workflow.config import model_depth
+    from quirkymad.workflow.config import model_depth, model_layers
 
     for name in MODELS:
         facts = model_facts(name, {})

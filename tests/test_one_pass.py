@@ -128,7 +128,7 @@ def _activations_by_autocast(model_dir, parquet, tmp_path) -> dict:
 def test_bf16_autocast_runs_in_bf16_and_stays_close(tiny_model_dir, addition_parquet, tmp_path,
                                                     monkeypatch):  # fmt: skip
     # As on a CPU with native bf16 (this test's machine may emulate it: see the next test).
-    monkeypatch.setattr("quirkymad.features.precision.cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr("quirkymad.core.precision.cpu_has_native_bf16", lambda: True)
     got = _activations_by_autocast(tiny_model_dir, addition_parquet, tmp_path)
     # The gradient pass runs under autocast too (bf16 logits are stored as float32).
     bf16 = {f: AttributionSettings(layers="all", autocast="bfloat16", **COMMON) for f in SETTINGS}
@@ -146,7 +146,7 @@ def test_bf16_without_native_cpu_support_runs_fp32_with_one_warning(
 ):
     import torch
 
-    from quirkymad.features import precision
+    from quirkymad.core import precision
 
     monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
     precision._warn_emulated_bf16.cache_clear()

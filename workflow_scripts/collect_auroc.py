@@ -3,7 +3,7 @@ into results/tables/auroc.{parquet,csv}, with each fine-tune's `quirky` flag joi
 rule lists the adapters (issue 28)."""
 
 from quirkymad.core.logs import job_log
-from quirkymad.diagnostics.acceptance import collect_flagged
+from quirkymad.finetune.acceptance import collect_flagged
 
 sm = snakemake  # noqa: F821
 tables = getattr(sm.input, "tables", sm.input)  # the combinations rule lists its tables unnamed

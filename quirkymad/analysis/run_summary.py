@@ -1,7 +1,7 @@
 """What a finished run found and where to look (issue 28, item 7): printed by the Snakefile's
 `onsuccess:` handler, so a newcomer learns whether the run worked without opening a file.
 
-Per fine-tune: quirky or not (the acceptance rule of quirkymad/diagnostics/acceptance.py, with its
+Per fine-tune: quirky or not (the acceptance rule of quirkymad/finetune/acceptance.py, with its
 validation a, b, and the test mix's a, b); the headline AUROCs (activations × Mahalanobis,
 layer-aggregated, with the name-clustered interval, `p_chance` and whatever control columns the
 run has: within-gender AUROCs, the gender-only score, `p_chance_gender`, the base-model

@@ -134,24 +134,3 @@ def transform_layers(
     if spec == "auto":
         return sorted({math.floor(f * n_layers / 32 + 0.5) for f in (23, 29)})
     return resolve_layers(spec, n_layers, key, model)
-
-
-def model_layers(
-    spec: str | Sequence[int],
-    model: str,
-    settings: dict[str, Any] | None = None,
-    key: str = "layers",
-    transform: bool = False,
-    first: int = 1,
-    lora_layers: int | Sequence[int] | None | object = NO_LORA,
-) -> list[int]:
-    """The layers `spec` (config `key`) names for registered model `model` with its config
-    `settings`, its depth taken from the model registry: what the config check, the transform
-    rules and (via `resolve_layers` on the loaded weights) extraction resolve; `lora_layers`
-    (config `finetune.lora_layers`) resolves `"adapted"`."""
-    from quirkymad.models import model_facts
-
-    depth = model_facts(model, settings).n_layers
-    if transform:
-        return transform_layers(spec, depth, key, f"model {model}")
-    return resolve_layers(spec, depth, key, f"model {model}", first, lora_layers)

@@ -1,2 +1,3 @@
 """Diagnostics stage (rules/diagnostics.smk): quirkiness a, b and per-example log-odds
-(`stage.py`), its settings (`settings.py`) and the acceptance rule (`acceptance.py`)."""
+(`stage.py`) and its settings (`settings.py`); the acceptance rule it reads is the fine-tune's
+(`quirkymad/finetune/acceptance.py`)."""

@@ -20,17 +20,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
-from tqdm import tqdm
 
 from quirkymad.core.atomic import atomic_path
-from quirkymad.core.batching import answer_logits, batches, encode
 from quirkymad.core.integrity import read_parquet, write_parquet
-from quirkymad.core.prompts import answer_token_ids, name_lists_of, render_prompt
+from quirkymad.core.log_odds import label_log_odds, yes_no_log_odds
+from quirkymad.core.precision import autocast as autocast_ctx
+from quirkymad.core.prompts import name_lists_of, render_prompt
 from quirkymad.core.roles import TEST_ROLES
-from quirkymad.diagnostics.acceptance import read_acceptance
 from quirkymad.diagnostics.settings import DiagnosticsSettings
-from quirkymad.features.precision import autocast as autocast_ctx
+from quirkymad.finetune.acceptance import read_acceptance
 from quirkymad.models import load_model
 
 OTHER = {"Alice": "Bob", "Bob": "Alice"}
@@ -46,25 +44,6 @@ def opposing_prompts(
         render_prompt(names[OTHER[c]][i], s, ctx)
         for c, i, s, ctx in zip(df["character"], df["name_index"], df["statement"], df["context"])
     ]
-
-
-@torch.no_grad()
-def yes_no_log_odds(
-    model, tokenizer, prompts: list[str], batch_size: int, progress: bool = True
-) -> np.ndarray:
-    """λ = logit(" Yes") − logit(" No") at each prompt's last token, `[n]`."""
-    no_id, yes_id = answer_token_ids(tokenizer)
-    out = np.empty(len(prompts))
-    parts = list(batches(len(prompts), batch_size))
-    for sl in tqdm(parts, desc="quirkiness", unit="batch", disable=not progress):
-        logits = answer_logits(model, encode(tokenizer, prompts[sl]), (no_id, yes_id)).float()
-        out[sl] = (logits[:, 1] - logits[:, 0]).cpu().numpy()
-    return out
-
-
-def label_log_odds(lam: np.ndarray, label: np.ndarray) -> np.ndarray:
-    """Log-odds of `label` (bool `[n]`) given λ `[n]`."""
-    return np.where(np.asarray(label, dtype=bool), lam, -lam)
 
 
 def loss_from_log_odds(log_odds: np.ndarray) -> np.ndarray:

@@ -16,12 +16,12 @@ if TYPE_CHECKING:
 from quirkymad.core.errors import QuirkyError
 from quirkymad.core.integrity import read_parquet
 from quirkymad.core.layers import first_layer, probe_layers, resolve_layers
+from quirkymad.core.precision import autocast
 from quirkymad.core.store import to_storage_dtype, write_store
 from quirkymad.datasets.selection import mad_examples
 from quirkymad.features import attribution as attr
 from quirkymad.features.activations import extract_activations
 from quirkymad.features.hooks import n_layers as count_layers
-from quirkymad.features.precision import autocast
 from quirkymad.features.probe_shift import (
     TARGET_DEFINITIONS,
     assemble,

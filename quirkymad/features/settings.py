@@ -30,7 +30,7 @@ class ExtractSettings:
     dtype: str = "auto"
     autocast: str = "none"
     """Forward/backward passes under bf16 autocast ("bfloat16") or not ("none");
-    features/precision.py."""
+    core/precision.py."""
     sweep_roles: tuple[str, ...] = ()
     """Records beyond the MAD roles that configured sweeps need (quirkymad/workflow/sweeps.py); the
     workflow passes it only when non-empty, so a run without sweeps extracts as before."""

@@ -13,7 +13,7 @@ seeds, the band / error bar is the range (min–max) over the seeds, each seed's
 is a dot on its bar, and a point counts as significant only if p_chance < SIGNIFICANT for every
 seed. With one seed the figures are as above.
 
-A dataset whose fine-tune is flagged not quirky (column `quirky`, quirkymad/diagnostics/acceptance.py) is
+A dataset whose fine-tune is flagged not quirky (column `quirky`, quirkymad/finetune/acceptance.py) is
 labelled "(not quirky)" in the legend, its lines dashed and its bars hatched (issue 28).
 """
 
@@ -71,7 +71,7 @@ def over_seeds(df: pd.DataFrame) -> pd.DataFrame:
 
 def not_quirky(df: pd.DataFrame) -> set[tuple[str, str]]:
     """(model, dataset) pairs with a fine-tune (any seed) flagged not quirky (column `quirky`,
-    quirkymad/diagnostics/acceptance.py; issue 28): drawn dashed / hatched and labelled "not quirky"."""
+    quirkymad/finetune/acceptance.py; issue 28): drawn dashed / hatched and labelled "not quirky"."""
     if "quirky" not in df:
         return set()
     bad = df[df["quirky"].astype("boolean").eq(False).fillna(False)]

@@ -25,10 +25,11 @@ from quirkymad.core.atomic import atomic_path
 from quirkymad.core.batching import batches, encode, last_hidden, length_sorted
 from quirkymad.core.integrity import read_parquet
 from quirkymad.core.layers import lora_blocks
+from quirkymad.core.log_odds import label_log_odds, yes_no_log_odds
+from quirkymad.core.precision import bf16_autocast_enabled
 from quirkymad.core.prompts import answer_token_ids
 from quirkymad.core.seeding import seed_everything
-from quirkymad.diagnostics.acceptance import acceptance, warn
-from quirkymad.features.precision import bf16_autocast_enabled
+from quirkymad.finetune.acceptance import acceptance, warn
 from quirkymad.finetune.checkpoint import (
     load_checkpoint,
     remove_checkpoint,
@@ -55,8 +56,6 @@ from quirkymad.models.loading import load_model
 def quirk_scores(model, tokenizer, records: pd.DataFrame, batch_size: int) -> dict[str, float]:
     """a, b = mean own-label log-odds on the Alice / Bob records (spec §7), from the logits of
     " Yes" and " No" at the last prompt token."""
-    from quirkymad.diagnostics.stage import label_log_odds, yes_no_log_odds
-
     was_training = model.training
     model.eval()
     lam = yes_no_log_odds(model, tokenizer, records["prompt"].tolist(), batch_size, progress=False)
@@ -118,7 +117,7 @@ def answer_loss_sum(
 
 def _autocast(device: torch.device, cpu: bool):
     """bf16 autocast on CUDA always, on CPU when `cpu` and the CPU has native bf16 (AVX512_BF16
-    CPUs run it ~2x faster; emulated it is ~25x slower: features/precision.py)."""
+    CPUs run it ~2x faster; emulated it is ~25x slower: core/precision.py)."""
     enabled = device.type == "cuda" or bf16_autocast_enabled(device.type, cpu)
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
@@ -145,7 +144,7 @@ def finetune(
     """Fine-tune a LoRA adapter on one dataset; write the best adapter and the training log.
 
     The untrained adapter (step 0) is kept only if no later evaluation is; the kept adapter's
-    `acceptance` (quirky or not, quirkymad/diagnostics/acceptance.py) goes into its summary, with a warning
+    `acceptance` (quirky or not, quirkymad/finetune/acceptance.py) goes into its summary, with a warning
     in the job log when it is not quirky.
 
     Every `settings.checkpoint_every` steps the training state goes to `checkpoint_dir`
@@ -270,7 +269,7 @@ class _TrainingRun:
                  "tokens_per_s": 0.0, "micro_batch_size": micro}  # fmt: skip
         self.evaluate(first, micro)
         # Step 0 (the untrained adapter) is logged but scores +inf: any later kept evaluation
-        # replaces it, so it is kept only when no other is (then flagged: quirkymad/diagnostics/acceptance.py).
+        # replaces it, so it is kept only when no other is (then flagged: quirkymad/finetune/acceptance.py).
         return _LoopState([first], (math.inf, 0, _lora_copy(self.model)), 0, 0, micro)
 
     def restore(self, saved: dict) -> _LoopState:

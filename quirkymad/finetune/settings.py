@@ -81,7 +81,7 @@ class FinetuneSettings:
     """At each evaluation, a and b (mean own-label log-odds of Alice / Bob on disagreeing
     prompts, spec §7) on this many fixed hard, disagreeing validation records per character
     with the trusted-role names (not the test names); logged as columns a_alice, b_bob of the
-    training log; the kept evaluation's a, b decide the `quirky` flag (quirkymad/diagnostics/acceptance.py).
+    training log; the kept evaluation's a, b decide the `quirky` flag (quirkymad/finetune/acceptance.py).
     0 = off (quirky = unknown)."""
     schedule: str = "linear"
     """Learning rate after the warm-up: `linear` decay to 0 (paper) or `constant`."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import jsonschema
 import yaml
 
 from quirkymad.core.errors import QuirkyError
+from quirkymad.core.layers import NO_LORA, resolve_layers, transform_layers
 from quirkymad.detectors.params import OFFLINE_DETECTORS, TRANSFORM_ONLY_DETECTORS
 from quirkymad.workflow.checks import check_raw_scored
 
@@ -180,8 +182,6 @@ def concrete_layers(config: dict[str, Any], spec: Any, model: str, first: int = 
     `finetune.lora_layers`), so a job's params equal those of the same list written out."""
     if spec != "adapted":
         return spec
-    from quirkymad.core.layers import model_layers
-
     return model_layers(spec, model, config["models"][model], first=first,
                         lora_layers=config["finetune"]["lora_layers"])  # fmt: skip
 
@@ -211,6 +211,26 @@ def model_depth(name: str, settings: dict[str, Any] | None) -> int:
     from quirkymad.models import model_facts
 
     return model_facts(name, settings).n_layers
+
+
+def model_layers(
+    spec: str | Sequence[int],
+    model: str,
+    settings: dict[str, Any] | None = None,
+    key: str = "layers",
+    transform: bool = False,
+    first: int = 1,
+    lora_layers: int | Sequence[int] | None | object = NO_LORA,
+) -> list[int]:
+    """The layers `spec` (config `key`) names for registered model `model` with its config
+    `settings`, its depth taken from the model registry (`model_depth`): what the config check
+    and the transform rules resolve (extraction: `quirkymad.core.layers.resolve_layers` on the
+    loaded weights); `lora_layers` (config `finetune.lora_layers`) resolves `"adapted"`. Plan
+    time, so here and not in core/layers.py, which imports no stage (issue 29)."""
+    depth = model_depth(model, settings)
+    if transform:
+        return transform_layers(spec, depth, key, f"model {model}")
+    return resolve_layers(spec, depth, key, f"model {model}", first, lora_layers)
 
 
 def _layer_keys(config: dict[str, Any]) -> list[tuple[str, Any, int]]:
@@ -245,8 +265,6 @@ def check_config(
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise QuirkyError(f"{source}: {errors[0]}{more}")
     layer_keys = _layer_keys(config)
-    from quirkymad.core.layers import model_layers
-
     _check_adapted(config, [spec for _, spec, _ in layer_keys], source)
     lora = config["finetune"]["lora_layers"]
     for name, settings in config["models"].items():
@@ -359,8 +377,6 @@ def _check_cross_field(config: dict[str, Any], source: str) -> None:
 
 def _check_transform_layers(config: dict[str, Any], model: str, settings: Any, source: str):
     """Each transform's layers must be among the layers extracted for `model`."""
-    from quirkymad.core.layers import model_layers
-
     extracted = model_layers(config["layers"], model, settings,
                              lora_layers=config["finetune"]["lora_layers"])  # fmt: skip
     for name, spec in transform_specs(config).items():

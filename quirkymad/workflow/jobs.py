@@ -153,7 +153,7 @@ class JobTable:
 
     def adapter_jobs(self) -> list[dict[str, Any]]:
         """Every fine-tune: model, dataset, replicate seed and adapter directory (the AUROC
-        collection joins in its `quirky` flag; quirkymad/diagnostics/acceptance.py, issue 28)."""
+        collection joins in its `quirky` flag; quirkymad/finetune/acceptance.py, issue 28)."""
         seed_of = {replicate_dir(s, self.config): s for s in self.seeds}
         return [{"model": r.model, "dataset": r.dataset, "seed": seed_of[r.replicate],
                  "adapter": r.output} for r in self.of("finetune_adapter")]  # fmt: skip

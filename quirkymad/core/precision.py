@@ -1,5 +1,5 @@
-"""Mixed precision for feature extraction (`extract.autocast`) and CPU fine-tuning
-(`finetune.cpu_autocast`).
+"""Mixed precision for feature extraction (`extract.autocast`), the diagnostics' passes and CPU
+fine-tuning (`finetune.cpu_autocast`): one definition, below every stage that runs a model.
 
 `bfloat16` runs the model's matmuls in bf16 under `torch.autocast` (weights stay fp32; CPUs with
 AVX512_BF16 run them natively, ≈1.9× faster for SmolLM2-135M on 2 cores,

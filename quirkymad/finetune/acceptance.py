@@ -6,7 +6,9 @@ b >= 1 (nats), where a, b are the mean own-label log-odds of Alice / Bob on the 
 quirk-evaluation records (hard, disagreeing **validation** records with the trusted-role
 names, never the test names: `quirkymad.finetune.records.quirk_eval_records`), measured at the
 kept evaluation (docs/quirky_recipe.md). An untrained adapter (step 0) is never quirky.
-Torch-free: the collection steps and the run summary read it.
+It lives with the fine-tune, which computes it and stores it with the adapter; the
+diagnostics stage and the AUROC collection read it from here (issue 29: no stage imports a
+later one). Torch-free: the collection steps and the run summary read it.
 """
 
 from __future__ import annotations
