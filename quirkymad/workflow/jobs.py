@@ -12,6 +12,7 @@ Torch-free: it reads the checked config (`quirkymad.workflow.config.check_config
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from quirkymad.workflow.config import (
     control_detectors,
     explain_jobs,
     replicate_dir,
+    replicate_seed,
     replicate_seeds,
     transform_specs,
 )
@@ -114,8 +116,22 @@ class JobTable:
 
     # --- the rows of one rule, and the paths the rules' inputs read -------------------------
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "rows":  # `rows = …` and `rows += …` alike: the index is rebuilt on next use
+            self.__dict__.pop("_rows_by_rule", None)
+
+    @functools.cached_property
+    def _rows_by_rule(self) -> dict[str, list[JobRow]]:
+        """`rows` by rule, each rule's in table order; built once per assignment of `rows`."""
+        by_rule: dict[str, list[JobRow]] = {}
+        for r in self.rows:
+            by_rule.setdefault(r.rule, []).append(r)
+        return by_rule
+
     def of(self, rule: str) -> list[JobRow]:
-        return [r for r in self.rows if r.rule == rule]
+        """The rows of `rule`, in table order (a new list)."""
+        return list(self._rows_by_rule.get(rule, ()))
 
     def score_dirs(
         self,
@@ -142,8 +158,9 @@ class JobTable:
 
     def explain_dirs(self, jobs: Sequence[tuple[str, str, str]]) -> list[str]:
         """The explanation jobs' directories of the (feature, transform, detector) `jobs`."""
+        wanted = set(jobs)
         return [r.output for r in self.of("explain_scores")
-                if (r.feature, r.transform, r.detector) in set(jobs)]  # fmt: skip
+                if (r.feature, r.transform, r.detector) in wanted]  # fmt: skip
 
     def sweep_point_dirs(self, axis: str | None = None) -> list[str]:
         return [r.output for r in self.of("score_sweep_point") if axis in (None, r.key[0])]
@@ -154,9 +171,9 @@ class JobTable:
     def adapter_jobs(self) -> list[dict[str, Any]]:
         """Every fine-tune: model, dataset, replicate seed and adapter directory (the AUROC
         collection joins in its `quirky` flag; quirkymad/finetune/acceptance.py, issue 28)."""
-        seed_of = {replicate_dir(s, self.config): s for s in self.seeds}
-        return [{"model": r.model, "dataset": r.dataset, "seed": seed_of[r.replicate],
-                 "adapter": r.output} for r in self.of("finetune_adapter")]  # fmt: skip
+        return [{"model": r.model, "dataset": r.dataset,
+                 "seed": replicate_seed(r.replicate, self.config), "adapter": r.output}
+                for r in self.of("finetune_adapter")]  # fmt: skip
 
     def comparison_jobs(self) -> list[dict[str, Any]]:
         """One entry per model × seed × dataset × kept pair, with both scoring directories."""
@@ -182,14 +199,23 @@ class JobTable:
         if (row.transform != "none" or row.feature not in self.control_features
                 or row.detector not in self.control_detectors):  # fmt: skip
             return None
-        return (f"results/{row.model}/{row.dataset}/controls/base/scores/"
-                f"{row.feature}/none/{row.detector}")  # fmt: skip
+        return _control_score_dir(row.model, row.dataset, row.feature, row.detector)
 
     def control_jobs(self) -> list[dict[str, str | None]]:
         """One entry per main scoring job: its directory and its base control's (or None)."""
         return [
             {"scores": r.output, "base": self.control_dir(r)} for r in self.of("score_detector")
         ]
+
+
+def _control_base_dir(model: str, dataset: str) -> str:
+    """The base-model negative control's directory of a model × dataset (rules/controls.smk)."""
+    return f"results/{model}/{dataset}/controls/base"
+
+
+def _control_score_dir(model: str, dataset: str, feature: str, detector: str) -> str:
+    """The base control's scoring directory of a feature × detector (raw features only)."""
+    return f"{_control_base_dir(model, dataset)}/scores/{feature}/none/{detector}"
 
 
 def job_table(config: dict[str, Any]) -> JobTable:
@@ -301,10 +327,10 @@ def _control_rows(t: JobTable) -> list[JobRow]:
     rows = []
     for m in t.models:
         for ds in t.datasets:
-            base = f"results/{m}/{ds}/controls/base"
+            base = _control_base_dir(m, ds)
             rows.append(JobRow("extract_control_activations", f"{base}/features/activations.zarr",
                                model=m, dataset=ds))  # fmt: skip
-            rows += [JobRow("score_control", f"{base}/scores/{f}/none/{d}", model=m, dataset=ds,
+            rows += [JobRow("score_control", _control_score_dir(m, ds, f, d), model=m, dataset=ds,
                             feature=f, transform="none", detector=d)
                      for f in t.control_features for d in t.control_detectors]  # fmt: skip
     return rows

@@ -536,14 +536,12 @@ def _explain(run: _Run, row: JobRow, shape: ModelShape, size: DatasetSize) -> Jo
                cpu_core_s=per_job * CPU_CALIBRATION["cores"])  # fmt: skip
 
 
-def _small_job(stage: str, kind: str | None = None):
-    """A short CPU job with a fixed output size (per model × dataset, or run-wide)."""
+def _small_job(stage: str, kind: str | None = None, nbytes: float | None = None):
+    """A short CPU job with a fixed output size (per model × dataset, or run-wide): `nbytes`
+    counted under `kind`, by default that kind's `SMALL_OUTPUT_BYTES`."""
 
     def cost(run: _Run, row: JobRow, shape: Any, size: Any) -> Job:
-        if kind == "separation":  # counted with the tables
-            disk = {"tables": SEPARATION_BYTES}
-        else:
-            disk = {kind: SMALL_OUTPUT_BYTES[kind]} if kind else {}
+        disk = {kind: SMALL_OUTPUT_BYTES[kind] if nbytes is None else nbytes} if kind else {}
         return Job(stage, row.rule, row.model, row.dataset, cpu_core_s=CPU_SMALL_JOB_S, disk=disk)
 
     return cost
@@ -566,7 +564,7 @@ ROW_COSTS = {
     "score_control": _score,
     "score_sweep_point": _sweep_point,
     "score_combination": _combination,
-    "analyze_separation": _small_job("analysis", "separation"),
+    "analyze_separation": _small_job("analysis", "tables", SEPARATION_BYTES),
     "explain_scores": _explain,
     "collect_quirkiness": _small_job("diagnostics", "tables"),
     "collect_separation": _small_job("analysis", "tables"),
