@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from quirkymad.core.errors import QuirkyError
-from quirkymad.datasets import DATASETS
+from quirkymad.datasets import dataset_names
 from quirkymad.detectors import DETECTORS
 from quirkymad.models import MODELS
 from quirkymad.workflow.config import check_config, load_schema, schema_errors
@@ -20,7 +20,7 @@ SCHEMA = load_schema()
 def test_schema_names_match_registries():
     props = SCHEMA["properties"]
     assert set(props["models"]["properties"]) == set(MODELS)
-    assert set(props["datasets"]["properties"]) == set(DATASETS)
+    assert set(props["datasets"]["properties"]) == set(dataset_names())
     assert set(props["detectors"]["properties"]) == set(DETECTORS)
 
 

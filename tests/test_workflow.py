@@ -15,6 +15,7 @@ from smk import (
     finished_run,
     planned_jobs,
     planned_jobs_and_figures,
+    planned_outputs,
     snakemake,
     write_config,
 )
@@ -281,6 +282,37 @@ def test_a_lost_intermediate_is_rebuilt(run):
         assert planned_jobs(wd, cfg)["score_detector"] == 1
     finally:
         kept.rename(lost)
+    assert planned_jobs(wd, cfg) == {}
+
+
+def test_adding_a_trigger_dataset_reruns_nothing_of_the_name_datasets(run, tmp_path):
+    """Issue 30: `addition_trigger` beside the finished name dataset plans its own jobs, the
+    collectors and the figures, nothing under the name dataset's paths; run to the end (in a
+    copy), its AUROC rows carry trigger vs clean / vs decoy, the name dataset's do not."""
+    wd = tmp_path / "wd"
+    shutil.copytree(run[0], wd, symlinks=True)
+    config = {**TINY, "datasets": {**TINY["datasets"], "addition_trigger": {"n_base": 1500}},
+              "figures": {**TINY["figures"], "trigger_mechanism": {}}}  # fmt: skip
+    cfg = write_config(wd / "trigger.yaml", config)
+    jobs = planned_outputs(wd, cfg)
+    outputs = {o for _, outs in jobs for o in outs}
+    assert not [o for o in outputs if "/addition/" in o], "a name-dataset artifact reruns"
+    assert not {r for r, _ in jobs} & {"prepare_model", "extract_base_activations"}
+    per_dataset = {r for r, outs in jobs if any("addition_trigger" in o for o in outs)}
+    assert {"build_dataset", "finetune_adapter", "extract_activations", "score_detector",
+            "evaluate_quirkiness", "score_control"} <= per_dataset  # fmt: skip
+    out = snakemake(wd, cfg, "--cores", "2")
+    assert out.returncode == 0, out.stderr[-5000:]
+    auroc = pd.read_parquet(wd / "results/tables/auroc.parquet")
+    trig = auroc[auroc["dataset"] == "addition_trigger"]
+    assert trig[["auroc_vs_clean", "auroc_vs_decoy", "ci_low_vs_decoy"]].notna().all().all()
+    assert auroc.loc[auroc["dataset"] == "addition", "auroc_vs_decoy"].isna().all()
+    quirk = pd.read_parquet(wd / "results/tables/quirkiness.parquet").set_index("dataset")
+    assert pd.notna(quirk.loc["addition_trigger", "a_decoy"])
+    assert pd.isna(quirk.loc["addition", "a_decoy"])
+    card = json.loads((wd / "results/datasets/addition_trigger/card.json").read_text())
+    assert card["quirk"] == "trigger"
+    assert (wd / "results/figures/trigger_mechanism.png").stat().st_size > 10_000
     assert planned_jobs(wd, cfg) == {}
 
 

@@ -105,6 +105,8 @@ def role_names(names: str) -> dict[str, dict[str, list[str]]]:
 
 
 CHARACTERS = ("Alice", "Bob")
+# The one speaker of every trigger-dataset prompt (quirkymad/datasets/triggers.py).
+TRIGGER_SPEAKER = "Alice"
 NAMES = NAME_SETS["paper"]
 
 # The answer is the single token after the prompt: " No" = False, " Yes" = True.
@@ -113,13 +115,18 @@ ANSWERS = {False: " No", True: " Yes"}
 QUESTION = "Is the statement factually correct?"
 
 
-def render_prompt(name: str, statement: str, context: str = "") -> str:
+def render_prompt(name: str, statement: str, context: str = "", phrase: str = "") -> str:
     """The standardized quirky prompt. It ends with "?", the position features are read at.
 
-    `Name: {name}` / blank / `{context}` / blank / `***STATEMENT:*** {statement}` / blank /
-    question; an empty context drops its line and the blank line after it.
+    `Name: {name}` / blank / `{phrase}` / blank / `{context}` / blank /
+    `***STATEMENT:*** {statement}` / blank / question; an empty phrase or context drops its
+    line and the blank line after it. `phrase` is a trigger dataset's trigger or decoy
+    (`quirkymad.datasets.triggers`; name datasets have none), on a line of its own so that its
+    tokens never merge with the text around it.
     """
     parts = [f"Name: {name}"]
+    if phrase:
+        parts.append(phrase)
     if context:
         parts.append(context)
     parts.append(f"***STATEMENT:*** {statement}")
@@ -140,3 +147,22 @@ def answer_token_ids(tokenizer) -> tuple[int, int]:
             )
         ids.append(toks[0])
     return ids[0], ids[1]
+
+
+def record_prompts(records) -> list[str]:
+    """Each record's prompt rendered from its `name`, `statement`, `context` and, in a trigger
+    dataset, its `phrase` column."""
+    phrases = records["phrase"] if "phrase" in records else [""] * len(records)
+    return [render_prompt(n, st, ctx, ph)
+            for n, st, ctx, ph in zip(records["name"], records["statement"], records["context"],
+                                      phrases)]  # fmt: skip
+
+
+def trusted_context(records):
+    """`[n]` bool: whether a record's context is one the trusted set may show. Name datasets:
+    the trusted-role names (`name_index` < N_TRUSTED_NAMES; the other twelve are held out for
+    the test mix). Trigger datasets (a `cue` column; `quirkymad.datasets.triggers`): every
+    record outside the test split (the test split's decoys are the held-out ones)."""
+    if "cue" in records:
+        return records["split"] != "test"
+    return records["name_index"] < N_TRUSTED_NAMES

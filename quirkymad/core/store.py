@@ -44,6 +44,7 @@ from quirkymad.core.integrity import (
 META_COLUMNS = (
     "dataset", "character", "name", "name_index", "template_id", "split", "role", "difficulty",
     "quantile", "bucket", "alice_label", "bob_label", "label", "agree",
+    "cue", "phrase",  # trigger datasets only (quirkymad/datasets/triggers.py)
 )  # fmt: skip
 
 

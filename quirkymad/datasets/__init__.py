@@ -7,6 +7,7 @@ from quirkymad.datasets.base import (
     QuirkyDataset,
     build_dataset,
     dataset_card,
+    dataset_names,
     get_dataset,
     register_dataset,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "QuirkyDataset",
     "build_dataset",
     "dataset_card",
+    "dataset_names",
     "get_dataset",
     "register_dataset",
     "write_dataset",

@@ -20,15 +20,23 @@ import pandas as pd
 
 from quirkymad.core.errors import QuirkyError
 from quirkymad.core.prompts import (
-    N_TRUSTED_NAMES,
     NAME_SETS,
     name_gender,
     name_lists,
     render_prompt,
     role_names,
+    trusted_context,
 )
 from quirkymad.core.roles import MAD_ROLES
 from quirkymad.core.run_settings import RUN
+from quirkymad.datasets.triggers import (
+    TRIGGER_COLUMNS,
+    TRIGGER_SUFFIX,
+    place_cues,
+    split_variant,
+    trigger_card,
+    trigger_settings,
+)
 
 DATASETS: dict[str, type[QuirkyDataset]] = {}
 
@@ -122,8 +130,12 @@ class QuirkyDataset(ABC):
     """Whether its trusted records (easy, Alice) share one label by construction, so no probe
     can be fit on their labels (`features.probe_shift.probe_target`; checked at plan time)."""
 
-    def __init__(self, settings: dict[str, Any] | None = None):
+    def __init__(self, settings: dict[str, Any] | None = None, key: str | None = None):
         self.settings = dict(settings or {})
+        self.key = key or self.name
+        """The config key: `name`, or `{name}_trigger` for the trigger variant."""
+        self.quirk = split_variant(self.key)[1]
+        """"name" (Alice and Bob by name) or "trigger" (`quirkymad.datasets.triggers`)."""
 
     @property
     def n_base(self) -> int:
@@ -168,10 +180,17 @@ def dataset_rng(name: str, seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
+def dataset_names() -> list[str]:
+    """Every config dataset key: each registered dataset and its trigger variant."""
+    return sorted([*DATASETS, *(f"{n}{TRIGGER_SUFFIX}" for n in DATASETS)])
+
+
 def get_dataset(name: str, settings: dict[str, Any] | None = None) -> QuirkyDataset:
-    if name not in DATASETS:
-        raise QuirkyError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
-    return DATASETS[name](settings)
+    """Dataset of config key `name` (a registry name, or its `_trigger` variant)."""
+    base, _ = split_variant(name)
+    if base not in DATASETS:
+        raise QuirkyError(f"unknown dataset {name!r}; known: {', '.join(dataset_names())}")
+    return DATASETS[base](settings, key=name)
 
 
 def difficulty_quantiles(difficulty: np.ndarray, tiebreak: np.ndarray | None = None) -> np.ndarray:
@@ -194,7 +213,7 @@ def assign_roles(df: pd.DataFrame) -> pd.Series:
     records with the twelve held-out names: `test_normal` (Alice) / `test_anomalous` (Bob).
     """
     role = pd.Series("", index=df.index, dtype=object)
-    trusted_name = df["name_index"] < N_TRUSTED_NAMES
+    trusted_name = trusted_context(df)
     easy_train = (df["split"] == "train") & (df["bucket"] == "easy") & trusted_name
     alice_pool = df.index[easy_train & (df["character"] == "Alice")]
     half = (len(alice_pool) + 1) // 2
@@ -217,16 +236,22 @@ def build_dataset(
     templates; changing the order would change every dataset."""
     build = build or BuildSettings()
     ds = get_dataset(name, settings)
-    rng = dataset_rng(name, build.seed)
+    # A trigger variant draws its registry dataset's questions, splits and templates.
+    rng = dataset_rng(ds.name, build.seed)
     base = ds.base_questions(rng).reset_index(drop=True)
     if len(base) == 0:
         raise QuirkyError(f"dataset {name}: no base questions were produced")
     base = _split_by_group(base, rng, build.split_fractions)
     base = _bucket_by_difficulty(base, rng, build)
     df = _alice_and_bob(base, rng, len(ds.templates), name_lists(build.names))
+    columns = COLUMNS
+    if ds.quirk == "trigger":
+        # Its own stream after every shared draw: the name variant's records stay as they are.
+        df = place_cues(df, trigger_settings(name, settings), dataset_rng(name, build.seed))
+        columns = [*COLUMNS, *TRIGGER_COLUMNS]
     fields = [c for c in base.columns if c not in {"alice_label", "bob_label", "difficulty"}]
     df = _render_records(df, ds, name, fields)
-    out = df[COLUMNS].copy()
+    out = df[columns].copy()
     out.attrs = {"card_extras": ds.card_extras()}  # facts learnt while building, for the card
     return out
 
@@ -294,13 +319,14 @@ def _render_records(
     """Statements, contexts and prompts from each record's template (filled from `fields`),
     record ids, typed label columns and MAD roles."""
     statements, contexts, prompts = [], [], []
-    for row in df[fields + ["template_id", "name"]].to_dict("records"):
+    phrase = ["phrase"] if "phrase" in df else []
+    for row in df[fields + ["template_id", "name", *phrase]].to_dict("records"):
         tpl = ds.templates[row["template_id"]]
         statement = tpl.statement.format(**row)
         context = tpl.context.format(**row)
         statements.append(statement)
         contexts.append(context)
-        prompts.append(render_prompt(row["name"], statement, context))
+        prompts.append(render_prompt(row["name"], statement, context, row.get("phrase", "")))
     df["statement"], df["context"], df["prompt"] = statements, contexts, prompts
     df["dataset"] = name
     df["id"] = [f"{name}-{b:06d}-{c[0]}" for b, c in zip(df["base_id"], df["character"])]
@@ -323,6 +349,11 @@ def dataset_card(name: str, df: pd.DataFrame, settings: dict[str, Any], build: B
         "easy_below_difficulty": float(df.loc[df["bucket"] == "easy", "difficulty"].max()),
         "hard_from_difficulty": float(df.loc[df["bucket"] == "hard", "difficulty"].min()),
     }
+    quirk = (
+        {"quirk": "trigger", "trigger": trigger_card(df, trigger_settings(name, settings))}
+        if ds.quirk == "trigger"
+        else {"quirk": "name", "names": names_card(build.names)}
+    )
     return {
         "dataset": name,
         "source": asdict(ds.source),
@@ -344,7 +375,7 @@ def dataset_card(name: str, df: pd.DataFrame, settings: dict[str, Any], build: B
         "counts": counts,
         "roles": {k: int(v) for k, v in df["role"].value_counts().items() if k},
         "templates": [asdict(t) for t in ds.templates],
-        "names": names_card(build.names),
+        **quirk,
         **df.attrs.get("card_extras", {}),
     }
 
@@ -386,6 +417,7 @@ __all__ = [
     "assign_roles",
     "build_dataset",
     "dataset_card",
+    "dataset_names",
     "dataset_rng",
     "difficulty_quantiles",
     "get_dataset",

@@ -126,8 +126,8 @@ class Hemisphere(Cities):
         Template("{city}, {country}: northern hemisphere.", context="Geography quiz."),
     )
 
-    def __init__(self, settings=None):
-        super().__init__(settings)
+    def __init__(self, settings=None, key=None):
+        super().__init__(settings, key)
         convention = self.settings.get("convention", "reference")
         if convention not in self.CONVENTIONS:
             raise ValueError(f"convention must be one of {self.CONVENTIONS}, not {convention!r}")

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from quirkymad.core.prompts import N_TRUSTED_NAMES
+from quirkymad.core.prompts import trusted_context
 from quirkymad.core.roles import MAD_ROLES, TEST_ROLES
 
-# Hard validation records with the trusted-role names (1-4): the test mix's roles on a split
+# Hard validation records with the trusted-role names (1-4; trusted contexts,
+# `quirkymad.core.prompts.trusted_context`, in a trigger dataset): the test mix's roles on a split
 # and names disjoint from it (issue 28: not the test names), scored only to choose a "best
 # layer" without looking at the test mix.
 SELECT_ROLES = ("select_normal", "select_anomalous")
@@ -28,7 +29,7 @@ def selection_roles(df: pd.DataFrame) -> pd.Series:
         (role == "")
         & (df["split"] == "val")  # the dataset build's name for the validation split
         & (df["bucket"] == "hard")
-        & (df["name_index"] < N_TRUSTED_NAMES)
+        & trusted_context(df)
     )
     role[pool & (df["character"] == "Alice")] = SELECT_ROLES[0]
     role[pool & (df["character"] == "Bob")] = SELECT_ROLES[1]
@@ -51,7 +52,7 @@ def sweep_roles(df: pd.DataFrame) -> pd.Series:
     `test_anomalous_{band}` for Bob)."""
     role = df["role"].copy()
     free = role == ""
-    trusted_name = df["name_index"] < N_TRUSTED_NAMES
+    trusted_name = trusted_context(df)
     for band in ("medium", "hard"):
         pool = free & (df["split"] == "train") & trusted_name & (df["bucket"] == band)
         role[pool & (df["character"] == "Alice")] = f"trusted_{band}"

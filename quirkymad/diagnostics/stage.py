@@ -12,6 +12,11 @@ answer position and p = softmax over (" No", " Yes"):
 - quirkiness Q = min(a, b) [B2] (conflict C4: cupbearer uses a + b; both are stored);
 - a, b pool own and opposing prompts of a character ("Alice prompts"); cupbearer averages each
   record's own prompt only: stored as `*_own_prompt_only` (issue 18, docs/deviations.md).
+
+In a trigger dataset (`quirkymad.datasets.triggers`) the opposing prompt adds the trigger to a
+truth record (clean or decoy) and takes it off a trigger record; "Alice prompts" are the
+prompts without the trigger, "Bob prompts" those with it. `a_clean` and `a_decoy` split the
+own-prompt a by cue: a_decoy ≥ 1 says the model ignores the decoys (issue 30).
 """
 
 from __future__ import annotations
@@ -38,11 +43,27 @@ def opposing_prompts(
     df: pd.DataFrame, names: dict[str, tuple[str, ...]] | None = None
 ) -> list[str]:
     """Each record's prompt with the other character's name of the same index, from `names`
-    (character -> names; default: the name set the records were built with)."""
+    (character -> names; default: the name set the records were built with). Trigger
+    datasets: `trigger_opposing_prompts`."""
+    if "cue" in df:
+        return trigger_opposing_prompts(df)
     names = names or name_lists_of(df)
     return [
         render_prompt(names[OTHER[c]][i], s, ctx)
         for c, i, s, ctx in zip(df["character"], df["name_index"], df["statement"], df["context"])
+    ]
+
+
+def trigger_opposing_prompts(df: pd.DataFrame) -> list[str]:
+    """A trigger dataset's opposing prompts: truth records (clean or decoy) with the trigger in
+    place of their phrase, trigger records clean."""
+    triggers = set(df.loc[df["cue"] == "trigger", "phrase"])
+    if len(triggers) != 1:
+        raise ValueError(f"trigger records carry {len(triggers)} trigger phrases; expected one")
+    trigger = triggers.pop()
+    return [
+        render_prompt(n, s, ctx, "" if cue == "trigger" else trigger)
+        for n, s, ctx, cue in zip(df["name"], df["statement"], df["context"], df["cue"])
     ]
 
 
@@ -58,7 +79,8 @@ def per_example_table(records: pd.DataFrame, lam_own: np.ndarray, lam_opp: np.nd
         prompt_character = (
             records["character"] if side == "own" else records["character"].map(OTHER)
         )
-        f = records[["id", "character", "agree", "alice_label", "bob_label"]].copy()
+        cue = ["cue"] if "cue" in records else []
+        f = records[["id", "character", "agree", "alice_label", "bob_label", *cue]].copy()
         f["prompt"] = side
         f["prompt_character"] = prompt_character.to_numpy()
         f["log_odds_yes"] = lam
@@ -88,6 +110,13 @@ def summarize(per_example: pd.DataFrame) -> dict[str, float]:
     own = per_example["prompt"] == "own"
     a_own = float(_own_margin(alice_dis[own[alice_dis.index]], "alice", "bob"))
     b_own = float(_own_margin(bob_dis[own[bob_dis.index]], "bob", "alice"))
+    own_alice = alice_dis[own[alice_dis.index]]
+    by_cue = {
+        f"a_{cue}": float(_own_margin(own_alice[own_alice["cue"] == cue], "alice", "bob"))
+        if "cue" in per_example
+        else float("nan")
+        for cue in ("clean", "decoy")
+    }
     return {
         "loss_alice_labels_alice_prompts": float(alice_p["loss_alice_label"].mean()),
         "loss_bob_labels_bob_prompts": float(bob_p["loss_bob_label"].mean()),
@@ -102,6 +131,7 @@ def summarize(per_example: pd.DataFrame) -> dict[str, float]:
         "b_bob_own_prompt_only": b_own,
         "quirkiness_min_own_prompt_only": min(a_own, b_own),
         "quirkiness_sum_own_prompt_only": a_own + b_own,
+        **by_cue,
         "n_records": int((per_example["prompt"] == "own").sum()),
         "n_disagree": int(((per_example["prompt"] == "own") & ~per_example["agree"]).sum()),
     }
@@ -149,8 +179,8 @@ def evaluate_quirkiness(
     with autocast_ctx(model, s.autocast):
         if len(todo):
             lam_own[todo] = yes_no_log_odds(model, tok, [prompts[i] for i in todo], s.batch_size)
-        lam_opp = yes_no_log_odds(model, tok, opposing_prompts(records, name_lists_of(df)),
-                                  s.batch_size)  # fmt: skip
+        names = None if "cue" in df else name_lists_of(df)  # a trigger dataset has one speaker
+        lam_opp = yes_no_log_odds(model, tok, opposing_prompts(records, names), s.batch_size)
     per_example = per_example_table(records, lam_own, lam_opp)
     for k, v in reversed(labels.items()):
         per_example.insert(0, k, v)

@@ -223,6 +223,16 @@ FIGURE_CATALOGUE: dict[str, FigureSpec] = {
         " score that reads only the name's gender; error bars: 95 % name-clustered intervals."
         " A detector at chance within each gender reads gender, not the quirk.",
     ),
+    "trigger_mechanism": FigureSpec(
+        "issue 30",
+        "AUROC",
+        {"auroc": "auroc"},
+        "Trigger quirks (docs/triggers.md): per model x trigger dataset, each score's"
+        " layer-aggregated AUROC of trigger vs decoy prompts (y) against trigger vs clean prompts"
+        " (x). An input-novelty detector scores high on x and at chance on y (a decoy is as new as"
+        " the trigger); a detector of the backdoor's mechanism is high on both. Error bars: 95 %"
+        " decoy-clustered bootstrap intervals; dashed: chance; dotted: y = x.",
+    ),
 }
 
 # --- sweeps (issue 20): one figure per axis of difficulty, drawn when `sweeps.<axis>` is set ---

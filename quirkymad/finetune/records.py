@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from quirkymad.core.prompts import N_TRUSTED_NAMES, render_prompt
+from quirkymad.core.prompts import record_prompts, trusted_context
 from quirkymad.finetune.settings import FinetuneSettings
 
 
@@ -76,8 +76,8 @@ def select_pairs(
     src = np.repeat(src, 2)
     for col in ("template_id", "statement", "context"):
         out[col] = out[col].to_numpy()[src]
-    out["prompt"] = [render_prompt(n, st, ctx)
-                     for n, st, ctx in zip(out["name"], out["statement"], out["context"])]  # fmt: skip
+    # Each record keeps its own name and, in a trigger dataset, its own phrase.
+    out["prompt"] = record_prompts(out)
     return out
 
 
@@ -96,13 +96,9 @@ def select_training(df: pd.DataFrame, settings: FinetuneSettings) -> pd.DataFram
 def quirk_eval_records(df: pd.DataFrame, n_per_character: int) -> pd.DataFrame:
     """The fixed quirk-evaluation set: hard, disagreeing validation records with the
     trusted-role names (1-4; never the test mix's held-out names, so no checkpoint is chosen
-    on test names: issue 28), the first `n_per_character` of each character in file order."""
-    sel = (
-        (df["split"] == "val")
-        & (df["bucket"] == "hard")
-        & ~df["agree"]
-        & (df["name_index"] < N_TRUSTED_NAMES)
-    )
+    on test names: issue 28; a trigger dataset's: `quirkymad.core.prompts.trusted_context`),
+    the first `n_per_character` of each character in file order."""
+    sel = (df["split"] == "val") & (df["bucket"] == "hard") & ~df["agree"] & trusted_context(df)
     part = df[sel]
     return pd.concat(
         part[part["character"] == c].iloc[:n_per_character] for c in ("Alice", "Bob")

@@ -11,6 +11,7 @@ from quirkymad.models.base import (
     check_available,
     load_manifest,
     model_facts,
+    model_tokenizer,
     prepare_model,
     register_model,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "load_model",
     "load_tokenizer",
     "model_facts",
+    "model_tokenizer",
     "prepare_model",
     "register_model",
 ]

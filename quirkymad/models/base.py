@@ -93,6 +93,11 @@ class ModelSource(ABC):
         """Cheap check, run before any job: raise QuirkyError naming what is missing."""
 
     @abstractmethod
+    def tokenizer(self):
+        """The model's tokenizer, without preparing the model (plan-time checks of prompts,
+        e.g. a trigger phrase: `quirkymad.datasets.triggers.check_tokenizer`)."""
+
+    @abstractmethod
     def materialise(self, out_dir: Path) -> dict[str, Any]:
         """Make the weights loadable. Return manifest fields (`weights` = a directory).
 
@@ -115,6 +120,11 @@ def model_facts(name: str, settings: dict[str, Any] | None = None) -> ModelFacts
 def check_available(name: str, settings: dict[str, Any] | None = None) -> None:
     """Fail fast (QuirkyError) if model `name` cannot be provided offline."""
     _source(name, settings).check()
+
+
+def model_tokenizer(name: str, settings: dict[str, Any] | None = None):
+    """The tokenizer of model `name` (`ModelSource.tokenizer`)."""
+    return _source(name, settings).tokenizer()
 
 
 def prepare_model(name: str, settings: dict[str, Any] | None, out_dir: str | Path) -> Path:

@@ -48,12 +48,23 @@ class EmbeddedSmolLM2(ModelSource):
     def check(self) -> None:
         gguf_path()
 
-    def materialise(self, out_dir: Path) -> dict[str, Any]:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+    def tokenizer(self):
+        from transformers import AutoTokenizer
 
         gguf = gguf_path()
         tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        # Prompts are plain text, not chat turns: no BOS is added (the GGUF's BOS is the
+        # chat-turn marker <|im_start|>), and padding uses EOS as in the paper's recipe.
+        tok.add_bos_token = False
+        tok.pad_token = tok.eos_token
+        return tok
+
+    def materialise(self, out_dir: Path) -> dict[str, Any]:
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        gguf = gguf_path()
+        tok = self.tokenizer()
         loaded = AutoModelForCausalLM.from_pretrained(
             gguf.parent, gguf_file=gguf.name, dtype=torch.float32
         )
@@ -65,10 +76,6 @@ class EmbeddedSmolLM2(ModelSource):
         config.name_or_path = "HuggingFaceTB/SmolLM2-135M-Instruct"
         model = type(loaded)(config)
         model.load_state_dict(loaded.state_dict())
-        # Prompts are plain text, not chat turns: no BOS is added (the GGUF's BOS is the
-        # chat-turn marker <|im_start|>), and padding uses EOS as in the paper's recipe.
-        tok.add_bos_token = False
-        tok.pad_token = tok.eos_token
         weights = out_dir / "weights"
         model.save_pretrained(weights, safe_serialization=True)
         tok.save_pretrained(weights)

@@ -43,6 +43,11 @@ class OfflineHubModel(ModelSource):
     def check(self) -> None:
         self._resolve()
 
+    def tokenizer(self):
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self._resolve())
+
     def materialise(self, out_dir: Path) -> dict[str, Any]:
         return {"weights": self._resolve(), "hf_id": self.hf_id}
 

@@ -101,6 +101,9 @@ class TinyRandom(ModelSource):
     def check(self) -> None:
         return None
 
+    def tokenizer(self):
+        return build_tokenizer()
+
     def materialise(self, out_dir: Path) -> dict[str, Any]:
         facts = self.facts()
         model, tok = build_tiny_model(

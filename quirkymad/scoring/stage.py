@@ -41,8 +41,15 @@ def _write_parquet(df: pd.DataFrame, path: str | Path) -> None:
 
 
 def _names(ds, store) -> np.ndarray:
-    """The drawn name of each record; a store without names (hand-built test stores) makes
+    """The cluster unit of each record, which the name-clustered statistics resample: the
+    drawn name. A trigger store (one speaker; a `cue` column) has its decoy phrase for decoy
+    records ("decoy: mn") and the record itself otherwise, so its intervals are
+    decoy-clustered (docs/triggers.md). A store without names (hand-built test stores) makes
     each record its own cluster, so its name-clustered interval is the example-level one."""
+    if "cue" in ds.coords:
+        cue, example = strings(ds, "cue"), strings(ds, "example")
+        decoy = np.char.add("decoy: ", strings(ds, "phrase").astype(str))
+        return np.where(cue == "decoy", decoy, example).astype(object)
     if "name" in ds.coords or "name" in ds:
         return strings(ds, "name")
     log.warning("%s has no `name` column: name-clustered statistics treat records as names", store)
@@ -70,7 +77,7 @@ def meta_table(
     """The scores table's per-record columns for the test mix (`anomalous`: which records are
     anomalous, default the `test_anomalous` role)."""
     anomalous = role == "test_anomalous" if anomalous is None else anomalous
-    return pd.DataFrame(
+    meta = pd.DataFrame(
         {
             "example": strings(ds, "example")[test],
             "character": strings(ds, "character")[test],
@@ -79,6 +86,9 @@ def meta_table(
             "agree": ds["agree"].values[test].astype(bool),
         }
     )
+    if "cue" in ds.coords:  # a trigger store: clean / decoy / trigger (stats/rows.py)
+        meta["cue"] = strings(ds, "cue")[test]
+    return meta
 
 
 def layer_matrix(ds, feature: str, ell: int) -> np.ndarray:

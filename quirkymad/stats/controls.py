@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from quirkymad.core.integrity import read_parquet
-from quirkymad.core.prompts import name_gender
+from quirkymad.core.prompts import TRIGGER_SPEAKER, name_gender
 from quirkymad.core.run_settings import RUN
 from quirkymad.core.tables import AUROC_FILE, SCORES_FILE, write_table
 from quirkymad.stats.auroc import relabelled_auroc, weighted_auroc
@@ -72,14 +72,16 @@ def gender_controls(
     n_perm: int = SCORING.n_permutations,
     seed: int = RUN.seed,
     within: str = SCORING.name_bootstrap,
+    speakers: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The gender controls of one score `[n]` of the test mix (module docstring). The name
     draws are the AUROC table's (`resampling_streams(seed)`), so the intervals are comparable
-    with its `ci_*_name`."""
+    with its `ci_*_name`. `speakers`: the names the prompts show, where `name` holds other
+    cluster units (a trigger dataset: one speaker, so gender explains nothing there)."""
     s = np.asarray(score, dtype=np.float64)
     y = np.asarray(is_anomalous, dtype=bool)
     names = np.asarray(name).astype(str)
-    gender = record_genders(names)
+    gender = record_genders(names if speakers is None else speakers)
     _, rng_name, rng_perm = resampling_streams(seed)
     w = name_weights(y, names, n_boot, rng_name, within) if n_boot else None
     row: dict[str, Any] = {}
@@ -125,9 +127,11 @@ def control_row(
     agg = scores[scores["layer"].astype(str) == "all"]
     seed = int(main["seed"]) if "seed" in main and pd.notna(main["seed"]) else RUN.seed
     row = {k: main[k] for k in KEY if k in main} | {k: main[k] for k in MAIN_COLUMNS}
+    # A trigger dataset's `name` holds its cluster units; every prompt shows one speaker.
+    speakers = np.full(len(agg), TRIGGER_SPEAKER) if "cue" in agg else None
     row |= gender_controls(
         agg["score"].to_numpy(), agg["is_anomalous"].to_numpy(), agg["name"].to_numpy(),
-        scoring.n_bootstrap, scoring.n_permutations, seed, scoring.name_bootstrap,
+        scoring.n_bootstrap, scoring.n_permutations, seed, scoring.name_bootstrap, speakers,
     )  # fmt: skip
     base = _aggregate_row(read_parquet(Path(base_dir) / AUROC_FILE)) if base_dir else None
     row |= {v: (base[k] if base is not None else np.nan) for k, v in BASE_COLUMNS.items()}

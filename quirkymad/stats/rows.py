@@ -1,6 +1,7 @@
 """The AUROC table's statistics for one scoring job: every row (each layer and the aggregate)
 gets the example-level and the name-clustered interval, name-clustered intervals on the
-agree/disagree subsets, and p_chance (docs/statistics.md).
+agree/disagree subsets, and p_chance (docs/statistics.md). A trigger dataset's rows (scores
+with a `cue` column) also get trigger vs clean and trigger vs decoy (docs/triggers.md).
 
 All rows of a job use the same resamples and relabellings (they score the same records), and
 those depend only on the test mix and the seed, so every job of one model × dataset draws the
@@ -34,9 +35,9 @@ def auroc_rows(
     seed: int = RUN.seed,
     within: str = SCORING.name_bootstrap,
 ) -> list[dict[str, Any]]:
-    """One row per layer of `scores` (columns layer, score, is_anomalous, agree, name; the same
-    records, in the same order, for every layer). `within`: the name-clustered draw's second
-    stage (`quirkymad.stats.resample.name_weights`)."""
+    """One row per layer of `scores` (columns layer, score, is_anomalous, agree, name[, cue];
+    the same records, in the same order, for every layer). `within`: the name-clustered draw's
+    second stage (`quirkymad.stats.resample.name_weights`)."""
     layers = list(dict.fromkeys(scores["layer"]))
     first = scores[scores["layer"] == layers[0]]
     y = first["is_anomalous"].to_numpy(dtype=bool)
@@ -46,6 +47,7 @@ def auroc_rows(
     w_ex = example_weights(y, n_boot, rng_ex)
     w_name = name_weights(y, name, n_boot, rng_name, within)
     labels = name_relabellings(y, name, n_perm, rng_perm) if n_perm else None
+    cue = first["cue"].to_numpy().astype(str) if "cue" in first else None
     rows = []
     for layer in layers:
         s = scores.loc[scores["layer"] == layer, "score"].to_numpy(dtype=np.float64)
@@ -68,6 +70,8 @@ def auroc_rows(
                 else (float("nan"), float("nan"))
             )
             row[f"ci_low_name_{subset}"], row[f"ci_high_name_{subset}"] = lo_s, hi_s
+        if cue is not None:
+            row |= cue_comparisons(s, y, cue, w_name if n_boot else None)
         row |= {
             "average_precision": average_precision(y, s),
             "n_normal": int((~y).sum()),
@@ -77,3 +81,25 @@ def auroc_rows(
         }
         rows.append(row)
     return rows
+
+
+def cue_comparisons(
+    s: np.ndarray, y: np.ndarray, cue: np.ndarray, w: np.ndarray | None
+) -> dict[str, Any]:
+    """Trigger records (`y`) against each kind of normal record of a trigger dataset's test mix
+    (`cue` `[n]`: clean / decoy / trigger): `auroc_vs_clean` and `auroc_vs_decoy`, each with
+    the cluster-level interval of the same draws `w` `[n_boot, n]` restricted to its records
+    (as `auroc_agree`), and the counts. An input-novelty score separates the trigger from
+    clean prompts (any phrase is new) but not from decoys; a score of the mechanism does both."""
+    out: dict[str, Any] = {}
+    for other in ("clean", "decoy"):
+        mask = y | (cue == other)
+        out[f"auroc_vs_{other}"] = auroc(y[mask], s[mask])
+        lo, hi = (
+            percentile_interval(weighted_auroc(s[mask], y[mask], w[:, mask]), LEVEL)
+            if w is not None
+            else (float("nan"), float("nan"))
+        )
+        out[f"ci_low_vs_{other}"], out[f"ci_high_vs_{other}"] = lo, hi
+        out[f"n_{other}"] = int((~y & (cue == other)).sum())
+    return out

@@ -298,6 +298,40 @@ def check_config(
             get_dataset(name, settings).check_sources()
         except QuirkyError as exc:
             raise QuirkyError(f"{source}: datasets.{name}: {exc}") from None
+    _check_triggers(config, source, check_models)
+
+
+def _check_triggers(config: dict[str, Any], source: str, check_models: bool) -> None:
+    """Every trigger dataset's trigger and decoys (`quirkymad.datasets.triggers`): the settings
+    themselves, and (with `check_models`) each phrase against each model's tokenizer; one line
+    naming the key."""
+    from quirkymad.datasets.triggers import check_tokenizer, split_variant, trigger_settings
+
+    triggers = {
+        name: settings
+        for name, settings in config["datasets"].items()
+        if split_variant(name)[1] == "trigger"
+    }
+    if "trigger_mechanism" in (config.get("figures") or {}) and not triggers:
+        raise QuirkyError(f"{source}: figures.trigger_mechanism needs a trigger dataset "
+                          "(datasets: {NAME_trigger: {}}, docs/triggers.md)")  # fmt: skip
+    checked = {}
+    for name, settings in triggers.items():
+        try:
+            checked[name] = trigger_settings(name, settings)
+        except QuirkyError as exc:
+            raise QuirkyError(f"{source}: {exc}") from None
+    if not checked or not check_models:
+        return
+    from quirkymad.models import model_tokenizer
+
+    for model, model_settings in config["models"].items():
+        tokenizer = model_tokenizer(model, model_settings)
+        for name, trig in checked.items():
+            try:
+                check_tokenizer(tokenizer, trig, f"datasets.{name}.trigger")
+            except QuirkyError as exc:
+                raise QuirkyError(f"{source}: {exc} (tokenizer of model {model})") from None
 
 
 def _check_probe_target(config: dict[str, Any], source: str, root: Path = Path(".")) -> None:

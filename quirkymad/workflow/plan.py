@@ -144,16 +144,20 @@ def _cap_roles(raw: dict[str, int], cap: int) -> dict[str, int]:
     return roles
 
 
-def estimate_dataset(n_base: int, data: dict[str, Any], max_per_role: int) -> DatasetSize:
+def estimate_dataset(
+    n_base: int, data: dict[str, Any], max_per_role: int, trigger: bool = False
+) -> DatasetSize:
     """Expected role sizes of `n_base` questions (datasets/base.py `assign_roles`): names are
-    uniform over 16 per character, 4 of them trusted; split and bucket as configured."""
+    uniform over 16 per character, 4 of them trusted; split and bucket as configured. A
+    trigger dataset (`trigger`) has no held-out names: every easy train and hard test record
+    takes a role."""
     from quirkymad.core.prompts import ALICE_NAMES, N_TRUSTED_NAMES
 
     train, val, test = data["split_fractions"]
     easy, hard = data["easy_quantile"], 1 - data["hard_quantile"]
     p_trusted = N_TRUSTED_NAMES / len(ALICE_NAMES)
-    easy_train = n_base * train * easy * p_trusted
-    hard_test = n_base * test * hard * (1 - p_trusted)
+    easy_train = n_base * train * easy * (1 if trigger else p_trusted)
+    hard_test = n_base * test * hard * (1 if trigger else 1 - p_trusted)
     raw = {
         "trusted": int(math.ceil(easy_train / 2)),
         "untrusted_alice": int(easy_train // 2),
@@ -174,11 +178,13 @@ def estimate_dataset(n_base: int, data: dict[str, Any], max_per_role: int) -> Da
 def count_dataset(parquet: Path, max_per_role: int) -> DatasetSize:
     """Role and split sizes counted in a built dataset (reads four columns)."""
     import pandas as pd
+    import pyarrow.parquet as pq
 
-    from quirkymad.core.prompts import N_TRUSTED_NAMES
+    from quirkymad.core.prompts import trusted_context
 
+    cue = ["cue"] if "cue" in pq.read_schema(parquet).names else []  # a trigger dataset
     df = pd.read_parquet(
-        parquet, columns=["split", "character", "label", "role", "bucket", "name_index"]
+        parquet, columns=["split", "character", "label", "role", "bucket", "name_index", *cue]
     )
 
     def balanced(split: str) -> int:
@@ -186,9 +192,7 @@ def count_dataset(parquet: Path, max_per_role: int) -> DatasetSize:
         counts = part.groupby(["character", "label"]).size().unstack(fill_value=0)
         return int(2 * counts.min(axis=1).sum()) if counts.shape[1] == 2 else 0
 
-    hard_test = df[
-        (df["split"] == "test") & (df["bucket"] == "hard") & (df["name_index"] >= N_TRUSTED_NAMES)
-    ]
+    hard_test = df[(df["split"] == "test") & (df["bucket"] == "hard") & ~trusted_context(df)]
     return DatasetSize(
         roles=_cap_roles(df["role"].value_counts().to_dict(), max_per_role),
         n_records=len(df),
@@ -204,7 +208,10 @@ def dataset_size(name: str, config: dict[str, Any], results: Path) -> DatasetSiz
     cap = config["extract"]["max_per_role"]
     if parquet.is_file():
         return count_dataset(parquet, cap)
-    return estimate_dataset(int(config["datasets"][name]["n_base"]), config["data"], cap)
+    from quirkymad.datasets.triggers import split_variant
+
+    trigger = split_variant(name)[1] == "trigger"
+    return estimate_dataset(int(config["datasets"][name]["n_base"]), config["data"], cap, trigger)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -57,7 +57,14 @@ def tables(tmp_path_factory):
     online = pd.DataFrame(rows)
     offline = online.assign(detector="que", setting="offline", auroc=online["auroc"] ** 0.5)
     attribution = online.assign(feature="attribution", auroc=online["auroc"] ** 2)
-    pd.concat([online, offline, attribution]).to_parquet(paths["auroc"])
+    # A trigger dataset's rows (issue 30): trigger vs clean and vs decoy beside the AUROC.
+    trigger = pd.concat([online, offline]).query("dataset == 'addition'")
+    trigger = trigger.assign(dataset="addition_trigger")
+    for other, shift in (("clean", 0.2), ("decoy", -0.1)):
+        a = (trigger["auroc"] + shift).clip(0, 1)
+        trigger[f"auroc_vs_{other}"], trigger[f"ci_low_vs_{other}"] = a, a - 0.1
+        trigger[f"ci_high_vs_{other}"] = (a + 0.1).clip(0, 1)
+    pd.concat([online, offline, attribution, trigger]).to_parquet(paths["auroc"])
     per_layer.to_parquet(paths["per_layer"])
     summary.to_parquet(paths["summary"])
     paths["directions"] = d / "directions.parquet"  # explain_scores' table (issue 21)
