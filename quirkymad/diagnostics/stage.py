@@ -110,12 +110,11 @@ def summarize(per_example: pd.DataFrame) -> dict[str, float]:
     own = per_example["prompt"] == "own"
     a_own = float(_own_margin(alice_dis[own[alice_dis.index]], "alice", "bob"))
     b_own = float(_own_margin(bob_dis[own[bob_dis.index]], "bob", "alice"))
+    # A trigger dataset's own-prompt a by cue; name datasets' summaries stay as they were.
     own_alice = alice_dis[own[alice_dis.index]]
     by_cue = {
         f"a_{cue}": float(_own_margin(own_alice[own_alice["cue"] == cue], "alice", "bob"))
-        if "cue" in per_example
-        else float("nan")
-        for cue in ("clean", "decoy")
+        for cue in (("clean", "decoy") if "cue" in per_example else ())
     }
     return {
         "loss_alice_labels_alice_prompts": float(alice_p["loss_alice_label"].mean()),
