@@ -158,11 +158,31 @@ def record_prompts(records) -> list[str]:
                                       phrases)]  # fmt: skip
 
 
+CUE = "cue"  # the column (store coordinate) of a trigger dataset: clean / decoy / trigger
+TRIGGER_COLUMNS = (CUE, "phrase")
+"""Columns (store coordinates) a trigger dataset has beyond a name dataset's
+(`quirkymad.datasets.triggers`): its cue and the phrase on the prompt's second line."""
+
+
+def has_cues(records) -> bool:
+    """Whether `records` (a DataFrame, an xarray store or a Parquet schema's names) belong to a
+    trigger dataset (`quirkymad.datasets.triggers`), which alone carries the `cue` column."""
+    return CUE in records
+
+
+def cue_columns(parquet) -> list[str]:
+    """`["cue"]` if the built dataset at `parquet` is a trigger dataset, else `[]`: the extra
+    column a reader of its roles needs (`trusted_context`). Reads the file's schema only."""
+    import pyarrow.parquet as pq
+
+    return [CUE] if has_cues(pq.read_schema(parquet).names) else []
+
+
 def trusted_context(records):
     """`[n]` bool: whether a record's context is one the trusted set may show. Name datasets:
     the trusted-role names (`name_index` < N_TRUSTED_NAMES; the other twelve are held out for
     the test mix). Trigger datasets (a `cue` column; `quirkymad.datasets.triggers`): every
     record outside the test split (the test split's decoys are the held-out ones)."""
-    if "cue" in records:
+    if has_cues(records):
         return records["split"] != "test"
     return records["name_index"] < N_TRUSTED_NAMES

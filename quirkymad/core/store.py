@@ -40,11 +40,12 @@ from quirkymad.core.integrity import (
     touched,
     zarr_compressors,
 )
+from quirkymad.core.prompts import TRIGGER_COLUMNS
 
 META_COLUMNS = (
     "dataset", "character", "name", "name_index", "template_id", "split", "role", "difficulty",
     "quantile", "bucket", "alice_label", "bob_label", "label", "agree",
-    "cue", "phrase",  # trigger datasets only (quirkymad/datasets/triggers.py)
+    *TRIGGER_COLUMNS,  # trigger datasets only
 )  # fmt: skip
 
 

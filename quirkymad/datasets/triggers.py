@@ -31,15 +31,13 @@ import numpy as np
 import pandas as pd
 
 from quirkymad.core.errors import QuirkyError
+from quirkymad.core.prompts import TRIGGER_COLUMNS, render_prompt
 from quirkymad.core.prompts import TRIGGER_SPEAKER as SPEAKER
-from quirkymad.core.prompts import render_prompt
 
 TRIGGER_SUFFIX = "_trigger"
 """Config key of a dataset's trigger variant: `{dataset}{TRIGGER_SUFFIX}`."""
 CUES = ("clean", "decoy", "trigger")
-"""Values of a trigger dataset's `cue` column."""
-TRIGGER_COLUMNS = ("cue", "phrase")
-"""Columns a trigger dataset has beyond `quirkymad.datasets.base.COLUMNS`."""
+"""Values of a trigger dataset's `cue` column (`quirkymad.core.prompts.CUE`)."""
 
 # Rare-token preset: the classic textual backdoor trigger "cf" and rare two-letter strings of
 # the same kind (Kurita et al. 2020, "Weight poisoning attacks on pre-trained models" use cf,

@@ -30,7 +30,7 @@ from quirkymad.core.atomic import atomic_path
 from quirkymad.core.integrity import read_parquet, write_parquet
 from quirkymad.core.log_odds import label_log_odds, yes_no_log_odds
 from quirkymad.core.precision import autocast as autocast_ctx
-from quirkymad.core.prompts import name_lists_of, render_prompt
+from quirkymad.core.prompts import CUE, has_cues, name_lists_of, render_prompt
 from quirkymad.core.roles import TEST_ROLES
 from quirkymad.diagnostics.settings import DiagnosticsSettings
 from quirkymad.finetune.acceptance import read_acceptance
@@ -45,7 +45,7 @@ def opposing_prompts(
     """Each record's prompt with the other character's name of the same index, from `names`
     (character -> names; default: the name set the records were built with). Trigger
     datasets: `trigger_opposing_prompts`."""
-    if "cue" in df:
+    if has_cues(df):
         return trigger_opposing_prompts(df)
     names = names or name_lists_of(df)
     return [
@@ -79,7 +79,7 @@ def per_example_table(records: pd.DataFrame, lam_own: np.ndarray, lam_opp: np.nd
         prompt_character = (
             records["character"] if side == "own" else records["character"].map(OTHER)
         )
-        cue = ["cue"] if "cue" in records else []
+        cue = [CUE] if has_cues(records) else []
         f = records[["id", "character", "agree", "alice_label", "bob_label", *cue]].copy()
         f["prompt"] = side
         f["prompt_character"] = prompt_character.to_numpy()
@@ -114,7 +114,7 @@ def summarize(per_example: pd.DataFrame) -> dict[str, float]:
     own_alice = alice_dis[own[alice_dis.index]]
     by_cue = {
         f"a_{cue}": float(_own_margin(own_alice[own_alice["cue"] == cue], "alice", "bob"))
-        for cue in (("clean", "decoy") if "cue" in per_example else ())
+        for cue in (("clean", "decoy") if has_cues(per_example) else ())
     }
     return {
         "loss_alice_labels_alice_prompts": float(alice_p["loss_alice_label"].mean()),
@@ -178,7 +178,7 @@ def evaluate_quirkiness(
     with autocast_ctx(model, s.autocast):
         if len(todo):
             lam_own[todo] = yes_no_log_odds(model, tok, [prompts[i] for i in todo], s.batch_size)
-        names = None if "cue" in df else name_lists_of(df)  # a trigger dataset has one speaker
+        names = None if has_cues(df) else name_lists_of(df)  # a trigger dataset has one speaker
         lam_opp = yes_no_log_odds(model, tok, opposing_prompts(records, names), s.batch_size)
     per_example = per_example_table(records, lam_own, lam_opp)
     for k, v in reversed(labels.items()):

@@ -18,6 +18,7 @@ import pandas as pd
 from quirkymad.core.atomic import atomic_path
 from quirkymad.core.errors import QuirkyError
 from quirkymad.core.integrity import write_parquet
+from quirkymad.core.prompts import has_cues
 from quirkymad.core.roles import EASY_UNTRUSTED_ROLES, TEST_ROLES
 from quirkymad.core.run_settings import RUN
 from quirkymad.core.store import open_store, strings
@@ -46,7 +47,7 @@ def _names(ds, store) -> np.ndarray:
     records ("decoy: mn") and the record itself otherwise, so its intervals are
     decoy-clustered (docs/triggers.md). A store without names (hand-built test stores) makes
     each record its own cluster, so its name-clustered interval is the example-level one."""
-    if "cue" in ds.coords:
+    if has_cues(ds):
         cue, example = strings(ds, "cue"), strings(ds, "example")
         decoy = np.char.add("decoy: ", strings(ds, "phrase").astype(str))
         return np.where(cue == "decoy", decoy, example).astype(object)
@@ -86,7 +87,7 @@ def meta_table(
             "agree": ds["agree"].values[test].astype(bool),
         }
     )
-    if "cue" in ds.coords:  # a trigger store: clean / decoy / trigger (stats/rows.py)
+    if has_cues(ds):  # a trigger store: clean / decoy / trigger (stats/rows.py)
         meta["cue"] = strings(ds, "cue")[test]
     return meta
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from quirkymad.core.integrity import read_parquet
-from quirkymad.core.prompts import TRIGGER_SPEAKER, name_gender
+from quirkymad.core.prompts import TRIGGER_SPEAKER, has_cues, name_gender
 from quirkymad.core.run_settings import RUN
 from quirkymad.core.tables import AUROC_FILE, SCORES_FILE, write_table
 from quirkymad.stats.auroc import relabelled_auroc, weighted_auroc
@@ -128,7 +128,7 @@ def control_row(
     seed = int(main["seed"]) if "seed" in main and pd.notna(main["seed"]) else RUN.seed
     row = {k: main[k] for k in KEY if k in main} | {k: main[k] for k in MAIN_COLUMNS}
     # A trigger dataset's `name` holds its cluster units; every prompt shows one speaker.
-    speakers = np.full(len(agg), TRIGGER_SPEAKER) if "cue" in agg else None
+    speakers = np.full(len(agg), TRIGGER_SPEAKER) if has_cues(agg) else None
     row |= gender_controls(
         agg["score"].to_numpy(), agg["is_anomalous"].to_numpy(), agg["name"].to_numpy(),
         scoring.n_bootstrap, scoring.n_permutations, seed, scoring.name_bootstrap, speakers,

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quirkymad.core.prompts import has_cues
 from quirkymad.core.run_settings import RUN
 from quirkymad.stats.auroc import relabelled_auroc, weighted_auroc
 from quirkymad.stats.metrics import auroc, average_precision
@@ -47,7 +48,7 @@ def auroc_rows(
     w_ex = example_weights(y, n_boot, rng_ex)
     w_name = name_weights(y, name, n_boot, rng_name, within)
     labels = name_relabellings(y, name, n_perm, rng_perm) if n_perm else None
-    cue = first["cue"].to_numpy().astype(str) if "cue" in first else None
+    cue = first["cue"].to_numpy().astype(str) if has_cues(first) else None
     rows = []
     for layer in layers:
         s = scores.loc[scores["layer"] == layer, "score"].to_numpy(dtype=np.float64)

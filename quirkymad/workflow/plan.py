@@ -176,16 +176,13 @@ def estimate_dataset(
 
 
 def count_dataset(parquet: Path, max_per_role: int) -> DatasetSize:
-    """Role and split sizes counted in a built dataset (reads four columns)."""
+    """Role and split sizes counted in a built dataset (reads the columns roles need)."""
     import pandas as pd
-    import pyarrow.parquet as pq
 
-    from quirkymad.core.prompts import trusted_context
+    from quirkymad.core.prompts import cue_columns, trusted_context
 
-    cue = ["cue"] if "cue" in pq.read_schema(parquet).names else []  # a trigger dataset
-    df = pd.read_parquet(
-        parquet, columns=["split", "character", "label", "role", "bucket", "name_index", *cue]
-    )
+    cols = ["split", "character", "label", "role", "bucket", "name_index", *cue_columns(parquet)]
+    df = pd.read_parquet(parquet, columns=cols)
 
     def balanced(split: str) -> int:
         part = df[df["split"] == split]

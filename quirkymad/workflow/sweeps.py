@@ -109,12 +109,10 @@ def check_sweeps(config: Mapping[str, Any], source: str = "config") -> None:
 def role_counts(parquet, config: Mapping[str, Any], feature: str) -> dict[str, int]:
     """Records per role of the store of `feature` that a built dataset gives (the same
     selection as extraction: `quirkymad.datasets.selection.mad_examples`)."""
-    import pyarrow.parquet as pq
-
+    from quirkymad.core.prompts import cue_columns
     from quirkymad.datasets.selection import mad_examples
 
-    cue = ["cue"] if "cue" in pq.read_schema(parquet).names else []  # a trigger dataset
-    cols = ["id", "split", "bucket", "name_index", "character", "role", *cue]
+    cols = ["id", "split", "bucket", "name_index", "character", "role", *cue_columns(parquet)]
     df = mad_examples(
         read_parquet(parquet, columns=cols),
         config["extract"]["max_per_role"],
